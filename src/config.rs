@@ -1,0 +1,1178 @@
+//! The broker's configuration: `conf/apache_hdfs_broker.conf`.
+//!
+//! Operators already have this file from the Java broker, so it is read exactly the way
+//! `java.util.Properties.load` reads it, then `${VAR}` references are expanded from the
+//! environment like StarRocks' `ConfigBase` does. Values are trimmed before use (as
+//! `ConfigBase` does) and checked, so a typo fails start-up with a message naming the key
+//! instead of surfacing later as a confusing runtime error.
+//!
+//! Every known key lives in `KEYS`; adding a key is one entry there plus a field.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Why the configuration could not be loaded. Every message names the file, line or key
+/// so an operator can fix it without reading code.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read at all.
+    #[error("cannot read config file {}: {cause}", path.display())]
+    Read {
+        path: PathBuf,
+        cause: std::io::Error,
+    },
+    /// One of the errors below, found in `path`.
+    #[error("config file {}: {error}", path.display())]
+    InFile {
+        path: PathBuf,
+        error: Box<ConfigError>,
+    },
+    /// A `\u` escape not followed by four hex digits; Java refuses such a file too.
+    #[error("line {line}: malformed \\uxxxx escape")]
+    MalformedEscape { line: usize },
+    /// A `${VAR}` in a known key's value names an unset environment variable.
+    #[error("config key '{key}': environment variable '{var}' is not set")]
+    UndefinedVariable { key: String, var: String },
+    /// A known key's value does not parse or is out of range.
+    #[error("config key '{key}': invalid value {value:?}, expected {expected}")]
+    InvalidValue {
+        key: String,
+        value: String,
+        expected: &'static str,
+    },
+}
+
+/// `sys_log_level`. Names follow the Java broker (`WARNING`, `FATAL`); `DEBUG` is ours.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogLevel {
+    Debug,
+    Info,
+    Warning,
+    Error,
+    Fatal,
+}
+
+impl LogLevel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LogLevel::Debug => "DEBUG",
+            LogLevel::Info => "INFO",
+            LogLevel::Warning => "WARNING",
+            LogLevel::Error => "ERROR",
+            LogLevel::Fatal => "FATAL",
+        }
+    }
+
+    /// The nearest `tracing` level: tracing has no FATAL, so it maps to ERROR.
+    pub fn tracing_level(self) -> tracing::Level {
+        match self {
+            LogLevel::Debug => tracing::Level::DEBUG,
+            LogLevel::Info => tracing::Level::INFO,
+            LogLevel::Warning => tracing::Level::WARN,
+            LogLevel::Error | LogLevel::Fatal => tracing::Level::ERROR,
+        }
+    }
+}
+
+impl std::fmt::Display for LogLevel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// `sys_log_roll_mode` / `audit_log_roll_mode`: when a log file is rotated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RollMode {
+    TimeDay,
+    TimeHour,
+    /// Rotate when the file reaches this many MiB (always > 0).
+    SizeMb(u64),
+}
+
+impl RollMode {
+    /// The size limit in bytes for `SizeMb`, saturating rather than overflowing.
+    pub fn size_bytes(self) -> Option<u64> {
+        match self {
+            RollMode::SizeMb(mb) => Some(mb.saturating_mul(1024 * 1024)),
+            RollMode::TimeDay | RollMode::TimeHour => None,
+        }
+    }
+}
+
+impl std::fmt::Display for RollMode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RollMode::TimeDay => f.write_str("TIME-DAY"),
+            RollMode::TimeHour => f.write_str("TIME-HOUR"),
+            RollMode::SizeMb(mb) => write!(f, "SIZE-MB-{mb}"),
+        }
+    }
+}
+
+/// The typed configuration. Field names are the conf keys.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BrokerConfig {
+    /// Thrift port; 0 binds an ephemeral port (tests).
+    pub broker_ipc_port: u16,
+    /// Listen address, validated and stored in canonical form.
+    pub broker_bind_address: String,
+    /// Caps the bytes served by one pread.
+    pub hdfs_read_buffer_size_kb: u64,
+    pub hdfs_write_buffer_size_kb: u64,
+    /// Idle time after which a client's open files are closed.
+    pub client_expire_seconds: u64,
+    pub disable_broker_client_expiration_checking: bool,
+    /// `None`: the caller uses `$BROKER_HOME/log`.
+    pub sys_log_dir: Option<PathBuf>,
+    pub sys_log_level: LogLevel,
+    pub sys_log_roll_mode: RollMode,
+    pub sys_log_roll_num: u32,
+    pub sys_log_verbose_modules: Vec<String>,
+    /// `None`: the caller decides (normally next to the sys log).
+    pub audit_log_dir: Option<PathBuf>,
+    pub audit_log_modules: Vec<String>,
+    pub audit_log_roll_mode: RollMode,
+    pub audit_log_roll_num: u32,
+    pub kerberos_token_expire_seconds: u64,
+    /// Bounds every length read off the Thrift wire, so a bad peer cannot make us allocate.
+    pub max_message_size_bytes: usize,
+    pub max_connections: usize,
+    /// Bounded wait for in-flight calls on SIGTERM.
+    pub shutdown_timeout_seconds: u64,
+}
+
+impl Default for BrokerConfig {
+    fn default() -> Self {
+        BrokerConfig {
+            broker_ipc_port: 8000,
+            broker_bind_address: "0.0.0.0".to_string(),
+            hdfs_read_buffer_size_kb: 8192,
+            hdfs_write_buffer_size_kb: 1024,
+            client_expire_seconds: 300,
+            disable_broker_client_expiration_checking: false,
+            sys_log_dir: None,
+            sys_log_level: LogLevel::Info,
+            sys_log_roll_mode: RollMode::SizeMb(1024),
+            sys_log_roll_num: 30,
+            sys_log_verbose_modules: Vec::new(),
+            audit_log_dir: None,
+            audit_log_modules: Vec::new(),
+            audit_log_roll_mode: RollMode::TimeDay,
+            audit_log_roll_num: 10,
+            kerberos_token_expire_seconds: 86000,
+            max_message_size_bytes: 256 * 1024 * 1024,
+            max_connections: 4096,
+            shutdown_timeout_seconds: 30,
+        }
+    }
+}
+
+/// Applies one trimmed, `${VAR}`-expanded value; `Err` says what was expected.
+type Apply = fn(&mut BrokerConfig, &str) -> Result<(), &'static str>;
+
+/// Every known key, in the order errors are reported. The single place to add a key.
+const KEYS: &[(&str, Apply)] = &[
+    ("broker_ipc_port", |c, v| {
+        c.broker_ipc_port = v.parse().map_err(|_| "a port number 0-65535")?;
+        Ok(())
+    }),
+    ("broker_bind_address", |c, v| {
+        c.broker_bind_address = ip_address(v)?;
+        Ok(())
+    }),
+    ("hdfs_read_buffer_size_kb", |c, v| {
+        c.hdfs_read_buffer_size_kb = positive(v)?;
+        Ok(())
+    }),
+    ("hdfs_write_buffer_size_kb", |c, v| {
+        c.hdfs_write_buffer_size_kb = positive(v)?;
+        Ok(())
+    }),
+    ("client_expire_seconds", |c, v| {
+        c.client_expire_seconds = positive(v)?;
+        Ok(())
+    }),
+    ("disable_broker_client_expiration_checking", |c, v| {
+        c.disable_broker_client_expiration_checking = boolean(v)?;
+        Ok(())
+    }),
+    ("sys_log_dir", |c, v| {
+        c.sys_log_dir = path(v);
+        Ok(())
+    }),
+    ("sys_log_level", |c, v| {
+        c.sys_log_level = log_level(v)?;
+        Ok(())
+    }),
+    ("sys_log_roll_mode", |c, v| {
+        c.sys_log_roll_mode = roll_mode(v)?;
+        Ok(())
+    }),
+    ("sys_log_roll_num", |c, v| {
+        c.sys_log_roll_num = v.parse().map_err(|_| "an integer 0-4294967295")?;
+        Ok(())
+    }),
+    ("sys_log_verbose_modules", |c, v| {
+        c.sys_log_verbose_modules = list(v);
+        Ok(())
+    }),
+    ("audit_log_dir", |c, v| {
+        c.audit_log_dir = path(v);
+        Ok(())
+    }),
+    ("audit_log_modules", |c, v| {
+        c.audit_log_modules = list(v);
+        Ok(())
+    }),
+    ("audit_log_roll_mode", |c, v| {
+        c.audit_log_roll_mode = roll_mode(v)?;
+        Ok(())
+    }),
+    ("audit_log_roll_num", |c, v| {
+        c.audit_log_roll_num = v.parse().map_err(|_| "an integer 0-4294967295")?;
+        Ok(())
+    }),
+    ("kerberos_token_expire_seconds", |c, v| {
+        c.kerberos_token_expire_seconds = v.parse().map_err(|_| "a non-negative integer")?;
+        Ok(())
+    }),
+    ("max_message_size_bytes", |c, v| {
+        const EXPECTED: &str = "an integer >= 1048576 (1 MiB)";
+        c.max_message_size_bytes = v
+            .parse()
+            .ok()
+            .filter(|&n: &usize| n >= 1024 * 1024)
+            .ok_or(EXPECTED)?;
+        Ok(())
+    }),
+    ("max_connections", |c, v| {
+        c.max_connections = positive::<usize>(v)?;
+        Ok(())
+    }),
+    ("shutdown_timeout_seconds", |c, v| {
+        c.shutdown_timeout_seconds = v.parse().map_err(|_| "a non-negative integer")?;
+        Ok(())
+    }),
+];
+
+fn positive<T: std::str::FromStr + Default + PartialEq>(v: &str) -> Result<T, &'static str> {
+    v.parse::<T>()
+        .ok()
+        .filter(|n| *n != T::default())
+        .ok_or("a positive integer")
+}
+
+fn boolean(v: &str) -> Result<bool, &'static str> {
+    if v.eq_ignore_ascii_case("true") {
+        Ok(true)
+    } else if v.eq_ignore_ascii_case("false") {
+        Ok(false)
+    } else {
+        Err("true or false")
+    }
+}
+
+/// Stored canonically so later `parse::<IpAddr>()` cannot fail; `[::]` is accepted too.
+fn ip_address(v: &str) -> Result<String, &'static str> {
+    let bare = v
+        .strip_prefix('[')
+        .and_then(|s| s.strip_suffix(']'))
+        .unwrap_or(v);
+    bare.parse::<IpAddr>()
+        .map(|ip| ip.to_string())
+        .map_err(|_| "an IP address such as 0.0.0.0 or ::")
+}
+
+/// Empty means "not set": the caller picks the directory from `BROKER_HOME`.
+fn path(v: &str) -> Option<PathBuf> {
+    (!v.is_empty()).then(|| PathBuf::from(v))
+}
+
+/// Comma-separated, like `ConfigBase`'s `String[]`, minus the empty entries it would keep.
+fn list(v: &str) -> Vec<String> {
+    v.split(',')
+        .map(java_trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+fn log_level(v: &str) -> Result<LogLevel, &'static str> {
+    const LEVELS: [(&str, LogLevel); 6] = [
+        ("DEBUG", LogLevel::Debug),
+        ("INFO", LogLevel::Info),
+        ("WARNING", LogLevel::Warning),
+        ("WARN", LogLevel::Warning),
+        ("ERROR", LogLevel::Error),
+        ("FATAL", LogLevel::Fatal),
+    ];
+    LEVELS
+        .iter()
+        .find(|(name, _)| v.eq_ignore_ascii_case(name))
+        .map(|&(_, level)| level)
+        .ok_or("one of DEBUG, INFO, WARNING, ERROR, FATAL")
+}
+
+fn roll_mode(v: &str) -> Result<RollMode, &'static str> {
+    const EXPECTED: &str = "TIME-DAY, TIME-HOUR or SIZE-MB-<n> with n > 0";
+    let upper = v.to_ascii_uppercase();
+    match upper.as_str() {
+        "TIME-DAY" => Ok(RollMode::TimeDay),
+        "TIME-HOUR" => Ok(RollMode::TimeHour),
+        other => other
+            .strip_prefix("SIZE-MB-")
+            .filter(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+            .and_then(|n| n.parse::<u64>().ok())
+            .filter(|&n| n > 0)
+            .map(RollMode::SizeMb)
+            .ok_or(EXPECTED),
+    }
+}
+
+/// `String.trim()`: strips every char <= U+0020, which is what `ConfigBase` applies.
+fn java_trim(s: &str) -> &str {
+    s.trim_matches(|c: char| c <= ' ')
+}
+
+/// Keys the start script exports as environment variables (`^[A-Z][A-Z0-9_]*$`, the
+/// script's own pattern), e.g. `HADOOP_USER_NAME`. They are not config keys.
+pub fn is_env_key(key: &str) -> bool {
+    let mut bytes = key.bytes();
+    bytes.next().is_some_and(|b| b.is_ascii_uppercase())
+        && bytes.all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
+}
+
+/// The names of all keys [`BrokerConfig`] understands.
+pub fn known_keys() -> impl Iterator<Item = &'static str> {
+    KEYS.iter().map(|&(name, _)| name)
+}
+
+impl BrokerConfig {
+    /// Reads and parses the file; `env` looks variables up (real callers pass
+    /// `|k| std::env::var(k).ok()`). Errors name the file.
+    pub fn load(path: &Path, env: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let bytes = std::fs::read(path).map_err(|cause| ConfigError::Read {
+            path: path.to_path_buf(),
+            cause,
+        })?;
+        // Java's FileReader replaces undecodable bytes rather than failing; so do we.
+        let text = String::from_utf8_lossy(&bytes);
+        Self::parse(&text, env).map_err(|error| ConfigError::InFile {
+            path: path.to_path_buf(),
+            error: Box::new(error),
+        })
+    }
+
+    /// Parses conf text. Unknown keys are ignored (typos show up at debug level only,
+    /// as in the Java broker); an empty value keeps the default only where "empty" means
+    /// something (directories, lists), elsewhere it is an error like in Java.
+    pub fn parse(text: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let entries = parse_entries(text);
+        if let Some(bad) = entries.iter().find(|e| e.malformed) {
+            return Err(ConfigError::MalformedEscape { line: bad.line });
+        }
+        for entry in &entries {
+            if !is_env_key(&entry.key) && !KEYS.iter().any(|&(name, _)| name == entry.key) {
+                tracing::debug!(key = ?entry.key, "ignoring unknown config key");
+            }
+        }
+        let mut config = BrokerConfig::default();
+        for &(name, apply) in KEYS {
+            // Later duplicates win, so an overridden bad value is never looked at.
+            let Some(entry) = entries.iter().rev().find(|e| e.key == name) else {
+                continue;
+            };
+            let expanded = expand_vars(name, &entry.value, env)?;
+            let value = java_trim(&expanded);
+            apply(&mut config, value).map_err(|expected| ConfigError::InvalidValue {
+                key: name.to_string(),
+                value: value.to_string(),
+                expected,
+            })?;
+        }
+        Ok(config)
+    }
+
+    /// The socket address to listen on.
+    pub fn listen_addr(&self) -> Result<SocketAddr, ConfigError> {
+        let ip = ip_address(&self.broker_bind_address).map_err(|expected| {
+            ConfigError::InvalidValue {
+                key: "broker_bind_address".to_string(),
+                value: self.broker_bind_address.clone(),
+                expected,
+            }
+        })?;
+        // `ip_address` returned a canonical address, so this parse cannot fail.
+        let ip: IpAddr = ip.parse().unwrap_or(IpAddr::from([0, 0, 0, 0]));
+        Ok(SocketAddr::new(ip, self.broker_ipc_port))
+    }
+
+    /// `hdfs_read_buffer_size_kb` in bytes, saturating on absurd values.
+    pub fn read_buffer_bytes(&self) -> usize {
+        kb_to_bytes(self.hdfs_read_buffer_size_kb)
+    }
+
+    /// `hdfs_write_buffer_size_kb` in bytes, saturating on absurd values.
+    pub fn write_buffer_bytes(&self) -> usize {
+        kb_to_bytes(self.hdfs_write_buffer_size_kb)
+    }
+
+    pub fn client_expire(&self) -> Duration {
+        Duration::from_secs(self.client_expire_seconds)
+    }
+
+    pub fn shutdown_timeout(&self) -> Duration {
+        Duration::from_secs(self.shutdown_timeout_seconds)
+    }
+}
+
+fn kb_to_bytes(kb: u64) -> usize {
+    usize::try_from(kb.saturating_mul(1024)).unwrap_or(usize::MAX)
+}
+
+/// Replaces `${NAME}` (NAME = anything up to the next `}`, as in `ConfigBase`'s regex).
+/// A `${` without a closing brace is kept literally; the replacement is not re-expanded.
+fn expand_vars(
+    key: &str,
+    value: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<String, ConfigError> {
+    let mut out = String::with_capacity(value.len());
+    let mut rest = value;
+    while let Some((before, after)) = rest.split_once("${") {
+        let Some((name, tail)) = after.split_once('}') else {
+            break;
+        };
+        let replacement = env(name).ok_or_else(|| ConfigError::UndefinedVariable {
+            key: key.to_string(),
+            var: name.to_string(),
+        })?;
+        out.push_str(before);
+        out.push_str(&replacement);
+        rest = tail;
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+/// The raw `java.util.Properties.load` parse, in file order (duplicates kept; the last
+/// one is what Java would keep). A malformed `\uXXXX` is kept literally here; the typed
+/// [`BrokerConfig::parse`] rejects it like Java does.
+pub fn parse_properties(text: &str) -> Vec<(String, String)> {
+    parse_entries(text)
+        .into_iter()
+        .map(|e| (e.key, e.value))
+        .collect()
+}
+
+struct Entry {
+    key: String,
+    value: String,
+    /// 1-based line where the logical line starts.
+    line: usize,
+    malformed: bool,
+}
+
+fn parse_entries(text: &str) -> Vec<Entry> {
+    logical_lines(text)
+        .into_iter()
+        .map(|(line, chars)| {
+            let (key, value) = split_key_value(&chars);
+            let (key, bad_key) = unescape(key);
+            let (value, bad_value) = unescape(value);
+            Entry {
+                key,
+                value,
+                line,
+                malformed: bad_key || bad_value,
+            }
+        })
+        .collect()
+}
+
+fn is_blank(c: char) -> bool {
+    matches!(c, ' ' | '\t' | '\x0c')
+}
+
+/// Java's `LineReader`: splits into logical lines (continuations joined, leading
+/// whitespace of each natural line dropped), skipping blank and comment lines. Escapes
+/// are left in place; only the continuation backslash is removed.
+fn logical_lines(text: &str) -> Vec<(usize, Vec<char>)> {
+    // A BOM would otherwise become part of the first key and silently hide it.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let mut chars = text.chars().peekable();
+    let mut line_no = 1usize;
+    let mut out = Vec::new();
+    loop {
+        // Skip whitespace and blank lines before a logical line.
+        loop {
+            match chars.peek() {
+                Some(&c) if is_blank(c) => {
+                    chars.next();
+                }
+                Some('\n') => {
+                    chars.next();
+                    line_no += 1;
+                }
+                Some('\r') => {
+                    chars.next();
+                    if chars.peek() == Some(&'\n') {
+                        chars.next();
+                    }
+                    line_no += 1;
+                }
+                _ => break,
+            }
+        }
+        let Some(&first) = chars.peek() else {
+            break;
+        };
+        let start_line = line_no;
+        if first == '#' || first == '!' {
+            // Comments end at the line break: a trailing backslash does not continue them.
+            while chars.peek().is_some_and(|&c| c != '\n' && c != '\r') {
+                chars.next();
+            }
+            continue;
+        }
+        let mut buf = Vec::new();
+        let mut preceding_backslash = false;
+        loop {
+            match chars.next() {
+                None => {
+                    // JDK 9+ drops a dangling continuation backslash at end of input.
+                    if preceding_backslash {
+                        buf.pop();
+                    }
+                    break;
+                }
+                Some(c @ ('\n' | '\r')) => {
+                    if c == '\r' && chars.peek() == Some(&'\n') {
+                        chars.next();
+                    }
+                    line_no += 1;
+                    if !preceding_backslash {
+                        break;
+                    }
+                    buf.pop();
+                    preceding_backslash = false;
+                    while chars.peek().is_some_and(|&c| is_blank(c)) {
+                        chars.next();
+                    }
+                }
+                Some(c) => {
+                    preceding_backslash = c == '\\' && !preceding_backslash;
+                    buf.push(c);
+                }
+            }
+        }
+        // A lone `\` continued onto an empty line leaves nothing; Java skips it too.
+        if !buf.is_empty() {
+            out.push((start_line, buf));
+        }
+    }
+    out
+}
+
+/// Java's `load0`: the key ends at the first unescaped `=`, `:` or blank; then blanks
+/// and at most one `=`/`:` are skipped. The value keeps trailing whitespace.
+fn split_key_value(line: &[char]) -> (&[char], &[char]) {
+    let mut key_len = 0;
+    let mut value_start = line.len();
+    let mut has_sep = false;
+    let mut preceding_backslash = false;
+    for (i, &c) in line.iter().enumerate() {
+        if !preceding_backslash {
+            if c == '=' || c == ':' {
+                value_start = i + 1;
+                has_sep = true;
+                break;
+            }
+            if is_blank(c) {
+                value_start = i + 1;
+                break;
+            }
+        }
+        preceding_backslash = c == '\\' && !preceding_backslash;
+        key_len = i + 1;
+    }
+    let rest = line.get(value_start..).unwrap_or(&[]);
+    let mut skip = 0;
+    for &c in rest {
+        if !is_blank(c) {
+            if !has_sep && (c == '=' || c == ':') {
+                has_sep = true;
+            } else {
+                break;
+            }
+        }
+        skip += 1;
+    }
+    (
+        line.get(..key_len).unwrap_or(&[]),
+        rest.get(skip..).unwrap_or(&[]),
+    )
+}
+
+/// Java's `loadConvert`: `\t \n \r \f`, `\uXXXX` (UTF-16, so surrogate pairs combine),
+/// and `\x` -> `x` for anything else. Returns whether a `\u` was malformed; it is then
+/// kept literally. Unpaired surrogates, legal in Java strings, become U+FFFD.
+fn unescape(chars: &[char]) -> (String, bool) {
+    let mut out = String::with_capacity(chars.len());
+    let mut malformed = false;
+    let mut pending_high: Option<u32> = None;
+    let mut it = chars.iter().copied().peekable();
+    while let Some(c) = it.next() {
+        let unit = if c != '\\' {
+            None
+        } else {
+            match it.next() {
+                None => continue,
+                Some('u') => {
+                    let mut lookahead = it.clone();
+                    let mut value = 0u32;
+                    let mut ok = true;
+                    for _ in 0..4 {
+                        match lookahead.next().and_then(|d| d.to_digit(16)) {
+                            Some(d) => value = (value << 4) | d,
+                            None => {
+                                ok = false;
+                                break;
+                            }
+                        }
+                    }
+                    if ok {
+                        it = lookahead;
+                        Some(value)
+                    } else {
+                        malformed = true;
+                        flush_surrogate(&mut out, &mut pending_high);
+                        out.push_str("\\u");
+                        continue;
+                    }
+                }
+                Some(e) => {
+                    flush_surrogate(&mut out, &mut pending_high);
+                    out.push(match e {
+                        't' => '\t',
+                        'n' => '\n',
+                        'r' => '\r',
+                        'f' => '\x0c',
+                        other => other,
+                    });
+                    continue;
+                }
+            }
+        };
+        match unit {
+            None => {
+                flush_surrogate(&mut out, &mut pending_high);
+                out.push(c);
+            }
+            Some(u) => push_utf16_unit(&mut out, &mut pending_high, u),
+        }
+    }
+    flush_surrogate(&mut out, &mut pending_high);
+    (out, malformed)
+}
+
+fn push_utf16_unit(out: &mut String, pending_high: &mut Option<u32>, unit: u32) {
+    if let Some(high) = pending_high.take() {
+        if (0xDC00..=0xDFFF).contains(&unit) {
+            let code = 0x10000 + ((high - 0xD800) << 10) + (unit - 0xDC00);
+            out.push(char::from_u32(code).unwrap_or(char::REPLACEMENT_CHARACTER));
+            return;
+        }
+        out.push(char::REPLACEMENT_CHARACTER);
+    }
+    if (0xD800..=0xDBFF).contains(&unit) {
+        *pending_high = Some(unit);
+    } else {
+        out.push(char::from_u32(unit).unwrap_or(char::REPLACEMENT_CHARACTER));
+    }
+}
+
+fn flush_surrogate(out: &mut String, pending_high: &mut Option<u32>) {
+    if pending_high.take().is_some() {
+        out.push(char::REPLACEMENT_CHARACTER);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn no_env(_: &str) -> Option<String> {
+        None
+    }
+
+    fn props(text: &str) -> Vec<(String, String)> {
+        parse_properties(text)
+    }
+
+    fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
+        list.iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    fn parse(text: &str) -> Result<BrokerConfig, ConfigError> {
+        BrokerConfig::parse(text, &no_env)
+    }
+
+    fn invalid(text: &str, key: &str) -> String {
+        match parse(text) {
+            Err(e @ ConfigError::InvalidValue { .. }) => {
+                let msg = e.to_string();
+                assert!(msg.contains(key), "{msg}");
+                msg
+            }
+            other => panic!("{text:?}: expected InvalidValue for {key}, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn separator_forms() {
+        assert_eq!(
+            props("a=1\nb = 2\nc:3\nd : 4\ne 5\nf\t\t6\ng\x0c7\nh=\ni\n"),
+            pairs(&[
+                ("a", "1"),
+                ("b", "2"),
+                ("c", "3"),
+                ("d", "4"),
+                ("e", "5"),
+                ("f", "6"),
+                ("g", "7"),
+                ("h", ""),
+                ("i", ""),
+            ])
+        );
+    }
+
+    #[test]
+    fn separator_edge_cases() {
+        // One separator is consumed after blanks; a second one is part of the value.
+        assert_eq!(props("a == b"), pairs(&[("a", "= b")]));
+        assert_eq!(props("a==b"), pairs(&[("a", "=b")]));
+        assert_eq!(props("a : = b"), pairs(&[("a", "= b")]));
+        assert_eq!(props("a b=c"), pairs(&[("a", "b=c")]));
+        // Escaped separators belong to the key.
+        assert_eq!(props("a\\=b\\:c\\ d = e"), pairs(&[("a=b:c d", "e")]));
+        // Leading whitespace is dropped, trailing whitespace of a value is kept.
+        assert_eq!(props("   \t k = v  \t"), pairs(&[("k", "v  \t")]));
+        assert_eq!(props("=v"), pairs(&[("", "v")]));
+    }
+
+    #[test]
+    fn line_endings_blank_lines_and_bom() {
+        assert_eq!(
+            props("\u{feff}a=1\r\n\r\n   \r\nb=2\rc=3\n\n"),
+            pairs(&[("a", "1"), ("b", "2"), ("c", "3")])
+        );
+        assert!(props("").is_empty());
+        assert!(props(" \t\n\r\n").is_empty());
+    }
+
+    #[test]
+    fn comments() {
+        assert_eq!(
+            props("# c1\n! c2\n   # indented\n\t!x=y\nk=v # not a comment\n"),
+            pairs(&[("k", "v # not a comment")])
+        );
+        // A comment ending in a backslash does not swallow the next line.
+        assert_eq!(props("# comment \\\nk=v"), pairs(&[("k", "v")]));
+    }
+
+    #[test]
+    fn continuation() {
+        assert_eq!(props("k = a,\\\n    b,\\\n\tc"), pairs(&[("k", "a,b,c")]));
+        assert_eq!(props("k = a\\\r\n  b"), pairs(&[("k", "ab")]));
+        assert_eq!(props("k = a\\\r  b"), pairs(&[("k", "ab")]));
+        // An even number of backslashes is an escaped backslash, not a continuation.
+        assert_eq!(
+            props("k = a\\\\\nb = c"),
+            pairs(&[("k", "a\\"), ("b", "c")])
+        );
+        // Continuation lines are never comments.
+        assert_eq!(props("k = a\\\n#b"), pairs(&[("k", "a#b")]));
+        // Continuing onto an empty line ends the logical line.
+        assert_eq!(props("k = a\\\n\nb = c"), pairs(&[("k", "a"), ("b", "c")]));
+        // A dangling backslash at the end of input is dropped.
+        assert_eq!(props("k = a\\"), pairs(&[("k", "a")]));
+        // The key itself may be continued.
+        assert_eq!(props("ke\\\n  y = v"), pairs(&[("key", "v")]));
+        // Nothing but a continued backslash yields nothing.
+        assert!(props("\\\n\n").is_empty());
+    }
+
+    #[test]
+    fn escapes() {
+        assert_eq!(
+            props("k = a\\tb\\nc\\rd\\fe\\\\f\\qg\\=h\\ i"),
+            pairs(&[("k", "a\tb\nc\rd\x0ce\\fqg=h i")])
+        );
+        assert_eq!(props("k\\u0041 = \\u00e9\\u4E2D"), pairs(&[("kA", "é中")]));
+        assert_eq!(props("k = \\uD83D\\uDE00"), pairs(&[("k", "😀")]));
+        // Unpaired surrogates cannot be Rust chars.
+        assert_eq!(
+            props("k = \\uD83Dx\\uDE00"),
+            pairs(&[("k", "\u{fffd}x\u{fffd}")])
+        );
+        assert_eq!(props("k = \\uD83D"), pairs(&[("k", "\u{fffd}")]));
+        // Malformed \u: kept literally by the raw parser, rejected by the typed one.
+        assert_eq!(props("k = \\u12g4"), pairs(&[("k", "\\u12g4")]));
+        assert_eq!(props("k = \\u12"), pairs(&[("k", "\\u12")]));
+        assert!(matches!(
+            parse("a = 1\n\nk = \\u12"),
+            Err(ConfigError::MalformedEscape { line: 3 })
+        ));
+        // Non-ASCII text passes through untouched.
+        assert_eq!(props("ключ = 値 ✓"), pairs(&[("ключ", "値 ✓")]));
+    }
+
+    #[test]
+    fn duplicates_last_wins() {
+        assert_eq!(
+            parse("broker_ipc_port = nonsense\nbroker_ipc_port = 9000")
+                .unwrap()
+                .broker_ipc_port,
+            9000
+        );
+        assert_eq!(props("a=1\na=2"), pairs(&[("a", "1"), ("a", "2")]));
+    }
+
+    #[test]
+    fn variable_substitution() {
+        let env = |k: &str| match k {
+            "BROKER_HOME" => Some("/opt/broker".to_string()),
+            "SUB" => Some("x".to_string()),
+            "LOOP" => Some("${LOOP}".to_string()),
+            _ => None,
+        };
+        let c = BrokerConfig::parse(
+            "sys_log_dir = ${BROKER_HOME}/log/${SUB}${SUB}\n\
+             audit_log_dir = $HOME/${unterminated\n\
+             audit_log_modules = ${LOOP}\n",
+            &env,
+        )
+        .unwrap();
+        assert_eq!(c.sys_log_dir, Some(PathBuf::from("/opt/broker/log/xx")));
+        assert_eq!(c.audit_log_dir, Some(PathBuf::from("$HOME/${unterminated")));
+        assert_eq!(c.audit_log_modules, vec!["${LOOP}".to_string()]);
+    }
+
+    #[test]
+    fn missing_variable_names_key_and_variable() {
+        let err = parse("sys_log_dir = ${BROKER_HOME}/log").unwrap_err();
+        assert!(matches!(
+            &err,
+            ConfigError::UndefinedVariable { key, var } if key == "sys_log_dir" && var == "BROKER_HOME"
+        ));
+        let msg = err.to_string();
+        assert!(
+            msg.contains("sys_log_dir") && msg.contains("BROKER_HOME"),
+            "{msg}"
+        );
+        // Unknown and environment keys are never expanded.
+        assert!(parse("some_future_key = ${NOPE}\nJAVA_OPTS = ${NOPE}").is_ok());
+    }
+
+    #[test]
+    fn defaults() {
+        let d = BrokerConfig::default();
+        assert_eq!(d.broker_ipc_port, 8000);
+        assert_eq!(d.broker_bind_address, "0.0.0.0");
+        assert_eq!(d.hdfs_read_buffer_size_kb, 8192);
+        assert_eq!(d.hdfs_write_buffer_size_kb, 1024);
+        assert_eq!(d.client_expire_seconds, 300);
+        assert!(!d.disable_broker_client_expiration_checking);
+        assert_eq!(d.sys_log_dir, None);
+        assert_eq!(d.sys_log_level, LogLevel::Info);
+        assert_eq!(d.sys_log_roll_mode, RollMode::SizeMb(1024));
+        assert_eq!(d.sys_log_roll_num, 30);
+        assert!(d.sys_log_verbose_modules.is_empty());
+        assert_eq!(d.audit_log_dir, None);
+        assert!(d.audit_log_modules.is_empty());
+        assert_eq!(d.audit_log_roll_mode, RollMode::TimeDay);
+        assert_eq!(d.audit_log_roll_num, 10);
+        assert_eq!(d.kerberos_token_expire_seconds, 86000);
+        assert_eq!(d.max_message_size_bytes, 268_435_456);
+        assert_eq!(d.max_connections, 4096);
+        assert_eq!(d.shutdown_timeout_seconds, 30);
+        assert_eq!(parse("").unwrap(), d);
+        assert_eq!(parse("# nothing\n").unwrap(), d);
+        assert_eq!(d.read_buffer_bytes(), 8 * 1024 * 1024);
+        assert_eq!(d.write_buffer_bytes(), 1024 * 1024);
+        assert_eq!(d.client_expire(), Duration::from_secs(300));
+        assert_eq!(d.shutdown_timeout(), Duration::from_secs(30));
+        assert_eq!(
+            d.listen_addr().unwrap(),
+            "0.0.0.0:8000".parse::<SocketAddr>().unwrap()
+        );
+    }
+
+    #[test]
+    fn every_key_parses() {
+        let c = parse(
+            "broker_ipc_port = 0\n\
+             broker_bind_address = [::1]\n\
+             hdfs_read_buffer_size_kb = 16\n\
+             hdfs_write_buffer_size_kb = 32\n\
+             client_expire_seconds = 5\n\
+             disable_broker_client_expiration_checking = TRUE\n\
+             sys_log_dir = /var/log/broker  \n\
+             sys_log_level = warning\n\
+             sys_log_roll_mode = TIME-HOUR\n\
+             sys_log_roll_num = 7\n\
+             sys_log_verbose_modules = a.b , ,c ,\n\
+             audit_log_dir = /audit\n\
+             audit_log_modules = slow_query, query\n\
+             audit_log_roll_mode = size-mb-10\n\
+             audit_log_roll_num = 0\n\
+             kerberos_token_expire_seconds = 0\n\
+             max_message_size_bytes = 1048576\n\
+             max_connections = 1\n\
+             shutdown_timeout_seconds = 0\n",
+        )
+        .unwrap();
+        assert_eq!(c.broker_ipc_port, 0);
+        assert_eq!(c.broker_bind_address, "::1");
+        assert_eq!(c.listen_addr().unwrap(), "[::1]:0".parse().unwrap());
+        assert_eq!(c.hdfs_read_buffer_size_kb, 16);
+        assert_eq!(c.hdfs_write_buffer_size_kb, 32);
+        assert_eq!(c.client_expire_seconds, 5);
+        assert!(c.disable_broker_client_expiration_checking);
+        assert_eq!(c.sys_log_dir, Some(PathBuf::from("/var/log/broker")));
+        assert_eq!(c.sys_log_level, LogLevel::Warning);
+        assert_eq!(c.sys_log_roll_mode, RollMode::TimeHour);
+        assert_eq!(c.sys_log_roll_num, 7);
+        assert_eq!(c.sys_log_verbose_modules, vec!["a.b", "c"]);
+        assert_eq!(c.audit_log_dir, Some(PathBuf::from("/audit")));
+        assert_eq!(c.audit_log_modules, vec!["slow_query", "query"]);
+        assert_eq!(c.audit_log_roll_mode, RollMode::SizeMb(10));
+        assert_eq!(c.audit_log_roll_mode.size_bytes(), Some(10 << 20));
+        assert_eq!(c.audit_log_roll_num, 0);
+        assert_eq!(c.kerberos_token_expire_seconds, 0);
+        assert_eq!(c.max_message_size_bytes, 1 << 20);
+        assert_eq!(c.max_connections, 1);
+        assert_eq!(c.shutdown_timeout_seconds, 0);
+    }
+
+    #[test]
+    fn enum_spellings() {
+        for (text, level) in [
+            ("DEBUG", LogLevel::Debug),
+            ("info", LogLevel::Info),
+            ("WARN", LogLevel::Warning),
+            ("Error", LogLevel::Error),
+            ("FATAL", LogLevel::Fatal),
+        ] {
+            let c = parse(&format!("sys_log_level = {text}")).unwrap();
+            assert_eq!(c.sys_log_level, level);
+        }
+        assert_eq!(LogLevel::Fatal.tracing_level(), tracing::Level::ERROR);
+        assert_eq!(RollMode::SizeMb(5).to_string(), "SIZE-MB-5");
+        assert_eq!(RollMode::TimeDay.to_string(), "TIME-DAY");
+        assert_eq!(RollMode::TimeHour.size_bytes(), None);
+        assert_eq!(RollMode::SizeMb(u64::MAX).size_bytes(), Some(u64::MAX));
+    }
+
+    #[test]
+    fn empty_values() {
+        // Empty directories and lists mean "default"; empty numbers are errors, as in Java.
+        let c = parse("sys_log_dir =\naudit_log_dir = \t\naudit_log_modules =\n").unwrap();
+        assert_eq!(c, BrokerConfig::default());
+        invalid("broker_ipc_port =", "broker_ipc_port");
+        invalid("sys_log_level =", "sys_log_level");
+    }
+
+    #[test]
+    fn malformed_values_name_key_value_and_expectation() {
+        let msg = invalid("broker_ipc_port = 80o0", "broker_ipc_port");
+        assert!(msg.contains("\"80o0\"") && msg.contains("port"), "{msg}");
+        invalid("broker_ipc_port = 65536", "broker_ipc_port");
+        invalid("broker_ipc_port = -1", "broker_ipc_port");
+        let msg = invalid("broker_bind_address = localhost", "broker_bind_address");
+        assert!(
+            msg.contains("localhost") && msg.contains("IP address"),
+            "{msg}"
+        );
+        let msg = invalid("hdfs_read_buffer_size_kb = 0", "hdfs_read_buffer_size_kb");
+        assert!(msg.contains("positive"), "{msg}");
+        invalid(
+            "hdfs_write_buffer_size_kb = 1.5",
+            "hdfs_write_buffer_size_kb",
+        );
+        invalid("client_expire_seconds = 0", "client_expire_seconds");
+        let msg = invalid(
+            "disable_broker_client_expiration_checking = yes",
+            "disable_broker_client_expiration_checking",
+        );
+        assert!(
+            msg.contains("\"yes\"") && msg.contains("true or false"),
+            "{msg}"
+        );
+        let msg = invalid("sys_log_level = TRACE", "sys_log_level");
+        assert!(msg.contains("TRACE") && msg.contains("WARNING"), "{msg}");
+        for bad in ["SIZE-MB-0", "SIZE-MB-", "SIZE-MB-x", "SIZE-MB-+5", "WEEKLY"] {
+            let msg = invalid(&format!("sys_log_roll_mode = {bad}"), "sys_log_roll_mode");
+            assert!(msg.contains(bad) && msg.contains("TIME-DAY"), "{msg}");
+        }
+        invalid("audit_log_roll_mode = TIME-WEEK", "audit_log_roll_mode");
+        invalid("sys_log_roll_num = 4294967296", "sys_log_roll_num");
+        invalid("audit_log_roll_num = ten", "audit_log_roll_num");
+        invalid(
+            "kerberos_token_expire_seconds = -5",
+            "kerberos_token_expire_seconds",
+        );
+        let msg = invalid("max_message_size_bytes = 1048575", "max_message_size_bytes");
+        assert!(msg.contains("1 MiB"), "{msg}");
+        invalid("max_connections = 0", "max_connections");
+        invalid(
+            "shutdown_timeout_seconds = soon",
+            "shutdown_timeout_seconds",
+        );
+        // Control characters in the offending value are escaped in the message.
+        let msg = invalid("broker_ipc_port = 80\\u00070", "broker_ipc_port");
+        assert!(msg.contains("\"80\\u{7}0\""), "{msg}");
+    }
+
+    #[test]
+    fn every_key_rejects_or_accepts_garbage_without_panicking() {
+        for key in known_keys() {
+            match parse(&format!("{key} = @@garbage@@")) {
+                Ok(_) => assert!(
+                    key.ends_with("_dir") || key.ends_with("_modules"),
+                    "{key} accepted garbage"
+                ),
+                Err(e) => assert!(e.to_string().contains(key), "{e}"),
+            }
+        }
+    }
+
+    #[test]
+    fn unknown_and_environment_keys_are_ignored() {
+        let c = parse(
+            "no_such_key = 1\n\
+             broker_ipc_port_typo = x\n\
+             HADOOP_USER_NAME = hdfs\n\
+             JAVA_OPTS = -Xmx1g\n\
+             BROKER_IPC_PORT = not-a-port\n",
+        )
+        .unwrap();
+        assert_eq!(c, BrokerConfig::default());
+        assert!(is_env_key("HADOOP_USER_NAME"));
+        assert!(is_env_key("A1_B"));
+        assert!(!is_env_key(""));
+        assert!(!is_env_key("_A"));
+        assert!(!is_env_key("1A"));
+        assert!(!is_env_key("Hadoop_user"));
+        assert!(!is_env_key("broker_ipc_port"));
+        assert!(!is_env_key("ÄB"));
+    }
+
+    const SHIPPED: &str = include_str!("../conf/apache_hdfs_broker.conf");
+
+    #[test]
+    fn shipped_conf_parses_to_defaults() {
+        let env = |k: &str| (k == "BROKER_HOME").then(|| "/opt/broker".to_string());
+        let c = BrokerConfig::parse(SHIPPED, &env).unwrap();
+        let expected = BrokerConfig {
+            sys_log_dir: Some(PathBuf::from("/opt/broker/log")),
+            audit_log_dir: Some(PathBuf::from("/opt/broker/log")),
+            ..BrokerConfig::default()
+        };
+        assert_eq!(c, expected);
+        // Without BROKER_HOME the error points at the first key that needs it.
+        assert!(matches!(
+            BrokerConfig::parse(SHIPPED, &no_env),
+            Err(ConfigError::UndefinedVariable { key, var }) if key == "sys_log_dir" && var == "BROKER_HOME"
+        ));
+    }
+
+    #[test]
+    fn shipped_conf_documents_every_key() {
+        // Uncommenting each line must still parse: the commented defaults are valid.
+        let uncommented: String = SHIPPED
+            .lines()
+            .map(|l| {
+                l.strip_prefix("# ")
+                    .filter(|l| l.contains(" ="))
+                    .unwrap_or(l)
+            })
+            .map(|l| format!("{l}\n"))
+            .collect();
+        let keys: Vec<String> = parse_properties(&uncommented)
+            .into_iter()
+            .map(|(k, _)| k)
+            .collect();
+        for key in known_keys() {
+            assert!(
+                keys.iter().any(|k| k == key),
+                "{key} missing from shipped conf"
+            );
+        }
+        let env = |k: &str| (k == "BROKER_HOME").then(|| "/b".to_string());
+        let c = BrokerConfig::parse(&uncommented, &env).unwrap();
+        assert_eq!(
+            c,
+            BrokerConfig {
+                sys_log_dir: Some(PathBuf::from("/b/log")),
+                audit_log_dir: Some(PathBuf::from("/b/log")),
+                ..BrokerConfig::default()
+            }
+        );
+    }
+
+    #[test]
+    fn load_names_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("broker.conf");
+        std::fs::write(&path, b"broker_ipc_port = 9001\n# \xff latin-1 junk\n").unwrap();
+        assert_eq!(
+            BrokerConfig::load(&path, &no_env).unwrap().broker_ipc_port,
+            9001
+        );
+
+        std::fs::write(&path, "max_connections = none\n").unwrap();
+        let msg = BrokerConfig::load(&path, &no_env).unwrap_err().to_string();
+        assert!(
+            msg.contains("broker.conf") && msg.contains("max_connections") && msg.contains("none"),
+            "{msg}"
+        );
+
+        let missing = dir.path().join("missing.conf");
+        let err = BrokerConfig::load(&missing, &no_env).unwrap_err();
+        assert!(matches!(err, ConfigError::Read { .. }));
+        assert!(err.to_string().contains("missing.conf"), "{err}");
+    }
+
+    #[test]
+    fn odd_input_never_panics() {
+        // A tiny deterministic fuzz over the characters the parser treats specially.
+        const ALPHABET: [char; 24] = [
+            '\\', 'u', 'D', '8', '0', 'c', '\n', '\r', '=', ':', ' ', '\t', '#', '!', '$', '{',
+            '}', 'é', '😀', '\u{feff}', 'k', ',', 'f', '\x0c',
+        ];
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        for _ in 0..20_000 {
+            let mut text = String::new();
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let len = (state % 24) as usize;
+            for _ in 0..len {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                text.push(ALPHABET[(state % ALPHABET.len() as u64) as usize]);
+            }
+            let _ = parse_properties(&text);
+            let _ = BrokerConfig::parse(&text, &|_| Some("v".to_string()));
+            for key in ["broker_ipc_port", "sys_log_roll_mode", "sys_log_dir"] {
+                let _ = BrokerConfig::parse(&format!("{key}={text}"), &no_env);
+            }
+        }
+    }
+}

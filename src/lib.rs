@@ -1,0 +1,11 @@
+//! The StarRocks/Doris file broker: a Thrift server in front of HDFS, object stores and
+//! local files. `main.rs` is a thin CLI; everything else lives here so integration tests,
+//! benchmarks and fuzz targets can reach it.
+
+pub mod config;
+pub mod logging;
+pub mod rpc;
+pub mod server;
+pub mod sessions;
+pub mod storage;
+pub mod wire;

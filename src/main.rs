@@ -1,0 +1,121 @@
+//! `apache_hdfs_broker [--conf PATH]`: reads the conf, starts logging, serves Thrift until
+//! SIGTERM or SIGINT. Runs in the foreground; `bin/start_broker.sh --daemon` detaches it.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::Parser;
+
+use apache_hdfs_broker::config::BrokerConfig;
+use apache_hdfs_broker::rpc::Broker;
+use apache_hdfs_broker::{logging, server, sessions};
+
+#[derive(Parser)]
+#[command(version, about = "StarRocks/Doris file broker: Thrift in front of HDFS, object stores and local files")]
+struct Cli {
+    /// The broker conf file [default: $BROKER_HOME/conf/apache_hdfs_broker.conf].
+    #[arg(long, value_name = "PATH")]
+    conf: Option<PathBuf>,
+}
+
+/// `$BROKER_HOME`, else the parent of the folder holding this binary (`<home>/lib/` or
+/// `<home>/bin/` in a deployment).
+fn broker_home() -> PathBuf {
+    if let Some(home) = std::env::var_os("BROKER_HOME") {
+        return PathBuf::from(home);
+    }
+    std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent()?.parent().map(PathBuf::from))
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let home = broker_home();
+    let conf_path = cli
+        .conf
+        .unwrap_or_else(|| home.join("conf").join("apache_hdfs_broker.conf"));
+    let home_str = home.to_string_lossy().into_owned();
+    let env = move |key: &str| match key {
+        "BROKER_HOME" => Some(home_str.clone()),
+        _ => std::env::var(key).ok(),
+    };
+    let config = match BrokerConfig::load(&conf_path, &env) {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("apache_hdfs_broker: bad configuration: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let log_dir = config
+        .sys_log_dir
+        .clone()
+        .unwrap_or_else(|| home.join("log"));
+    let _log_guard = match logging::init(&config, &log_dir) {
+        Ok(guard) => guard,
+        Err(e) => {
+            eprintln!(
+                "apache_hdfs_broker: cannot write logs to {}: {e}",
+                log_dir.display()
+            );
+            return ExitCode::FAILURE;
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("broker-worker")
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("apache_hdfs_broker: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(serve(config, conf_path)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            tracing::error!("{message}");
+            eprintln!("apache_hdfs_broker: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(config: BrokerConfig, conf_path: PathBuf) -> Result<(), String> {
+    let addr = config.listen_addr().map_err(|e| e.to_string())?;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+    let bound = listener
+        .local_addr()
+        .map_err(|e| format!("cannot read the bound address: {e}"))?;
+    let expiry_checking = !config.disable_broker_client_expiration_checking;
+    let broker = Arc::new(Broker::new(config));
+    if expiry_checking {
+        tokio::spawn(sessions::run_reaper(broker.sessions.clone()));
+    }
+    // The StarRocks docs check a start with `grep thrift` on this log: keep the word.
+    tracing::info!(
+        conf = %conf_path.display(),
+        "starting thrift server on {bound}, port {}",
+        bound.port()
+    );
+    server::run(listener, broker, shutdown_signal()).await;
+    tracing::info!("broker stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = match signal(SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(_) => return std::future::pending().await,
+    };
+    tokio::select! {
+        _ = term.recv() => tracing::info!("SIGTERM received"),
+        _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT received"),
+    }
+}

@@ -1,0 +1,121 @@
+//! Readers: `openReader`, `pread`, `seek`, `closeReader`.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use super::{fd_id, status, to_thrift_fd, Broker};
+use crate::sessions::{Lookup, ReaderSlot, Stream};
+use crate::wire::generated::{
+    TBrokerCloseReaderRequest, TBrokerOpenReaderRequest, TBrokerOpenReaderResponse,
+    TBrokerOperationStatusCode as Code, TBrokerPReadRequest, TBrokerReadResponse,
+    TBrokerSeekRequest,
+};
+use crate::wire::{Method, Reply};
+
+/// A missing file (or a directory) is FILE_NOT_FOUND.
+pub async fn open_reader(broker: &Broker, req: TBrokerOpenReaderRequest) -> Reply {
+    broker.sessions.touch(&req.client_id);
+    let opened = async {
+        let (fs, loc) = broker.open_fs(&req.path, &req.properties).await?;
+        fs.open_read(&loc).await.map(|stream| (stream, loc))
+    }
+    .await;
+    match opened {
+        Ok((stream, loc)) => {
+            let size = stream.len() as i64;
+            let slot = ReaderSlot {
+                path: loc.to_string(),
+                stream,
+                position: AtomicU64::new(req.start_offset.max(0) as u64),
+            };
+            let fd = broker
+                .sessions
+                .insert(&req.client_id, Stream::Reader(Arc::new(slot)));
+            tracing::debug!(%fd, client = %req.client_id, path = %req.path, "opened reader");
+            Reply::OpenReader(TBrokerOpenReaderResponse::new(
+                status::ok(),
+                Some(to_thrift_fd(fd)),
+                Some(size),
+            ))
+        }
+        Err(e) => Reply::failure(Method::OpenReader, status::from_error("openReader", &e)),
+    }
+}
+
+/// Positional: reads at `offset` whatever the stream position. Returns
+/// `min(length, cap)` bytes, fewer only at end of file; at or past EOF, OK + empty.
+pub async fn pread(broker: &Broker, req: TBrokerPReadRequest) -> Reply {
+    let fd = fd_id(&req.fd);
+    let fail = |code, msg: String| Reply::failure(Method::Pread, status::status(code, msg));
+    if req.offset < 0 {
+        return fail(
+            Code::INVALID_INPUT_OFFSET,
+            format!("pread failed: fd {fd}: negative offset {}", req.offset),
+        );
+    }
+    if req.length <= 0 {
+        return fail(
+            Code::INVALID_ARGUMENT,
+            format!("pread failed: fd {fd}: length {} must be positive", req.length),
+        );
+    }
+    let reader = match broker.sessions.get(fd) {
+        Lookup::Open(Stream::Reader(reader)) => reader,
+        other => return Reply::failure(Method::Pread, broker.not_open("pread", fd, &other)),
+    };
+    let offset = req.offset as u64;
+    let want = (req.length as u64).min(broker.read_cap() as u64) as usize;
+    let mut data = Vec::with_capacity(want);
+    // Storage may return short reads; only end of file may end the answer early,
+    // because BE treats a short answer as EOF and FE would loop on an empty one.
+    while data.len() < want {
+        let at = offset + data.len() as u64;
+        match reader.stream.read_at(at, want - data.len(), &mut data).await {
+            Ok(0) => break,
+            Ok(_) => {}
+            Err(e) => {
+                return Reply::failure(
+                    Method::Pread,
+                    status::from_error(&format!("pread at offset {at} of fd {fd}"), &e),
+                )
+            }
+        }
+    }
+    reader
+        .position
+        .store(offset + data.len() as u64, Ordering::Relaxed);
+    Reply::Read(TBrokerReadResponse::new(status::ok(), Some(data)))
+}
+
+/// Clients never call it; it moves the position and answers OK.
+pub fn seek(broker: &Broker, req: TBrokerSeekRequest) -> Reply {
+    let fd = fd_id(&req.fd);
+    if req.offset < 0 {
+        return Reply::Status(status::status(
+            Code::INVALID_INPUT_OFFSET,
+            format!("seek failed: fd {fd}: negative offset {}", req.offset),
+        ));
+    }
+    match broker.sessions.get(fd) {
+        Lookup::Open(Stream::Reader(reader)) => {
+            reader.position.store(req.offset as u64, Ordering::Relaxed);
+            Reply::Status(status::ok())
+        }
+        other => Reply::Status(broker.not_open("seek", fd, &other)),
+    }
+}
+
+/// OK; closing again an fd its client already closed is OK too.
+pub async fn close_reader(broker: &Broker, req: TBrokerCloseReaderRequest) -> Reply {
+    let fd = fd_id(&req.fd);
+    if let Lookup::Open(Stream::Writer(_)) = broker.sessions.get(fd) {
+        return Reply::Status(broker.not_open("closeReader", fd, &broker.sessions.get(fd)));
+    }
+    Reply::Status(match broker.sessions.remove(fd) {
+        Ok((_reader, outcome)) => {
+            outcome.finish(Ok(()));
+            status::ok()
+        }
+        Err(lookup) => broker.replayed_close("closeReader", fd, lookup).await,
+    })
+}

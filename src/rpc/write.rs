@@ -1,0 +1,152 @@
+//! Writers: `openWriter`, `pwrite`, `closeWriter`.
+//!
+//! Writes are strictly sequential. A replay of the last write is acknowledged without
+//! writing again (FE retries a pwrite after a timeout); any other offset is refused with
+//! both offsets named. A failed write poisons the fd: the partial file is aborted and
+//! every later call, closeWriter included, reports the failure, so nothing is lost silently.
+
+use std::sync::Arc;
+
+use super::{fd_id, status, to_thrift_fd, Broker};
+use crate::sessions::{Lookup, Stream, WriterSlot, WriterState};
+use crate::wire::generated::{
+    TBrokerCloseWriterRequest, TBrokerOpenWriterRequest, TBrokerOpenWriterResponse,
+    TBrokerOperationStatus, TBrokerOperationStatusCode as Code, TBrokerPWriteRequest,
+};
+use crate::wire::{Method, Reply};
+
+/// Creates the file (and missing parents), replacing an existing one on commit.
+/// `openMode` is always APPEND and means nothing.
+pub async fn open_writer(broker: &Broker, req: TBrokerOpenWriterRequest) -> Reply {
+    broker.sessions.touch(&req.client_id);
+    let created = async {
+        let (fs, loc) = broker.open_fs(&req.path, &req.properties).await?;
+        fs.create(&loc).await.map(|stream| (stream, loc))
+    }
+    .await;
+    match created {
+        Ok((stream, loc)) => {
+            let slot = WriterSlot {
+                path: loc.to_string(),
+                state: tokio::sync::Mutex::new(WriterState {
+                    stream: Some(stream),
+                    written: 0,
+                    last_len: 0,
+                    failure: None,
+                }),
+            };
+            let fd = broker
+                .sessions
+                .insert(&req.client_id, Stream::Writer(Arc::new(slot)));
+            tracing::debug!(%fd, client = %req.client_id, path = %req.path, "opened writer");
+            Reply::OpenWriter(TBrokerOpenWriterResponse::new(
+                status::ok(),
+                Some(to_thrift_fd(fd)),
+            ))
+        }
+        Err(e) => Reply::failure(Method::OpenWriter, status::from_error("openWriter", &e)),
+    }
+}
+
+pub async fn pwrite(broker: &Broker, req: TBrokerPWriteRequest) -> Reply {
+    let fd = fd_id(&req.fd);
+    let writer = match broker.sessions.get(fd) {
+        Lookup::Open(Stream::Writer(writer)) => writer,
+        other => return Reply::Status(broker.not_open("pwrite", fd, &other)),
+    };
+    let mut state = writer.state.lock().await;
+    let fail = |code, why: String| {
+        Reply::Status(status::status(
+            code,
+            format!("pwrite failed: fd {fd} ({}): {why}", writer.path),
+        ))
+    };
+    if let Some(failure) = &state.failure {
+        return fail(Code::TARGET_STORAGE_SERVICE_ERROR, failure.clone());
+    }
+    let len = req.data.len() as u64;
+    if req.offset < 0 || req.offset as u64 != state.written {
+        let replay = len > 0
+            && len == state.last_len
+            && req.offset >= 0
+            && req.offset as u64 + len == state.written;
+        if replay {
+            return Reply::Status(status::ok());
+        }
+        return fail(
+            Code::INVALID_INPUT_OFFSET,
+            format!(
+                "offset {} is not the end of the data written so far ({} bytes)",
+                req.offset, state.written
+            ),
+        );
+    }
+    if len == 0 {
+        return Reply::Status(status::ok());
+    }
+    let Some(stream) = state.stream.as_mut() else {
+        return fail(
+            Code::TARGET_STORAGE_SERVICE_ERROR,
+            "the writer is closed".into(),
+        );
+    };
+    match stream.write(req.data).await {
+        Ok(()) => {
+            state.written += len;
+            state.last_len = len;
+            Reply::Status(status::ok())
+        }
+        Err(e) => {
+            let why = format!("write at offset {} failed: {e}", req.offset);
+            state.failure = Some(why.clone());
+            if let Some(stream) = state.stream.take() {
+                if let Err(abort) = stream.abort().await {
+                    tracing::warn!(%fd, path = %writer.path, "abort after failed write: {abort}");
+                }
+            }
+            fail(Code::TARGET_STORAGE_SERVICE_ERROR, why)
+        }
+    }
+}
+
+/// Commits: the data is durable and visible when this answers OK, and any failure to get
+/// there is reported. Closing again an fd its client already closed answers the same.
+pub async fn close_writer(broker: &Broker, req: TBrokerCloseWriterRequest) -> Reply {
+    let fd = fd_id(&req.fd);
+    if let lookup @ Lookup::Open(Stream::Reader(_)) = broker.sessions.get(fd) {
+        return Reply::Status(broker.not_open("closeWriter", fd, &lookup));
+    }
+    let (writer, outcome) = match broker.sessions.remove(fd) {
+        Ok((Stream::Writer(writer), outcome)) => (writer, outcome),
+        // Raced with a closeReader-style mix-up: treat as a reader close.
+        Ok((Stream::Reader(_), outcome)) => {
+            outcome.finish(Ok(()));
+            return Reply::Status(status::ok());
+        }
+        Err(lookup) => return Reply::Status(broker.replayed_close("closeWriter", fd, lookup).await),
+    };
+    let result = commit(&writer).await;
+    outcome.finish(result.clone());
+    Reply::Status(match result {
+        Ok(()) => status::ok(),
+        Err(why) => failed_close(fd, &writer.path, why),
+    })
+}
+
+async fn commit(writer: &WriterSlot) -> Result<(), String> {
+    let mut state = writer.state.lock().await;
+    if let Some(failure) = &state.failure {
+        return Err(failure.clone());
+    }
+    match state.stream.take() {
+        Some(stream) => stream.commit().await.map_err(|e| e.to_string()),
+        None => Err("the writer was already ended".into()),
+    }
+}
+
+fn failed_close(fd: crate::sessions::FdId, path: &str, why: String) -> TBrokerOperationStatus {
+    status::status(
+        Code::TARGET_STORAGE_SERVICE_ERROR,
+        format!("closeWriter failed: fd {fd} ({path}): {why}"),
+    )
+}

@@ -1,0 +1,292 @@
+//! `file:` URIs: the broker host's own filesystem.
+//!
+//! Blocking std::fs calls run on tokio's blocking pool so a slow disk never stalls the
+//! connection tasks. Writers go to a hidden temporary file beside the target and are
+//! renamed over it on commit, so a reaped or aborted writer leaves nothing that looks
+//! complete, and an existing file is only replaced once the new one is whole.
+
+use std::fs::{self, File};
+use std::io::Write;
+use std::os::unix::fs::{FileExt, MetadataExt};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+use super::{FileStatus, Location, ReadStream, Result, Storage, StorageError, WriteStream};
+
+pub struct LocalStorage;
+
+/// Runs blocking filesystem work off the async threads.
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| StorageError::Io {
+            path: String::new(),
+            message: format!("local I/O task failed: {e}"),
+        })?
+}
+
+fn status_of(loc: Location, meta: &fs::Metadata) -> FileStatus {
+    FileStatus {
+        location: loc,
+        is_dir: meta.is_dir(),
+        size: if meta.is_dir() { 0 } else { meta.len() },
+        modification_time: meta.mtime() * 1000 + meta.mtime_nsec() / 1_000_000,
+        block_size: meta.blksize() as i64,
+    }
+}
+
+#[async_trait]
+impl Storage for LocalStorage {
+    async fn stat(&self, loc: &Location) -> Result<Option<FileStatus>> {
+        let loc = loc.clone();
+        blocking(move || match fs::metadata(loc.path()) {
+            Ok(meta) => Ok(Some(status_of(loc, &meta))),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            // A path through a regular file ("a.csv/x") does not exist either.
+            Err(e) if e.raw_os_error() == Some(20) => Ok(None),
+            Err(e) => Err(StorageError::io(&loc, e)),
+        })
+        .await
+    }
+
+    async fn list_dir(&self, loc: &Location) -> Result<Vec<FileStatus>> {
+        let loc = loc.clone();
+        blocking(move || {
+            let meta = fs::metadata(loc.path()).map_err(|e| StorageError::io(&loc, e))?;
+            if !meta.is_dir() {
+                return Ok(vec![status_of(loc, &meta)]);
+            }
+            let mut out = Vec::new();
+            for entry in fs::read_dir(loc.path()).map_err(|e| StorageError::io(&loc, e))? {
+                let entry = entry.map_err(|e| StorageError::io(&loc, e))?;
+                let Some(name) = entry.file_name().to_str().map(str::to_owned) else {
+                    continue; // not valid UTF-8: no client could name it anyway
+                };
+                let child = loc.join(&name);
+                // Follow symlinks like Hadoop's RawLocalFileSystem; skip dangling ones.
+                match fs::metadata(entry.path()) {
+                    Ok(meta) => out.push(status_of(child, &meta)),
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(StorageError::io(&child, e)),
+                }
+            }
+            out.sort_by(|a, b| a.name().cmp(b.name()));
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn open_read(&self, loc: &Location) -> Result<Box<dyn ReadStream>> {
+        let loc = loc.clone();
+        blocking(move || {
+            let file = File::open(loc.path()).map_err(|e| StorageError::io(&loc, e))?;
+            let meta = file.metadata().map_err(|e| StorageError::io(&loc, e))?;
+            if meta.is_dir() {
+                return Err(StorageError::NotFound {
+                    path: format!("{loc} (is a directory)"),
+                });
+            }
+            Ok(Box::new(LocalReader {
+                file: Arc::new(file),
+                len: meta.len(),
+                loc,
+            }) as Box<dyn ReadStream>)
+        })
+        .await
+    }
+
+    async fn create(&self, loc: &Location) -> Result<Box<dyn WriteStream>> {
+        let loc = loc.clone();
+        blocking(move || {
+            let target = PathBuf::from(loc.path());
+            let parent = target.parent().ok_or_else(|| StorageError::Io {
+                path: loc.to_string(),
+                message: "cannot write to the root directory".into(),
+            })?;
+            fs::create_dir_all(parent).map_err(|e| StorageError::io(&loc, e))?;
+            if target.is_dir() {
+                return Err(StorageError::Io {
+                    path: loc.to_string(),
+                    message: "is a directory".into(),
+                });
+            }
+            let temp = parent.join(format!(
+                ".{}.broker-{:016x}.tmp",
+                loc.name(),
+                rand::random::<u64>()
+            ));
+            let file = fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&temp)
+                .map_err(|e| StorageError::io(&loc, e))?;
+            Ok(Box::new(LocalWriter {
+                file: Some(file),
+                finished: false,
+                temp,
+                target,
+                loc,
+            }) as Box<dyn WriteStream>)
+        })
+        .await
+    }
+
+    async fn delete(&self, loc: &Location) -> Result<()> {
+        let loc = loc.clone();
+        blocking(move || {
+            let path = Path::new(loc.path());
+            let result = match fs::symlink_metadata(path) {
+                Ok(meta) if meta.is_dir() => fs::remove_dir_all(path),
+                Ok(_) => fs::remove_file(path),
+                Err(e) => Err(e),
+            };
+            match result {
+                Ok(()) => Ok(()),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+                Err(e) => Err(StorageError::io(&loc, e)),
+            }
+        })
+        .await
+    }
+
+    async fn rename(&self, src: &Location, dst: &Location) -> Result<()> {
+        let (src, dst) = (src.clone(), dst.clone());
+        blocking(move || {
+            if fs::symlink_metadata(src.path()).is_err() {
+                return Err(StorageError::NotFound {
+                    path: src.to_string(),
+                });
+            }
+            if fs::symlink_metadata(dst.path()).is_ok() {
+                return Err(StorageError::AlreadyExists {
+                    path: dst.to_string(),
+                });
+            }
+            match dst.parent() {
+                Some(parent) if !Path::new(parent.path()).is_dir() => {
+                    return Err(StorageError::Io {
+                        path: dst.to_string(),
+                        message: "parent directory does not exist".into(),
+                    })
+                }
+                _ => {}
+            }
+            fs::rename(src.path(), dst.path()).map_err(|e| StorageError::Io {
+                path: format!("{src} -> {dst}"),
+                message: e.to_string(),
+            })
+        })
+        .await
+    }
+}
+
+struct LocalReader {
+    file: Arc<File>,
+    len: u64,
+    loc: Location,
+}
+
+#[async_trait]
+impl ReadStream for LocalReader {
+    fn len(&self) -> u64 {
+        self.len
+    }
+
+    async fn read_at(&self, offset: u64, len: usize, buf: &mut Vec<u8>) -> Result<usize> {
+        let file = self.file.clone();
+        let loc = self.loc.clone();
+        let mut owned = std::mem::take(buf);
+        let (owned, result) = tokio::task::spawn_blocking(move || {
+            let start = owned.len();
+            owned.resize(start + len, 0);
+            let result = file.read_at(&mut owned[start..], offset);
+            let n = *result.as_ref().unwrap_or(&0);
+            owned.truncate(start + n);
+            (owned, result.map_err(|e| StorageError::io(&loc, e)))
+        })
+        .await
+        .map_err(|e| StorageError::Io {
+            path: self.loc.to_string(),
+            message: format!("local read task failed: {e}"),
+        })?;
+        *buf = owned;
+        result
+    }
+}
+
+struct LocalWriter {
+    /// `None` once handed to a blocking task that did not come back (cancelled call).
+    file: Option<File>,
+    /// Set once the temp file was renamed over the target or removed.
+    finished: bool,
+    temp: PathBuf,
+    target: PathBuf,
+    loc: Location,
+}
+
+impl LocalWriter {
+    fn take_file(&mut self) -> Result<File> {
+        self.file.take().ok_or_else(|| StorageError::Io {
+            path: self.loc.to_string(),
+            message: "an earlier write on this stream did not finish".into(),
+        })
+    }
+}
+
+#[async_trait]
+impl WriteStream for LocalWriter {
+    async fn write(&mut self, data: Vec<u8>) -> Result<()> {
+        let mut file = self.take_file()?;
+        let loc = self.loc.clone();
+        let (file, result) = tokio::task::spawn_blocking(move || {
+            let result = file.write_all(&data).map_err(|e| StorageError::io(&loc, e));
+            (file, result)
+        })
+        .await
+        .map_err(|e| StorageError::Io {
+            path: self.loc.to_string(),
+            message: format!("local write task failed: {e}"),
+        })?;
+        self.file = Some(file);
+        result
+    }
+
+    async fn commit(mut self: Box<Self>) -> Result<()> {
+        let file = self.take_file()?;
+        blocking(move || {
+            let synced = file.sync_all().map_err(|e| StorageError::io(&self.loc, e));
+            drop(file);
+            let done = synced.and_then(|()| {
+                fs::rename(&self.temp, &self.target).map_err(|e| StorageError::io(&self.loc, e))
+            });
+            // On failure Drop removes the temp file: nothing partial stays behind.
+            self.finished = done.is_ok();
+            done
+        })
+        .await
+    }
+
+    async fn abort(mut self: Box<Self>) -> Result<()> {
+        drop(self.file.take());
+        blocking(move || {
+            self.finished = true;
+            match fs::remove_file(&self.temp) {
+                Ok(()) => Ok(()),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+                Err(e) => Err(StorageError::io(&self.loc, e)),
+            }
+        })
+        .await
+    }
+}
+
+impl Drop for LocalWriter {
+    /// A writer dropped without commit (a cancelled task) must not leave its temp file.
+    fn drop(&mut self) {
+        if !self.finished {
+            let _ = fs::remove_file(&self.temp);
+        }
+    }
+}

@@ -1,0 +1,164 @@
+//! Storage backends behind one interface.
+//!
+//! RPC handlers only see [`Storage`], [`ReadStream`] and [`WriteStream`]; which store
+//! answers is decided by the URI scheme in [`Backends::resolve`]. The trait is shaped
+//! for the slowest backend we serve (object stores): everything is async, reads are
+//! positional, and a writer must be either committed or aborted, never just dropped.
+
+pub mod glob;
+pub mod local;
+mod location;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+pub use location::Location;
+
+/// The user's `WITH BROKER (...)` map, verbatim. Unknown keys are ignored by every backend.
+pub type Properties = BTreeMap<String, String>;
+
+pub type Result<T, E = StorageError> = std::result::Result<T, E>;
+
+/// Why a storage call failed. Each variant maps to one status code in `rpc::status`;
+/// the text names the path and the cause, the RPC layer adds the operation.
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    /// No scheme, unparsable URI or a scheme nothing serves.
+    #[error("invalid path '{path}': {reason}")]
+    InvalidPath { path: String, reason: String },
+    /// A bad property value or argument.
+    #[error("{0}")]
+    InvalidArgument(String),
+    #[error("{path}: no such file or directory")]
+    NotFound { path: String },
+    #[error("{path}: already exists")]
+    AlreadyExists { path: String },
+    /// Credentials refused by the store.
+    #[error("not authorized: {0}")]
+    NotAuthorized(String),
+    #[error("operation not supported: {0}")]
+    Unsupported(String),
+    /// The store said no for any other reason (I/O, permission, rename failed ...).
+    #[error("{path}: {message}")]
+    Io { path: String, message: String },
+}
+
+impl StorageError {
+    /// Wraps an OS error, keeping its text ("Permission denied (os error 13)").
+    pub fn io(path: impl std::fmt::Display, err: std::io::Error) -> Self {
+        if err.kind() == std::io::ErrorKind::NotFound {
+            return StorageError::NotFound {
+                path: path.to_string(),
+            };
+        }
+        StorageError::Io {
+            path: path.to_string(),
+            message: err.to_string(),
+        }
+    }
+}
+
+/// One entry of a listing or a stat.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileStatus {
+    /// Fully qualified location; its `Display` is what clients reopen verbatim.
+    pub location: Location,
+    pub is_dir: bool,
+    /// Bytes for a file; 0 for a directory.
+    pub size: u64,
+    /// Milliseconds since the epoch, 0 when the store does not say.
+    pub modification_time: i64,
+    /// The store's block size, 0 when it has none.
+    pub block_size: i64,
+}
+
+impl FileStatus {
+    pub fn name(&self) -> &str {
+        self.location.name()
+    }
+}
+
+/// A filesystem or object store, as the RPCs need it.
+#[async_trait]
+pub trait Storage: Send + Sync + 'static {
+    /// Status of exactly this path; `Ok(None)` when nothing is there.
+    async fn stat(&self, loc: &Location) -> Result<Option<FileStatus>>;
+
+    /// Direct children of a directory, sorted by name. A missing directory is `NotFound`;
+    /// a file is listed as itself.
+    async fn list_dir(&self, loc: &Location) -> Result<Vec<FileStatus>>;
+
+    /// Opens a file for positional reads. A missing path or a directory is `NotFound`.
+    async fn open_read(&self, loc: &Location) -> Result<Box<dyn ReadStream>>;
+
+    /// Creates (or replaces) a file for sequential writes, creating missing parents.
+    /// Nothing is visible under `loc` as complete until [`WriteStream::commit`].
+    async fn create(&self, loc: &Location) -> Result<Box<dyn WriteStream>>;
+
+    /// Deletes a file or a whole directory tree. A missing path is OK.
+    async fn delete(&self, loc: &Location) -> Result<()>;
+
+    /// Renames a file or directory. A missing source or an existing destination is an error.
+    async fn rename(&self, src: &Location, dst: &Location) -> Result<()>;
+}
+
+/// An open file for positional reads. Shared (`&self`) so reads of one fd never wait on a lock.
+#[async_trait]
+pub trait ReadStream: Send + Sync {
+    /// File length when it was opened.
+    fn len(&self) -> u64;
+
+    /// Appends up to `len` bytes read at `offset` to `buf` and returns how many it appended.
+    /// May return fewer than asked (callers loop); returns 0 only at or past end of file.
+    async fn read_at(&self, offset: u64, len: usize, buf: &mut Vec<u8>) -> Result<usize>;
+}
+
+/// A file being written sequentially. Dropping it without `commit` or `abort` leaks
+/// nothing visible, but callers always end it explicitly so failures are reported.
+#[async_trait]
+pub trait WriteStream: Send {
+    async fn write(&mut self, data: Vec<u8>) -> Result<()>;
+
+    /// Makes everything written durable and visible under the target path.
+    async fn commit(self: Box<Self>) -> Result<()>;
+
+    /// Throws the partial file away: nothing becomes visible.
+    async fn abort(self: Box<Self>) -> Result<()>;
+}
+
+/// Picks the backend for a URI. Later backends (HDFS, object stores) keep their client
+/// caches here, keyed by the connection-relevant properties.
+pub struct Backends {
+    local: Arc<local::LocalStorage>,
+}
+
+impl Default for Backends {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Backends {
+    pub fn new() -> Self {
+        Backends {
+            local: Arc::new(local::LocalStorage),
+        }
+    }
+
+    pub async fn resolve(&self, loc: &Location, _props: &Properties) -> Result<Arc<dyn Storage>> {
+        match loc.scheme() {
+            "file" => Ok(self.local.clone()),
+            "hdfs" | "viewfs" | "s3a" | "s3" | "s3n" | "oss" | "cosn" | "cos" | "obs" | "ks3"
+            | "tos" | "gs" | "abfs" | "abfss" | "wasb" | "wasbs" => Err(StorageError::InvalidPath {
+                path: loc.to_string(),
+                reason: format!("scheme '{}' is not served by this broker build yet", loc.scheme()),
+            }),
+            other => Err(StorageError::InvalidPath {
+                path: loc.to_string(),
+                reason: format!("unsupported scheme '{other}'"),
+            }),
+        }
+    }
+}

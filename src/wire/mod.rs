@@ -1,0 +1,327 @@
+//! Thrift on the wire: where a message ends ([`frame`]), what it asks ([`decode`]) and
+//! how the answer is written ([`encode_reply`]).
+//!
+//! The service name never travels, so StarRocks' `TFileBrokerService` and Doris'
+//! `TPaloBrokerService` calls land in the same [`Call`] set.
+
+pub mod frame;
+#[allow(clippy::all, dead_code, unused_variables, deprecated)]
+#[rustfmt::skip]
+pub mod generated;
+mod input;
+
+use thrift::protocol::{
+    TBinaryOutputProtocol, TFieldIdentifier, TInputProtocol, TMessageIdentifier, TMessageType,
+    TOutputProtocol, TSerializable, TStructIdentifier, TType,
+};
+use thrift::{ApplicationError, ApplicationErrorKind};
+
+use generated::*;
+pub use input::SliceInput;
+
+/// One decoded request. Every method takes a single struct argument with field id 1.
+#[derive(Debug)]
+pub enum Call {
+    ListPath(TBrokerListPathRequest),
+    ListLocatedFiles(TBrokerListPathRequest),
+    DeletePath(TBrokerDeletePathRequest),
+    RenamePath(TBrokerRenamePathRequest),
+    CheckPathExist(TBrokerCheckPathExistRequest),
+    OpenReader(TBrokerOpenReaderRequest),
+    Pread(TBrokerPReadRequest),
+    Seek(TBrokerSeekRequest),
+    CloseReader(TBrokerCloseReaderRequest),
+    OpenWriter(TBrokerOpenWriterRequest),
+    Pwrite(TBrokerPWriteRequest),
+    CloseWriter(TBrokerCloseWriterRequest),
+    Ping(TBrokerPingBrokerRequest),
+    FileSize(TBrokerFileSizeRequest),
+    IsSplittable(TBrokerIsSplittableRequest),
+}
+
+impl Call {
+    pub fn method(&self) -> Method {
+        match self {
+            Call::ListPath(_) => Method::ListPath,
+            Call::ListLocatedFiles(_) => Method::ListLocatedFiles,
+            Call::DeletePath(_) => Method::DeletePath,
+            Call::RenamePath(_) => Method::RenamePath,
+            Call::CheckPathExist(_) => Method::CheckPathExist,
+            Call::OpenReader(_) => Method::OpenReader,
+            Call::Pread(_) => Method::Pread,
+            Call::Seek(_) => Method::Seek,
+            Call::CloseReader(_) => Method::CloseReader,
+            Call::OpenWriter(_) => Method::OpenWriter,
+            Call::Pwrite(_) => Method::Pwrite,
+            Call::CloseWriter(_) => Method::CloseWriter,
+            Call::Ping(_) => Method::Ping,
+            Call::FileSize(_) => Method::FileSize,
+            Call::IsSplittable(_) => Method::IsSplittable,
+        }
+    }
+}
+
+/// The methods both services define, by wire name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    ListPath,
+    ListLocatedFiles,
+    DeletePath,
+    RenamePath,
+    CheckPathExist,
+    OpenReader,
+    Pread,
+    Seek,
+    CloseReader,
+    OpenWriter,
+    Pwrite,
+    CloseWriter,
+    Ping,
+    FileSize,
+    IsSplittable,
+}
+
+impl Method {
+    pub fn from_name(name: &str) -> Option<Method> {
+        use Method::*;
+        Some(match name {
+            "listPath" => ListPath,
+            "listLocatedFiles" => ListLocatedFiles,
+            "deletePath" => DeletePath,
+            "renamePath" => RenamePath,
+            "checkPathExist" => CheckPathExist,
+            "openReader" => OpenReader,
+            "pread" => Pread,
+            "seek" => Seek,
+            "closeReader" => CloseReader,
+            "openWriter" => OpenWriter,
+            "pwrite" => Pwrite,
+            "closeWriter" => CloseWriter,
+            "ping" => Ping,
+            "fileSize" => FileSize,
+            "isSplittable" => IsSplittable,
+            _ => return None,
+        })
+    }
+
+    pub fn name(self) -> &'static str {
+        use Method::*;
+        match self {
+            ListPath => "listPath",
+            ListLocatedFiles => "listLocatedFiles",
+            DeletePath => "deletePath",
+            RenamePath => "renamePath",
+            CheckPathExist => "checkPathExist",
+            OpenReader => "openReader",
+            Pread => "pread",
+            Seek => "seek",
+            CloseReader => "closeReader",
+            OpenWriter => "openWriter",
+            Pwrite => "pwrite",
+            CloseWriter => "closeWriter",
+            Ping => "ping",
+            FileSize => "fileSize",
+            IsSplittable => "isSplittable",
+        }
+    }
+}
+
+/// The response of one call; its variant fixes the result type on the wire.
+#[derive(Debug)]
+pub enum Reply {
+    List(TBrokerListResponse),
+    Status(TBrokerOperationStatus),
+    CheckPathExist(TBrokerCheckPathExistResponse),
+    OpenReader(TBrokerOpenReaderResponse),
+    Read(TBrokerReadResponse),
+    OpenWriter(TBrokerOpenWriterResponse),
+    FileSize(TBrokerFileSizeResponse),
+    IsSplittable(TBrokerIsSplittableResponse),
+}
+
+impl Reply {
+    /// The reply a method gives when it fails with `status`, every required field set.
+    pub fn failure(method: Method, status: TBrokerOperationStatus) -> Reply {
+        use Method::*;
+        match method {
+            ListPath | ListLocatedFiles => Reply::List(TBrokerListResponse::new(status, None)),
+            DeletePath | RenamePath | Seek | CloseReader | Pwrite | CloseWriter | Ping => {
+                Reply::Status(status)
+            }
+            CheckPathExist => {
+                Reply::CheckPathExist(TBrokerCheckPathExistResponse::new(status, false))
+            }
+            OpenReader => Reply::OpenReader(TBrokerOpenReaderResponse::new(status, None, None)),
+            Pread => Reply::Read(TBrokerReadResponse::new(status, None)),
+            OpenWriter => Reply::OpenWriter(TBrokerOpenWriterResponse::new(status, None)),
+            FileSize => Reply::FileSize(TBrokerFileSizeResponse::new(status, None)),
+            IsSplittable => {
+                Reply::IsSplittable(TBrokerIsSplittableResponse::new(Some(status), None))
+            }
+        }
+    }
+
+    /// The status code this reply carries (for logs and the audit trail).
+    pub fn status_code(&self) -> i32 {
+        let status = match self {
+            Reply::List(r) => Some(&r.op_status),
+            Reply::Status(s) => Some(s),
+            Reply::CheckPathExist(r) => Some(&r.op_status),
+            Reply::OpenReader(r) => Some(&r.op_status),
+            Reply::Read(r) => Some(&r.op_status),
+            Reply::OpenWriter(r) => Some(&r.op_status),
+            Reply::FileSize(r) => Some(&r.op_status),
+            Reply::IsSplittable(r) => r.op_status.as_ref(),
+        };
+        status.map_or(0, |s| s.status_code.0)
+    }
+
+    fn write_value(&self, o: &mut dyn TOutputProtocol) -> thrift::Result<()> {
+        match self {
+            Reply::List(r) => r.write_to_out_protocol(o),
+            Reply::Status(r) => r.write_to_out_protocol(o),
+            Reply::CheckPathExist(r) => r.write_to_out_protocol(o),
+            Reply::OpenReader(r) => r.write_to_out_protocol(o),
+            Reply::Read(r) => r.write_to_out_protocol(o),
+            Reply::OpenWriter(r) => r.write_to_out_protocol(o),
+            Reply::FileSize(r) => r.write_to_out_protocol(o),
+            Reply::IsSplittable(r) => r.write_to_out_protocol(o),
+        }
+    }
+}
+
+/// What a whole message off the wire turned out to be.
+#[derive(Debug)]
+pub enum Incoming {
+    /// A well-formed call of a method we serve.
+    Call { seq: i32, call: Call },
+    /// A known method whose argument could not be decoded (missing required field, wrong
+    /// type): answered with that method's response and INVALID_ARGUMENT, never an
+    /// exception, because the BE resends on exceptions.
+    BadArgs {
+        seq: i32,
+        method: Method,
+        error: String,
+    },
+    /// A method no broker serves: answered with UNKNOWN_METHOD, the connection stays.
+    UnknownMethod { seq: i32, name: String },
+}
+
+/// Decodes one whole message (as found by [`frame::FrameScanner`]). An `Err` means the
+/// peer does not speak our protocol: drop the connection.
+pub fn decode(msg: &[u8]) -> thrift::Result<Incoming> {
+    let mut input = SliceInput::new(msg);
+    let header = input.read_message_begin()?;
+    if !matches!(
+        header.message_type,
+        TMessageType::Call | TMessageType::OneWay
+    ) {
+        return Err(thrift::Error::Protocol(thrift::ProtocolError::new(
+            thrift::ProtocolErrorKind::InvalidData,
+            format!("unexpected message type {:?}", header.message_type),
+        )));
+    }
+    let seq = header.sequence_number;
+    let Some(method) = Method::from_name(&header.name) else {
+        return Ok(Incoming::UnknownMethod {
+            seq,
+            name: header.name,
+        });
+    };
+    Ok(match read_call(&mut input, method) {
+        Ok(call) => Incoming::Call { seq, call },
+        Err(e) => Incoming::BadArgs {
+            seq,
+            method,
+            error: e.to_string(),
+        },
+    })
+}
+
+fn read_call(input: &mut SliceInput<'_>, method: Method) -> thrift::Result<Call> {
+    use Method::*;
+    Ok(match method {
+        ListPath => Call::ListPath(read_args(input)?),
+        ListLocatedFiles => Call::ListLocatedFiles(read_args(input)?),
+        DeletePath => Call::DeletePath(read_args(input)?),
+        RenamePath => Call::RenamePath(read_args(input)?),
+        CheckPathExist => Call::CheckPathExist(read_args(input)?),
+        OpenReader => Call::OpenReader(read_args(input)?),
+        Pread => Call::Pread(read_args(input)?),
+        Seek => Call::Seek(read_args(input)?),
+        CloseReader => Call::CloseReader(read_args(input)?),
+        OpenWriter => Call::OpenWriter(read_args(input)?),
+        Pwrite => Call::Pwrite(read_args(input)?),
+        CloseWriter => Call::CloseWriter(read_args(input)?),
+        Ping => Call::Ping(read_args(input)?),
+        FileSize => Call::FileSize(read_args(input)?),
+        IsSplittable => Call::IsSplittable(read_args(input)?),
+    })
+}
+
+/// Reads the args struct `{1: request}`, skipping unknown fields as Thrift requires.
+fn read_args<T: TSerializable>(input: &mut SliceInput<'_>) -> thrift::Result<T> {
+    input.read_struct_begin()?;
+    let mut request = None;
+    loop {
+        let field = input.read_field_begin()?;
+        if field.field_type == TType::Stop {
+            break;
+        }
+        if field.id == Some(1) && field.field_type == TType::Struct {
+            request = Some(T::read_from_in_protocol(input)?);
+        } else {
+            input.skip(field.field_type)?;
+        }
+        input.read_field_end()?;
+    }
+    input.read_struct_end()?;
+    request.ok_or_else(|| {
+        thrift::Error::Protocol(thrift::ProtocolError::new(
+            thrift::ProtocolErrorKind::InvalidData,
+            "required field 'request' is unset",
+        ))
+    })
+}
+
+/// Appends the reply message `{0: success}` to `out`.
+pub fn encode_reply(out: &mut Vec<u8>, method: Method, seq: i32, reply: &Reply) {
+    let mut o = TBinaryOutputProtocol::new(out, true);
+    // Writing into a Vec cannot fail.
+    let _ = (|| -> thrift::Result<()> {
+        o.write_message_begin(&TMessageIdentifier::new(
+            method.name(),
+            TMessageType::Reply,
+            seq,
+        ))?;
+        o.write_struct_begin(&TStructIdentifier::new("result"))?;
+        o.write_field_begin(&TFieldIdentifier::new("success", TType::Struct, 0))?;
+        reply.write_value(&mut o)?;
+        o.write_field_end()?;
+        o.write_field_stop()?;
+        o.write_struct_end()?;
+        o.write_message_end()
+    })();
+}
+
+/// Appends a `TApplicationException` reply (used only for unknown methods).
+pub fn encode_exception(out: &mut Vec<u8>, name: &str, seq: i32, error: ApplicationError) {
+    let mut o = TBinaryOutputProtocol::new(out, true);
+    let _ = (|| -> thrift::Result<()> {
+        o.write_message_begin(&TMessageIdentifier::new(
+            name,
+            TMessageType::Exception,
+            seq,
+        ))?;
+        thrift::Error::write_application_error_to_out_protocol(&error, &mut o)?;
+        o.write_message_end()
+    })();
+}
+
+/// The exception for a method name we do not serve.
+pub fn unknown_method(name: &str) -> ApplicationError {
+    ApplicationError::new(
+        ApplicationErrorKind::UnknownMethod,
+        format!("unknown method {name}"),
+    )
+}
