@@ -12,7 +12,10 @@ use apache_hdfs_broker::rpc::Broker;
 use apache_hdfs_broker::{logging, server, sessions};
 
 #[derive(Parser)]
-#[command(version, about = "StarRocks/Doris file broker: Thrift in front of HDFS, object stores and local files")]
+#[command(
+    version,
+    about = "StarRocks/Doris file broker: Thrift in front of HDFS, object stores and local files"
+)]
 struct Cli {
     /// The broker conf file [default: $BROKER_HOME/conf/apache_hdfs_broker.conf].
     #[arg(long, value_name = "PATH")]

@@ -338,10 +338,15 @@ mod tests {
     struct Empty;
     #[async_trait::async_trait]
     impl ReadStream for Empty {
-        fn len(&self) -> u64 {
+        fn size(&self) -> u64 {
             0
         }
-        async fn read_at(&self, _: u64, _: usize, _: &mut Vec<u8>) -> crate::storage::Result<usize> {
+        async fn read_at(
+            &self,
+            _: u64,
+            _: usize,
+            _: &mut Vec<u8>,
+        ) -> crate::storage::Result<usize> {
             Ok(0)
         }
     }
@@ -390,7 +395,10 @@ mod tests {
             cap: 3,
         };
         for i in 0..10 {
-            t.insert(FdId { high: 0, low: i }, Gone::Expired { client: "c".into() });
+            t.insert(
+                FdId { high: 0, low: i },
+                Gone::Expired { client: "c".into() },
+            );
         }
         assert_eq!(t.map.len(), 3);
         assert!(t.map.contains_key(&FdId { high: 0, low: 9 }));
@@ -399,8 +407,17 @@ mod tests {
 
     #[test]
     fn reaper_period_is_clamped() {
-        assert_eq!(reaper_period(Duration::from_secs(2)), Duration::from_secs(1));
-        assert_eq!(reaper_period(Duration::from_secs(300)), Duration::from_secs(60));
-        assert_eq!(reaper_period(Duration::from_secs(30)), Duration::from_secs(15));
+        assert_eq!(
+            reaper_period(Duration::from_secs(2)),
+            Duration::from_secs(1)
+        );
+        assert_eq!(
+            reaper_period(Duration::from_secs(300)),
+            Duration::from_secs(60)
+        );
+        assert_eq!(
+            reaper_period(Duration::from_secs(30)),
+            Duration::from_secs(15)
+        );
     }
 }

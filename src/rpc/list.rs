@@ -105,4 +105,3 @@ fn to_thrift(s: &FileStatus, name_only: bool) -> TBrokerFileStatus {
         modification_time: Some(s.modification_time),
     }
 }
-

@@ -57,7 +57,9 @@ pub async fn check_path_exist(broker: &Broker, req: TBrokerCheckPathExistRequest
     .await;
     Reply::CheckPathExist(match result {
         Ok(found) => TBrokerCheckPathExistResponse::new(status::ok(), found.is_some()),
-        Err(e) => TBrokerCheckPathExistResponse::new(status::from_error("checkPathExist", &e), false),
+        Err(e) => {
+            TBrokerCheckPathExistResponse::new(status::from_error("checkPathExist", &e), false)
+        }
     })
 }
 

@@ -13,7 +13,9 @@ use std::sync::Arc;
 use crate::config::BrokerConfig;
 use crate::sessions::{FdId, Gone, Lookup, Sessions, Stream};
 use crate::storage::{Backends, Location, Properties, Storage, StorageError};
-use crate::wire::generated::{TBrokerFD, TBrokerOperationStatus, TBrokerOperationStatusCode as Code};
+use crate::wire::generated::{
+    TBrokerFD, TBrokerOperationStatus, TBrokerOperationStatusCode as Code,
+};
 use crate::wire::{Call, Reply};
 
 /// Everything a request may touch, shared by all connections.
@@ -106,7 +108,12 @@ impl Broker {
 
     /// Answers a repeated close of an fd its client already closed with the first close's
     /// outcome (the first reply may have been lost). An expired or unknown fd is an error.
-    async fn replayed_close(&self, operation: &str, fd: FdId, lookup: Lookup) -> TBrokerOperationStatus {
+    async fn replayed_close(
+        &self,
+        operation: &str,
+        fd: FdId,
+        lookup: Lookup,
+    ) -> TBrokerOperationStatus {
         let Lookup::Gone(Gone::Closed(mut outcome)) = lookup else {
             return self.not_open(operation, fd, &lookup);
         };

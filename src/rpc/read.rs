@@ -22,7 +22,7 @@ pub async fn open_reader(broker: &Broker, req: TBrokerOpenReaderRequest) -> Repl
     .await;
     match opened {
         Ok((stream, loc)) => {
-            let size = stream.len() as i64;
+            let size = stream.size() as i64;
             let slot = ReaderSlot {
                 path: loc.to_string(),
                 stream,
@@ -56,7 +56,10 @@ pub async fn pread(broker: &Broker, req: TBrokerPReadRequest) -> Reply {
     if req.length <= 0 {
         return fail(
             Code::INVALID_ARGUMENT,
-            format!("pread failed: fd {fd}: length {} must be positive", req.length),
+            format!(
+                "pread failed: fd {fd}: length {} must be positive",
+                req.length
+            ),
         );
     }
     let reader = match broker.sessions.get(fd) {
@@ -70,7 +73,11 @@ pub async fn pread(broker: &Broker, req: TBrokerPReadRequest) -> Reply {
     // because BE treats a short answer as EOF and FE would loop on an empty one.
     while data.len() < want {
         let at = offset + data.len() as u64;
-        match reader.stream.read_at(at, want - data.len(), &mut data).await {
+        match reader
+            .stream
+            .read_at(at, want - data.len(), &mut data)
+            .await
+        {
             Ok(0) => break,
             Ok(_) => {}
             Err(e) => {

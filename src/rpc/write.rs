@@ -123,7 +123,9 @@ pub async fn close_writer(broker: &Broker, req: TBrokerCloseWriterRequest) -> Re
             outcome.finish(Ok(()));
             return Reply::Status(status::ok());
         }
-        Err(lookup) => return Reply::Status(broker.replayed_close("closeWriter", fd, lookup).await),
+        Err(lookup) => {
+            return Reply::Status(broker.replayed_close("closeWriter", fd, lookup).await)
+        }
     };
     let result = commit(&writer).await;
     outcome.finish(result.clone());

@@ -190,7 +190,7 @@ struct LocalReader {
 
 #[async_trait]
 impl ReadStream for LocalReader {
-    fn len(&self) -> u64 {
+    fn size(&self) -> u64 {
         self.len
     }
 

@@ -144,12 +144,24 @@ mod tests {
     #[test]
     fn parses_the_forms_clients_send() {
         let l = Location::parse("hdfs://ns1/a//b/").unwrap();
-        assert_eq!((l.scheme(), l.authority(), l.path()), ("hdfs", Some("ns1"), "/a/b"));
+        assert_eq!(
+            (l.scheme(), l.authority(), l.path()),
+            ("hdfs", Some("ns1"), "/a/b")
+        );
         assert_eq!(l.to_string(), "hdfs://ns1/a/b");
-        assert_eq!(Location::parse("file:///tmp/x").unwrap().to_string(), "file:/tmp/x");
-        assert_eq!(Location::parse("file:/tmp/x").unwrap().to_string(), "file:/tmp/x");
+        assert_eq!(
+            Location::parse("file:///tmp/x").unwrap().to_string(),
+            "file:/tmp/x"
+        );
+        assert_eq!(
+            Location::parse("file:/tmp/x").unwrap().to_string(),
+            "file:/tmp/x"
+        );
         assert_eq!(Location::parse("s3a://bucket").unwrap().path(), "/");
-        assert_eq!(Location::parse("hdfs://nn:8020/a%20b").unwrap().name(), "a%20b");
+        assert_eq!(
+            Location::parse("hdfs://nn:8020/a%20b").unwrap().name(),
+            "a%20b"
+        );
     }
 
     #[test]

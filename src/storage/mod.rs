@@ -108,7 +108,7 @@ pub trait Storage: Send + Sync + 'static {
 #[async_trait]
 pub trait ReadStream: Send + Sync {
     /// File length when it was opened.
-    fn len(&self) -> u64;
+    fn size(&self) -> u64;
 
     /// Appends up to `len` bytes read at `offset` to `buf` and returns how many it appended.
     /// May return fewer than asked (callers loop); returns 0 only at or past end of file.
@@ -151,10 +151,15 @@ impl Backends {
         match loc.scheme() {
             "file" => Ok(self.local.clone()),
             "hdfs" | "viewfs" | "s3a" | "s3" | "s3n" | "oss" | "cosn" | "cos" | "obs" | "ks3"
-            | "tos" | "gs" | "abfs" | "abfss" | "wasb" | "wasbs" => Err(StorageError::InvalidPath {
-                path: loc.to_string(),
-                reason: format!("scheme '{}' is not served by this broker build yet", loc.scheme()),
-            }),
+            | "tos" | "gs" | "abfs" | "abfss" | "wasb" | "wasbs" => {
+                Err(StorageError::InvalidPath {
+                    path: loc.to_string(),
+                    reason: format!(
+                        "scheme '{}' is not served by this broker build yet",
+                        loc.scheme()
+                    ),
+                })
+            }
             other => Err(StorageError::InvalidPath {
                 path: loc.to_string(),
                 reason: format!("unsupported scheme '{other}'"),

@@ -119,9 +119,7 @@ impl TInputProtocol for SliceInput<'_> {
             TType::Stop => None,
             _ => Some(self.read_i16()?),
         };
-        Ok(TFieldIdentifier::new::<Option<String>, String, Option<i16>>(
-            None, field_type, id,
-        ))
+        Ok(TFieldIdentifier::new::<Option<String>, String, Option<i16>>(None, field_type, id))
     }
 
     fn read_field_end(&mut self) -> thrift::Result<()> {

@@ -308,11 +308,7 @@ pub fn encode_reply(out: &mut Vec<u8>, method: Method, seq: i32, reply: &Reply) 
 pub fn encode_exception(out: &mut Vec<u8>, name: &str, seq: i32, error: ApplicationError) {
     let mut o = TBinaryOutputProtocol::new(out, true);
     let _ = (|| -> thrift::Result<()> {
-        o.write_message_begin(&TMessageIdentifier::new(
-            name,
-            TMessageType::Exception,
-            seq,
-        ))?;
+        o.write_message_begin(&TMessageIdentifier::new(name, TMessageType::Exception, seq))?;
         thrift::Error::write_application_error_to_out_protocol(&error, &mut o)?;
         o.write_message_end()
     })();
