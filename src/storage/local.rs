@@ -43,10 +43,10 @@ impl Storage for LocalStorage {
         let loc = loc.clone();
         blocking(move || match fs::metadata(loc.path()) {
             Ok(meta) => Ok(Some(status_of(loc, &meta))),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            // A path through a regular file ("a.csv/x") does not exist either.
-            Err(e) if e.raw_os_error() == Some(20) => Ok(None),
-            Err(e) => Err(StorageError::io(&loc, e)),
+            Err(e) => match StorageError::io(&loc, e) {
+                StorageError::NotFound { .. } => Ok(None),
+                other => Err(other),
+            },
         })
         .await
     }

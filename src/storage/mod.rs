@@ -47,8 +47,10 @@ pub enum StorageError {
 
 impl StorageError {
     /// Wraps an OS error, keeping its text ("Permission denied (os error 13)").
+    /// A path through a regular file (`a.csv/x`) does not exist either.
     pub fn io(path: impl std::fmt::Display, err: std::io::Error) -> Self {
-        if err.kind() == std::io::ErrorKind::NotFound {
+        use std::io::ErrorKind;
+        if matches!(err.kind(), ErrorKind::NotFound | ErrorKind::NotADirectory) {
             return StorageError::NotFound {
                 path: path.to_string(),
             };
