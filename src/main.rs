@@ -96,7 +96,7 @@ async fn serve(config: BrokerConfig, conf_path: PathBuf) -> Result<(), String> {
         .local_addr()
         .map_err(|e| format!("cannot read the bound address: {e}"))?;
     let expiry_checking = !config.disable_broker_client_expiration_checking;
-    let broker = Arc::new(Broker::new(config));
+    let broker = Arc::new(Broker::new(config, conf_path.parent()));
     if expiry_checking {
         tokio::spawn(sessions::run_reaper(broker.sessions.clone()));
     }

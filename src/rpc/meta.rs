@@ -2,7 +2,7 @@
 //! and `isSplittable`.
 
 use super::{status, Broker};
-use crate::storage::{Location, StorageError};
+use crate::storage::StorageError;
 use crate::wire::generated::{
     TBrokerCheckPathExistRequest, TBrokerCheckPathExistResponse, TBrokerDeletePathRequest,
     TBrokerFileSizeRequest, TBrokerFileSizeResponse, TBrokerIsSplittableRequest,
@@ -27,7 +27,7 @@ pub async fn delete_path(broker: &Broker, req: TBrokerDeletePathRequest) -> Repl
 pub async fn rename_path(broker: &Broker, req: TBrokerRenamePathRequest) -> Reply {
     let result = async {
         let (fs, src) = broker.open_fs(&req.src_path, &req.properties).await?;
-        let dst = Location::parse(&req.dest_path)?;
+        let (_, dst) = broker.open_fs(&req.dest_path, &req.properties).await?;
         if (src.scheme(), src.authority()) != (dst.scheme(), dst.authority()) {
             return Err(StorageError::Io {
                 path: format!("{src} -> {dst}"),

@@ -26,14 +26,13 @@ pub struct Broker {
 }
 
 impl Broker {
-    pub fn new(config: BrokerConfig) -> Self {
-        let sessions = Arc::new(Sessions::new(std::time::Duration::from_secs(
-            config.client_expire_seconds,
-        )));
+    /// `conf_dir` is where the broker's conf lives; Hadoop XML files are read from it.
+    pub fn new(config: BrokerConfig, conf_dir: Option<&std::path::Path>) -> Self {
+        let expiry = config.client_expire();
         Broker {
+            sessions: Arc::new(Sessions::new(expiry)),
+            backends: Backends::new(conf_dir, expiry),
             config,
-            sessions,
-            backends: Backends::new(),
         }
     }
 
@@ -44,8 +43,7 @@ impl Broker {
         props: &Properties,
     ) -> Result<(Arc<dyn Storage>, Location), StorageError> {
         let loc = Location::parse(path)?;
-        let fs = self.backends.resolve(&loc, props).await?;
-        Ok((fs, loc))
+        self.backends.resolve(&loc, props).await
     }
 
     /// Largest pread answer (`hdfs_read_buffer_size_kb`).

@@ -195,6 +195,12 @@ impl ReadStream for LocalReader {
     }
 
     async fn read_at(&self, offset: u64, len: usize, buf: &mut Vec<u8>) -> Result<usize> {
+        // pread(2) refuses (EINVAL) a range ending beyond i64::MAX; no file has bytes
+        // there, so such a read is simply past end of file.
+        let len = len.min(i64::MAX.saturating_sub_unsigned(offset).max(0) as usize);
+        if len == 0 {
+            return Ok(0);
+        }
         let file = self.file.clone();
         let loc = self.loc.clone();
         let mut owned = std::mem::take(buf);

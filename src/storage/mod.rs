@@ -6,6 +6,7 @@
 //! positional, and a writer must be either committed or aborted, never just dropped.
 
 pub mod glob;
+pub mod hdfs;
 pub mod local;
 mod location;
 
@@ -130,38 +131,43 @@ pub trait WriteStream: Send {
     async fn abort(self: Box<Self>) -> Result<()>;
 }
 
-/// Picks the backend for a URI. Later backends (HDFS, object stores) keep their client
-/// caches here, keyed by the connection-relevant properties.
+/// Picks the backend for a URI and keeps each backend's client cache.
 pub struct Backends {
     local: Arc<local::LocalStorage>,
-}
-
-impl Default for Backends {
-    fn default() -> Self {
-        Self::new()
-    }
+    hdfs: hdfs::HdfsBackend,
 }
 
 impl Backends {
-    pub fn new() -> Self {
+    /// `conf_dir` is the broker's `conf/` folder (Hadoop XML files are read from it);
+    /// cached clients idle longer than `idle_expiry` are dropped.
+    pub fn new(conf_dir: Option<&std::path::Path>, idle_expiry: std::time::Duration) -> Self {
         Backends {
             local: Arc::new(local::LocalStorage),
+            hdfs: hdfs::HdfsBackend::new(conf_dir, idle_expiry),
         }
     }
 
-    pub async fn resolve(&self, loc: &Location, _props: &Properties) -> Result<Arc<dyn Storage>> {
+    /// The backend serving `loc`, and `loc` fully qualified as that backend prints it
+    /// (an HDFS path without authority gets the one of `fs.defaultFS`).
+    pub async fn resolve(
+        &self,
+        loc: &Location,
+        props: &Properties,
+    ) -> Result<(Arc<dyn Storage>, Location)> {
         match loc.scheme() {
-            "file" => Ok(self.local.clone()),
-            "hdfs" | "viewfs" | "s3a" | "s3" | "s3n" | "oss" | "cosn" | "cos" | "obs" | "ks3"
-            | "tos" | "gs" | "abfs" | "abfss" | "wasb" | "wasbs" => {
-                Err(StorageError::InvalidPath {
-                    path: loc.to_string(),
-                    reason: format!(
-                        "scheme '{}' is not served by this broker build yet",
-                        loc.scheme()
-                    ),
-                })
+            "file" => Ok((self.local.clone(), loc.clone())),
+            "hdfs" | "viewfs" => {
+                let (fs, loc) = self.hdfs.resolve(loc, props)?;
+                Ok((fs, loc))
             }
+            "s3a" | "s3" | "s3n" | "oss" | "cosn" | "cos" | "obs" | "ks3" | "tos" | "gs"
+            | "abfs" | "abfss" | "wasb" | "wasbs" => Err(StorageError::InvalidPath {
+                path: loc.to_string(),
+                reason: format!(
+                    "scheme '{}' is not served by this broker build yet",
+                    loc.scheme()
+                ),
+            }),
             other => Err(StorageError::InvalidPath {
                 path: loc.to_string(),
                 reason: format!("unsupported scheme '{other}'"),

@@ -1,0 +1,519 @@
+//! `hdfs://` and `viewfs://` on hdfs-native.
+//!
+//! Configuration comes in three layers, later ones winning: `core-site.xml` and
+//! `hdfs-site.xml` from `HADOOP_CONF_DIR`, the same files in the broker's `conf/`, then
+//! the request's own `dfs.*`, `fs.*` and `hadoop.*` properties. One client is kept per
+//! (scheme, authority, user, request properties); open streams hold their own handles to
+//! the namenode connection, so evicting a client never breaks a stream in flight.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use hdfs_native::{Client, ClientBuilder, HdfsError, WriteOptions};
+
+use super::{
+    FileStatus, Location, Properties, ReadStream, Result, Storage, StorageError, WriteStream,
+};
+
+/// Clients kept at most; the least recently used idle one goes first.
+const MAX_CLIENTS: usize = 256;
+
+/// Request properties that shape the connection, hence the cache key.
+fn is_connection_key(key: &str) -> bool {
+    key.starts_with("dfs.")
+        || key.starts_with("fs.")
+        || key.starts_with("hadoop.")
+        || key == "username"
+        || key == "password"
+}
+
+pub struct HdfsBackend {
+    /// Values from the Hadoop XML files, read once at start.
+    defaults: HashMap<String, String>,
+    clients: Mutex<HashMap<ClientKey, Cached>>,
+    idle_expiry: Duration,
+}
+
+#[derive(Clone, PartialEq, Eq, Hash)]
+struct ClientKey {
+    scheme: String,
+    authority: String,
+    props: Vec<(String, String)>,
+}
+
+struct Cached {
+    storage: Arc<HdfsStorage>,
+    last_used: Instant,
+}
+
+impl HdfsBackend {
+    /// Reads the Hadoop XML files of `HADOOP_CONF_DIR`, then of `conf_dir` (the broker's).
+    pub fn new(conf_dir: Option<&Path>, idle_expiry: Duration) -> Self {
+        let mut defaults = HashMap::new();
+        let hadoop_dir = std::env::var_os("HADOOP_CONF_DIR").map(std::path::PathBuf::from);
+        for dir in hadoop_dir.as_deref().into_iter().chain(conf_dir) {
+            for file in ["core-site.xml", "hdfs-site.xml"] {
+                let path = dir.join(file);
+                match read_hadoop_xml(&path) {
+                    Ok(Some(values)) => {
+                        tracing::info!(path = %path.display(), "loaded {} Hadoop settings", values.len());
+                        defaults.extend(values);
+                    }
+                    Ok(None) => {}
+                    Err(e) => {
+                        tracing::warn!(path = %path.display(), "ignoring unreadable Hadoop config: {e}")
+                    }
+                }
+            }
+        }
+        HdfsBackend {
+            defaults,
+            clients: Mutex::new(HashMap::new()),
+            idle_expiry,
+        }
+    }
+
+    /// The client for `loc` under these properties, and `loc` with its authority filled in
+    /// from `fs.defaultFS` when the client left it out (`hdfs:///path`).
+    pub fn resolve(
+        &self,
+        loc: &Location,
+        props: &Properties,
+    ) -> Result<(Arc<HdfsStorage>, Location)> {
+        let mut config = self.defaults.clone();
+        let mut key_props = Vec::new();
+        for (k, v) in props {
+            if is_connection_key(k) {
+                key_props.push((k.clone(), v.clone()));
+                if k != "username" && k != "password" {
+                    config.insert(k.clone(), v.clone());
+                }
+            }
+        }
+        if config
+            .get("hadoop.security.authentication")
+            .is_some_and(|v| v.eq_ignore_ascii_case("kerberos"))
+        {
+            return Err(StorageError::InvalidArgument(format!(
+                "{loc}: hadoop.security.authentication = kerberos is not supported by this broker build yet"
+            )));
+        }
+        let loc = qualify(loc, &config)?;
+        let authority = loc.authority().unwrap_or_default().to_string();
+        check_nameservice(&authority, &config)?;
+        let key = ClientKey {
+            scheme: loc.scheme().to_string(),
+            authority,
+            props: key_props,
+        };
+        let now = Instant::now();
+        let mut clients = self.clients.lock().unwrap_or_else(|e| e.into_inner());
+        clients.retain(|_, c| now.duration_since(c.last_used) <= self.idle_expiry);
+        if let Some(cached) = clients.get_mut(&key) {
+            cached.last_used = now;
+            return Ok((cached.storage.clone(), loc));
+        }
+        let mut builder = ClientBuilder::new()
+            .with_url(format!("{}://{}", key.scheme, key.authority))
+            .with_config(config);
+        if let Some(user) = props.get("username").filter(|u| !u.is_empty()) {
+            builder = builder.with_user(user.clone());
+        }
+        let client = builder.build().map_err(|e| {
+            StorageError::InvalidArgument(format!("{loc}: cannot set up an HDFS client: {e}"))
+        })?;
+        let storage = Arc::new(HdfsStorage { client });
+        if clients.len() >= MAX_CLIENTS {
+            if let Some(oldest) = clients
+                .iter()
+                .min_by_key(|(_, c)| c.last_used)
+                .map(|(k, _)| k.clone())
+            {
+                clients.remove(&oldest);
+            }
+        }
+        clients.insert(
+            key,
+            Cached {
+                storage: storage.clone(),
+                last_used: now,
+            },
+        );
+        Ok((storage, loc))
+    }
+}
+
+/// Fills in the authority of `hdfs:///path` from `fs.defaultFS`.
+fn qualify(loc: &Location, config: &HashMap<String, String>) -> Result<Location> {
+    if loc.authority().is_some() {
+        return Ok(loc.clone());
+    }
+    let default_fs = config
+        .get("fs.defaultFS")
+        .ok_or_else(|| StorageError::InvalidPath {
+            path: loc.to_string(),
+            reason: "no namenode or nameservice in the path and no fs.defaultFS set".into(),
+        })?;
+    let base = Location::parse(default_fs).map_err(|_| {
+        StorageError::InvalidArgument(format!("fs.defaultFS = {default_fs} is not a URI"))
+    })?;
+    if base.authority().is_none() || !matches!(base.scheme(), "hdfs" | "viewfs") {
+        return Err(StorageError::InvalidArgument(format!(
+            "fs.defaultFS = {default_fs} names no HDFS namenode or nameservice"
+        )));
+    }
+    Ok(base.with_path(loc.path()))
+}
+
+/// A nameservice (listed in `dfs.nameservices`) needs its namenodes and their addresses.
+fn check_nameservice(authority: &str, config: &HashMap<String, String>) -> Result<()> {
+    let listed = config
+        .get("dfs.nameservices")
+        .map(|v| v.split(',').map(str::trim).any(|ns| ns == authority))
+        .unwrap_or(false);
+    if !listed {
+        return Ok(());
+    }
+    let ns = authority;
+    let namenodes_key = format!("dfs.ha.namenodes.{ns}");
+    let Some(namenodes) = config.get(&namenodes_key) else {
+        // A federated, non-HA nameservice names its one namenode directly.
+        if config.contains_key(&format!("dfs.namenode.rpc-address.{ns}")) {
+            return Ok(());
+        }
+        return Err(StorageError::InvalidArgument(format!(
+            "nameservice {ns} is listed in dfs.nameservices but {namenodes_key} is not set"
+        )));
+    };
+    for nn in namenodes
+        .split(',')
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+    {
+        let address_key = format!("dfs.namenode.rpc-address.{ns}.{nn}");
+        if !config.contains_key(&address_key) {
+            return Err(StorageError::InvalidArgument(format!(
+                "namenode {nn} of nameservice {ns} has no address: {address_key} is not set"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// `<configuration><property><name/><value/></property>...` into a map. `Ok(None)` when
+/// the file does not exist.
+fn read_hadoop_xml(path: &Path) -> std::io::Result<Option<HashMap<String, String>>> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let doc = roxmltree::Document::parse(&text)
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
+    let mut values = HashMap::new();
+    for property in doc.descendants().filter(|n| n.has_tag_name("property")) {
+        let child = |tag: &str| {
+            property
+                .children()
+                .find(|c| c.has_tag_name(tag))
+                .and_then(|c| c.text())
+                .map(|t| t.trim().to_string())
+        };
+        if let (Some(name), Some(value)) = (child("name"), child("value")) {
+            values.insert(name, value);
+        }
+    }
+    Ok(Some(values))
+}
+
+/// One namenode, nameservice or viewfs mount table.
+pub struct HdfsStorage {
+    client: Client,
+}
+
+/// Keeps the namenode's reason in the message (permission denied names user and inode).
+fn hdfs_error(loc: &Location, err: HdfsError) -> StorageError {
+    let path = loc.to_string();
+    match err {
+        HdfsError::FileNotFound(_) => StorageError::NotFound { path },
+        HdfsError::AlreadyExists(_) => StorageError::AlreadyExists { path },
+        HdfsError::RPCError(class, msg) if class.ends_with("FileNotFoundException") => {
+            StorageError::NotFound {
+                path: format!("{path} ({})", first_line(&msg)),
+            }
+        }
+        HdfsError::RPCError(class, msg) if class.ends_with("AccessControlException") => {
+            StorageError::Io {
+                path,
+                message: format!("permission denied: {}", first_line(&msg)),
+            }
+        }
+        HdfsError::RPCError(class, msg) | HdfsError::FatalRPCError(class, msg) => {
+            StorageError::Io {
+                path,
+                message: format!(
+                    "{}: {}",
+                    class.rsplit('.').next().unwrap_or(&class),
+                    first_line(&msg)
+                ),
+            }
+        }
+        other => StorageError::Io {
+            path,
+            message: other.to_string(),
+        },
+    }
+}
+
+/// Java exception messages carry a stack trace after the first line.
+fn first_line(msg: &str) -> &str {
+    msg.lines().next().unwrap_or(msg).trim()
+}
+
+fn status_of(base: &Location, s: hdfs_native::client::FileStatus) -> FileStatus {
+    FileStatus {
+        location: base.with_path(&s.path),
+        is_dir: s.isdir,
+        size: if s.isdir { 0 } else { s.length as u64 },
+        modification_time: s.modification_time as i64,
+        block_size: s.blocksize.unwrap_or(0) as i64,
+    }
+}
+
+#[async_trait]
+impl Storage for HdfsStorage {
+    async fn stat(&self, loc: &Location) -> Result<Option<FileStatus>> {
+        match self.client.get_file_info(loc.path()).await {
+            Ok(s) => Ok(Some(status_of(loc, s))),
+            Err(e) => match hdfs_error(loc, e) {
+                StorageError::NotFound { .. } => Ok(None),
+                other => Err(other),
+            },
+        }
+    }
+
+    async fn list_dir(&self, loc: &Location) -> Result<Vec<FileStatus>> {
+        let listing = self
+            .client
+            .list_status(loc.path(), false)
+            .await
+            .map_err(|e| hdfs_error(loc, e))?;
+        let mut out: Vec<FileStatus> = listing.into_iter().map(|s| status_of(loc, s)).collect();
+        out.sort_by(|a, b| a.name().cmp(b.name()));
+        Ok(out)
+    }
+
+    async fn open_read(&self, loc: &Location) -> Result<Box<dyn ReadStream>> {
+        let reader = self
+            .client
+            .read(loc.path())
+            .await
+            .map_err(|e| hdfs_error(loc, e))?;
+        Ok(Box::new(HdfsReader {
+            size: reader.file_length() as u64,
+            reader,
+            loc: loc.clone(),
+        }))
+    }
+
+    async fn create(&self, loc: &Location) -> Result<Box<dyn WriteStream>> {
+        let options = WriteOptions::default().overwrite(true).create_parent(true);
+        let writer = self
+            .client
+            .create(loc.path(), options)
+            .await
+            .map_err(|e| hdfs_error(loc, e))?;
+        Ok(Box::new(HdfsWriter {
+            writer: Some(writer),
+            client: self.client.clone(),
+            loc: loc.clone(),
+        }))
+    }
+
+    async fn delete(&self, loc: &Location) -> Result<()> {
+        match self.client.delete(loc.path(), true).await {
+            Ok(_) => Ok(()),
+            Err(e) => match hdfs_error(loc, e) {
+                StorageError::NotFound { .. } => Ok(()),
+                other => Err(other),
+            },
+        }
+    }
+
+    async fn rename(&self, src: &Location, dst: &Location) -> Result<()> {
+        if self.stat(dst).await?.is_some() {
+            return Err(StorageError::AlreadyExists {
+                path: dst.to_string(),
+            });
+        }
+        self.client
+            .rename(src.path(), dst.path(), false)
+            .await
+            .map_err(|e| match hdfs_error(src, e) {
+                StorageError::Io { message, .. } => StorageError::Io {
+                    path: format!("{src} -> {dst}"),
+                    message,
+                },
+                other => other,
+            })
+    }
+}
+
+struct HdfsReader {
+    reader: hdfs_native::file::FileReader,
+    size: u64,
+    loc: Location,
+}
+
+#[async_trait]
+impl ReadStream for HdfsReader {
+    fn size(&self) -> u64 {
+        self.size
+    }
+
+    async fn read_at(&self, offset: u64, len: usize, buf: &mut Vec<u8>) -> Result<usize> {
+        // hdfs-native panics on a range past the end: clamp first.
+        if offset >= self.size {
+            return Ok(0);
+        }
+        let n = (len as u64).min(self.size - offset) as usize;
+        let start = buf.len();
+        buf.resize(start + n, 0);
+        match self
+            .reader
+            .read_range_buf(&mut buf[start..], offset as usize)
+            .await
+        {
+            Ok(()) => Ok(n),
+            Err(e) => {
+                buf.truncate(start);
+                Err(hdfs_error(&self.loc, e))
+            }
+        }
+    }
+}
+
+struct HdfsWriter {
+    /// `None` once closed or abandoned.
+    writer: Option<hdfs_native::file::FileWriter>,
+    client: Client,
+    loc: Location,
+}
+
+impl HdfsWriter {
+    fn writer(&mut self) -> Result<&mut hdfs_native::file::FileWriter> {
+        self.writer.as_mut().ok_or_else(|| StorageError::Io {
+            path: self.loc.to_string(),
+            message: "the writer is already closed".into(),
+        })
+    }
+}
+
+#[async_trait]
+impl WriteStream for HdfsWriter {
+    async fn write(&mut self, data: Vec<u8>) -> Result<()> {
+        let loc = self.loc.clone();
+        self.writer()?
+            .write_bytes(Bytes::from(data))
+            .await
+            .map(|_| ())
+            .map_err(|e| hdfs_error(&loc, e))
+    }
+
+    async fn commit(mut self: Box<Self>) -> Result<()> {
+        let loc = self.loc.clone();
+        let writer = self.writer()?;
+        // hsync: every datanode in the pipeline has the bytes on disk before we say OK.
+        // Erasure-coded files cannot hsync; close still waits for every block.
+        match writer.hsync().await {
+            Ok(())
+            | Err(HdfsError::UnsupportedFeature(_))
+            | Err(HdfsError::UnsupportedErasureCodingPolicy(_)) => {}
+            Err(e) => return Err(hdfs_error(&loc, e)),
+        }
+        let result = writer.close().await.map_err(|e| hdfs_error(&loc, e));
+        self.writer = None;
+        result
+    }
+
+    async fn abort(mut self: Box<Self>) -> Result<()> {
+        drop(self.writer.take());
+        match self.client.delete(self.loc.path(), false).await {
+            Ok(_) => Ok(()),
+            Err(e) => match hdfs_error(&self.loc, e) {
+                StorageError::NotFound { .. } => Ok(()),
+                other => Err(other),
+            },
+        }
+    }
+}
+
+impl Drop for HdfsWriter {
+    /// A writer dropped mid-way (its task cancelled) must not leave a partial file.
+    fn drop(&mut self) {
+        if self.writer.take().is_none() {
+            return;
+        }
+        let (client, path) = (self.client.clone(), self.loc.path().to_string());
+        if let Ok(handle) = tokio::runtime::Handle::try_current() {
+            handle.spawn(async move {
+                let _ = client.delete(&path, false).await;
+            });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn conf(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn missing_ha_pieces_are_named() {
+        let c = conf(&[("dfs.nameservices", "ns1,ns2")]);
+        let err = check_nameservice("ns1", &c).unwrap_err().to_string();
+        assert!(err.contains("dfs.ha.namenodes.ns1"), "{err}");
+        let c = conf(&[
+            ("dfs.nameservices", "ns1"),
+            ("dfs.ha.namenodes.ns1", "nn1,nn2"),
+            ("dfs.namenode.rpc-address.ns1.nn1", "127.0.0.1:8020"),
+        ]);
+        let err = check_nameservice("ns1", &c).unwrap_err().to_string();
+        assert!(err.contains("dfs.namenode.rpc-address.ns1.nn2"), "{err}");
+        assert!(check_nameservice("namenode:8020", &c).is_ok());
+    }
+
+    #[test]
+    fn paths_without_authority_take_the_default_fs() {
+        let loc = Location::parse("hdfs:///user/x").unwrap();
+        let c = conf(&[("fs.defaultFS", "hdfs://ns1")]);
+        assert_eq!(qualify(&loc, &c).unwrap().to_string(), "hdfs://ns1/user/x");
+        assert!(qualify(&loc, &conf(&[])).is_err());
+    }
+
+    #[test]
+    fn hadoop_xml_is_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("core-site.xml");
+        std::fs::write(
+            &path,
+            "<?xml version=\"1.0\"?><configuration><property><name>fs.defaultFS</name><value> hdfs://ns1 </value></property></configuration>",
+        )
+        .unwrap();
+        let values = read_hadoop_xml(&path).unwrap().unwrap();
+        assert_eq!(values["fs.defaultFS"], "hdfs://ns1");
+        assert!(read_hadoop_xml(&dir.path().join("none.xml"))
+            .unwrap()
+            .is_none());
+    }
+}
