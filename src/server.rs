@@ -133,23 +133,26 @@ async fn serve_connection(
         }
         let want = scanner.wanted().unwrap_or(0).max(input.len() + 1);
         input.reserve((want - input.len()).clamp(4096, max));
-        let read = if input.is_empty() {
-            // Between calls: wait as long as the client likes, unless we are stopping.
-            if *stop.borrow() {
-                return;
-            }
-            tokio::select! {
-                r = socket.read_buf(&mut input) => r,
-                _ = stop.changed() => return,
-            }
+        if *stop.borrow() {
+            return;
+        }
+        // Between calls a client may stay silent as long as it likes (pooled connections);
+        // in the middle of a message it must keep sending. Shutdown ends either wait: a
+        // call that has not fully arrived is not in flight.
+        let limit = if input.is_empty() {
+            Duration::MAX
         } else {
-            match tokio::time::timeout(MID_MESSAGE_TIMEOUT, socket.read_buf(&mut input)).await {
+            MID_MESSAGE_TIMEOUT
+        };
+        let read = tokio::select! {
+            r = tokio::time::timeout(limit, socket.read_buf(&mut input)) => match r {
                 Ok(r) => r,
                 Err(_) => {
                     tracing::warn!(%peer, "dropping connection: stalled in the middle of a message");
                     return;
                 }
-            }
+            },
+            _ = stop.changed() => return,
         };
         match read {
             Ok(0) | Err(_) => {

@@ -64,6 +64,9 @@ impl Storage for LocalStorage {
                 let Some(name) = entry.file_name().to_str().map(str::to_owned) else {
                     continue; // not valid UTF-8: no client could name it anyway
                 };
+                if is_unfinished_write(&name) {
+                    continue; // a load must never pick up a file still being written
+                }
                 let child = loc.join(&name);
                 // Follow symlinks like Hadoop's RawLocalFileSystem; skip dangling ones.
                 match fs::metadata(entry.path()) {
@@ -113,7 +116,7 @@ impl Storage for LocalStorage {
                 });
             }
             let temp = parent.join(format!(
-                ".{}.broker-{:016x}.tmp",
+                ".{}{TEMP_MARK}{:016x}{TEMP_SUFFIX}",
                 loc.name(),
                 rand::random::<u64>()
             ));
@@ -180,6 +183,21 @@ impl Storage for LocalStorage {
         })
         .await
     }
+}
+
+/// Temporary files of writers in progress: `.<name>.broker-<16 hex>.tmp`.
+const TEMP_MARK: &str = ".broker-";
+const TEMP_SUFFIX: &str = ".tmp";
+
+fn is_unfinished_write(name: &str) -> bool {
+    let Some(rest) = name
+        .strip_prefix('.')
+        .and_then(|n| n.strip_suffix(TEMP_SUFFIX))
+    else {
+        return false;
+    };
+    rest.rsplit_once(TEMP_MARK)
+        .is_some_and(|(_, id)| id.len() == 16 && id.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
 struct LocalReader {
@@ -294,5 +312,18 @@ impl Drop for LocalWriter {
         if !self.finished {
             let _ = fs::remove_file(&self.temp);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_unfinished_write;
+
+    #[test]
+    fn only_our_temp_files_are_hidden() {
+        assert!(is_unfinished_write(".a.csv.broker-0123456789abcdef.tmp"));
+        assert!(!is_unfinished_write(".a.csv.broker-xyz.tmp"));
+        assert!(!is_unfinished_write(".hidden"));
+        assert!(!is_unfinished_write("a.csv.broker-0123456789abcdef.tmp"));
     }
 }

@@ -637,12 +637,12 @@ pub fn closed_within(stream: &mut TcpStream, timeout: Duration) -> (bool, Vec<u8
     }
 }
 
-/// Resident memory of a process in KiB (Linux `/proc`).
-pub fn rss_kib(pid: u32) -> u64 {
+/// A `/proc/<pid>/status` memory figure in KiB (`VmRSS`, `VmPeak`, ...; Linux only).
+pub fn proc_kib(pid: u32, field: &str) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
     status
         .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .expect("VmRSS in /proc/<pid>/status")
+        .unwrap_or_else(|| panic!("{field} in /proc/{pid}/status"))
 }
