@@ -100,12 +100,11 @@ async fn serve(config: BrokerConfig, conf_path: PathBuf) -> Result<(), String> {
     if expiry_checking {
         tokio::spawn(sessions::run_reaper(broker.sessions.clone()));
     }
-    // The StarRocks docs check a start with `grep thrift` on this log: keep the word.
-    tracing::info!(
-        conf = %conf_path.display(),
-        "starting thrift server on {bound}, port {}",
-        bound.port()
-    );
+    // The StarRocks docs check a start with `grep thrift` on this log, and
+    // start_broker.sh waits for the same words on stdout: keep them.
+    let ready = format!("thrift server listening on {bound} (port {})", bound.port());
+    tracing::info!(conf = %conf_path.display(), "{ready}");
+    println!("apache_hdfs_broker: {ready}");
     server::run(listener, broker, shutdown_signal()).await;
     tracing::info!("broker stopped");
     Ok(())

@@ -85,11 +85,10 @@ impl BrokerProcess {
             let log = self.log();
             if let Some(line) = log
                 .lines()
-                .find(|l| l.contains("starting thrift server on"))
+                .find(|l| l.contains("thrift server listening on"))
             {
-                let addr = line.split("starting thrift server on ").nth(1).unwrap();
-                let port = addr.split(',').next().unwrap().rsplit(':').next().unwrap();
-                return port.trim().parse().unwrap();
+                let port = line.split("(port ").nth(1).unwrap();
+                return port.split(')').next().unwrap().parse().unwrap();
             }
             if let Ok(Some(status)) = self.child.try_wait() {
                 let out = std::fs::read_to_string(self.home.path().join("broker.out"));
@@ -148,7 +147,12 @@ impl Drop for BrokerProcess {
     }
 }
 
-pub fn props() -> BTreeMap<String, String> {
+/// A `WITH BROKER (...)` property map.
+pub type Props = BTreeMap<String, String>;
+
+/// No properties: what the `file:` tests send. Every path-taking helper below has a
+/// `_with` variant taking the map instead, for stores that need credentials or HA keys.
+pub fn props() -> Props {
     BTreeMap::new()
 }
 
@@ -157,23 +161,41 @@ pub fn uri(path: &Path) -> String {
 }
 
 pub fn list_req(path: &str, recursive: bool, name_only: bool) -> TBrokerListPathRequest {
+    list_req_with(path, recursive, name_only, &props())
+}
+
+pub fn list_req_with(
+    path: &str,
+    recursive: bool,
+    name_only: bool,
+    props: &Props,
+) -> TBrokerListPathRequest {
     TBrokerListPathRequest::new(
         TBrokerVersion::VERSION_ONE,
         path.to_string(),
         recursive,
-        props(),
+        props.clone(),
         Some(name_only),
         None,
     )
 }
 
 pub fn open_reader(c: &mut Client, path: &str, client_id: &str) -> TBrokerOpenReaderResponse {
+    open_reader_with(c, path, client_id, &props())
+}
+
+pub fn open_reader_with(
+    c: &mut Client,
+    path: &str,
+    client_id: &str,
+    props: &Props,
+) -> TBrokerOpenReaderResponse {
     c.open_reader(TBrokerOpenReaderRequest::new(
         TBrokerVersion::VERSION_ONE,
         path.to_string(),
         0,
         client_id.to_string(),
-        props(),
+        props.clone(),
     ))
     .unwrap()
 }
@@ -189,12 +211,21 @@ pub fn pread(c: &mut Client, fd: &TBrokerFD, offset: i64, length: i64) -> TBroke
 }
 
 pub fn open_writer(c: &mut Client, path: &str, client_id: &str) -> TBrokerOpenWriterResponse {
+    open_writer_with(c, path, client_id, &props())
+}
+
+pub fn open_writer_with(
+    c: &mut Client,
+    path: &str,
+    client_id: &str,
+    props: &Props,
+) -> TBrokerOpenWriterResponse {
     c.open_writer(TBrokerOpenWriterRequest::new(
         TBrokerVersion::VERSION_ONE,
         path.to_string(),
         TBrokerOpenMode::APPEND,
         client_id.to_string(),
-        props(),
+        props.clone(),
     ))
     .unwrap()
 }
@@ -234,10 +265,14 @@ pub fn ping(c: &mut Client, client_id: &str) -> TBrokerOperationStatus {
 }
 
 pub fn exists(c: &mut Client, path: &str) -> TBrokerCheckPathExistResponse {
+    exists_with(c, path, &props())
+}
+
+pub fn exists_with(c: &mut Client, path: &str, props: &Props) -> TBrokerCheckPathExistResponse {
     c.check_path_exist(TBrokerCheckPathExistRequest::new(
         TBrokerVersion::VERSION_ONE,
         path.to_string(),
-        props(),
+        props.clone(),
     ))
     .unwrap()
 }
@@ -338,7 +373,18 @@ pub fn dir_names(dir: &Path) -> Vec<String> {
 // ---------------------------------------------------------------------------------------
 
 pub fn list(c: &mut Client, path: &str, recursive: bool, name_only: bool) -> TBrokerListResponse {
-    c.list_path(list_req(path, recursive, name_only)).unwrap()
+    list_with(c, path, recursive, name_only, &props())
+}
+
+pub fn list_with(
+    c: &mut Client,
+    path: &str,
+    recursive: bool,
+    name_only: bool,
+    props: &Props,
+) -> TBrokerListResponse {
+    c.list_path(list_req_with(path, recursive, name_only, props))
+        .unwrap()
 }
 
 /// The `path` of every entry of an OK listing, sorted (glob results come in no set order).
@@ -359,7 +405,12 @@ pub fn listed(resp: &TBrokerListResponse) -> Vec<String> {
 /// `listPath` of `pattern` (non-recursive, full paths), as sorted paths.
 #[track_caller]
 pub fn glob(c: &mut Client, pattern: &str) -> Vec<String> {
-    listed(&list(c, pattern, false, false))
+    glob_with(c, pattern, &props())
+}
+
+#[track_caller]
+pub fn glob_with(c: &mut Client, pattern: &str, props: &Props) -> Vec<String> {
+    listed(&list_with(c, pattern, false, false, props))
 }
 
 pub fn list_located(
@@ -368,11 +419,21 @@ pub fn list_located(
     recursive: bool,
     only_files: bool,
 ) -> TBrokerListResponse {
+    list_located_with(c, path, recursive, only_files, &props())
+}
+
+pub fn list_located_with(
+    c: &mut Client,
+    path: &str,
+    recursive: bool,
+    only_files: bool,
+    props: &Props,
+) -> TBrokerListResponse {
     c.list_located_files(TBrokerListPathRequest::new(
         TBrokerVersion::VERSION_ONE,
         path.to_string(),
         recursive,
-        props(),
+        props.clone(),
         Some(false),
         Some(only_files),
     ))
@@ -380,20 +441,28 @@ pub fn list_located(
 }
 
 pub fn delete(c: &mut Client, path: &str) -> TBrokerOperationStatus {
+    delete_with(c, path, &props())
+}
+
+pub fn delete_with(c: &mut Client, path: &str, props: &Props) -> TBrokerOperationStatus {
     c.delete_path(TBrokerDeletePathRequest::new(
         TBrokerVersion::VERSION_ONE,
         path.to_string(),
-        props(),
+        props.clone(),
     ))
     .unwrap()
 }
 
 pub fn rename(c: &mut Client, src: &str, dst: &str) -> TBrokerOperationStatus {
+    rename_with(c, src, dst, &props())
+}
+
+pub fn rename_with(c: &mut Client, src: &str, dst: &str, props: &Props) -> TBrokerOperationStatus {
     c.rename_path(TBrokerRenamePathRequest::new(
         TBrokerVersion::VERSION_ONE,
         src.to_string(),
         dst.to_string(),
-        props(),
+        props.clone(),
     ))
     .unwrap()
 }
@@ -408,20 +477,32 @@ pub fn seek(c: &mut Client, fd: &TBrokerFD, offset: i64) -> TBrokerOperationStat
 }
 
 pub fn file_size(c: &mut Client, path: &str) -> TBrokerFileSizeResponse {
+    file_size_with(c, path, &props())
+}
+
+pub fn file_size_with(c: &mut Client, path: &str, props: &Props) -> TBrokerFileSizeResponse {
     c.file_size(TBrokerFileSizeRequest::new(
         TBrokerVersion::VERSION_ONE,
         path.to_string(),
-        Some(props()),
+        Some(props.clone()),
     ))
     .unwrap()
 }
 
 pub fn is_splittable(c: &mut Client, path: &str) -> TBrokerIsSplittableResponse {
+    is_splittable_with(c, path, &props())
+}
+
+pub fn is_splittable_with(
+    c: &mut Client,
+    path: &str,
+    props: &Props,
+) -> TBrokerIsSplittableResponse {
     c.is_splittable(TBrokerIsSplittableRequest::new(
         Some(TBrokerVersion::VERSION_ONE),
         Some(path.to_string()),
         None::<String>,
-        Some(props()),
+        Some(props.clone()),
     ))
     .unwrap()
 }
@@ -429,7 +510,12 @@ pub fn is_splittable(c: &mut Client, path: &str) -> TBrokerIsSplittableResponse 
 /// Opens a reader that must succeed and returns its fd.
 #[track_caller]
 pub fn reader_fd(c: &mut Client, path: &str, client_id: &str) -> TBrokerFD {
-    let r = open_reader(c, path, client_id);
+    reader_fd_with(c, path, client_id, &props())
+}
+
+#[track_caller]
+pub fn reader_fd_with(c: &mut Client, path: &str, client_id: &str, props: &Props) -> TBrokerFD {
+    let r = open_reader_with(c, path, client_id, props);
     assert_ok(&r.op_status);
     r.fd.expect("OK openReader without fd")
 }
@@ -437,7 +523,12 @@ pub fn reader_fd(c: &mut Client, path: &str, client_id: &str) -> TBrokerFD {
 /// Opens a writer that must succeed and returns its fd.
 #[track_caller]
 pub fn writer_fd(c: &mut Client, path: &str, client_id: &str) -> TBrokerFD {
-    let w = open_writer(c, path, client_id);
+    writer_fd_with(c, path, client_id, &props())
+}
+
+#[track_caller]
+pub fn writer_fd_with(c: &mut Client, path: &str, client_id: &str, props: &Props) -> TBrokerFD {
+    let w = open_writer_with(c, path, client_id, props);
     assert_ok(&w.op_status);
     w.fd.expect("OK openWriter without fd")
 }
@@ -445,7 +536,19 @@ pub fn writer_fd(c: &mut Client, path: &str, client_id: &str) -> TBrokerFD {
 /// openWriter, pwrite in `chunk`-sized pieces, closeWriter; every step must be OK.
 #[track_caller]
 pub fn write_file(c: &mut Client, path: &str, client_id: &str, data: &[u8], chunk: usize) {
-    let fd = writer_fd(c, path, client_id);
+    write_file_with(c, path, client_id, data, chunk, &props())
+}
+
+#[track_caller]
+pub fn write_file_with(
+    c: &mut Client,
+    path: &str,
+    client_id: &str,
+    data: &[u8],
+    chunk: usize,
+    props: &Props,
+) {
+    let fd = writer_fd_with(c, path, client_id, props);
     let mut offset = 0;
     for piece in data.chunks(chunk) {
         assert_ok(&pwrite(c, &fd, offset as i64, piece));
@@ -457,7 +560,18 @@ pub fn write_file(c: &mut Client, path: &str, client_id: &str, data: &[u8], chun
 /// openReader, pread in `chunk`-sized requests until an empty answer, closeReader.
 #[track_caller]
 pub fn read_file(c: &mut Client, path: &str, client_id: &str, chunk: i64) -> Vec<u8> {
-    let fd = reader_fd(c, path, client_id);
+    read_file_with(c, path, client_id, chunk, &props())
+}
+
+#[track_caller]
+pub fn read_file_with(
+    c: &mut Client,
+    path: &str,
+    client_id: &str,
+    chunk: i64,
+    props: &Props,
+) -> Vec<u8> {
+    let fd = reader_fd_with(c, path, client_id, props);
     let mut out = Vec::new();
     loop {
         let r = pread(c, &fd, out.len() as i64, chunk);
