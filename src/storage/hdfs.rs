@@ -22,6 +22,16 @@ use super::{
 /// Clients kept at most; the least recently used idle one goes first.
 const MAX_CLIENTS: usize = 256;
 
+/// hdfs-native retries an unreachable namenode 15 times with sleeps up to 15 s: about
+/// three minutes, long after FE and BE gave up on the call and resent it. These bound a
+/// dead namenode to a few seconds, still enough to fail over between HA namenodes.
+/// Hadoop XML files and request properties override them.
+const BROKER_DEFAULTS: &[(&str, &str)] = &[
+    ("dfs.client.failover.max.attempts", "4"),
+    ("dfs.client.failover.sleep.base.millis", "200"),
+    ("dfs.client.failover.sleep.max.millis", "2000"),
+];
+
 /// Request properties that shape the connection, hence the cache key.
 fn is_connection_key(key: &str) -> bool {
     key.starts_with("dfs.")
@@ -53,7 +63,10 @@ struct Cached {
 impl HdfsBackend {
     /// Reads the Hadoop XML files of `HADOOP_CONF_DIR`, then of `conf_dir` (the broker's).
     pub fn new(conf_dir: Option<&Path>, idle_expiry: Duration) -> Self {
-        let mut defaults = HashMap::new();
+        let mut defaults: HashMap<String, String> = BROKER_DEFAULTS
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         let hadoop_dir = std::env::var_os("HADOOP_CONF_DIR").map(std::path::PathBuf::from);
         for dir in hadoop_dir.as_deref().into_iter().chain(conf_dir) {
             for file in ["core-site.xml", "hdfs-site.xml"] {
@@ -247,9 +260,10 @@ fn hdfs_error(loc: &Location, err: HdfsError) -> StorageError {
             }
         }
         HdfsError::RPCError(class, msg) if class.ends_with("AccessControlException") => {
+            // The namenode's text already says "Permission denied: user=..., inode=...".
             StorageError::Io {
                 path,
-                message: format!("permission denied: {}", first_line(&msg)),
+                message: first_line(&msg).to_string(),
             }
         }
         HdfsError::RPCError(class, msg) | HdfsError::FatalRPCError(class, msg) => {
