@@ -335,7 +335,15 @@ impl Storage for HdfsStorage {
     }
 
     async fn create(&self, loc: &Location) -> Result<Box<dyn WriteStream>> {
-        let options = WriteOptions::default().overwrite(true).create_parent(true);
+        // Missing parents get 0755, as Hadoop's FileSystem.create gives them under the
+        // default umask (the namenode's implicit parents would be world-writable).
+        if let Some(parent) = loc.parent() {
+            self.client
+                .mkdirs(parent.path(), 0o755, true)
+                .await
+                .map_err(|e| hdfs_error(&parent, e))?;
+        }
+        let options = WriteOptions::default().overwrite(true).create_parent(false);
         let writer = self
             .client
             .create(loc.path(), options)

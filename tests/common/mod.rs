@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod minicluster;
+
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -40,7 +42,21 @@ impl BrokerProcess {
 
     /// Starts the broker with `extra` conf lines on top of a loopback, ephemeral-port conf.
     pub fn start_with(extra: &[(&str, &str)]) -> Self {
+        Self::start_with_hadoop_conf(extra, None)
+    }
+
+    /// As [`start_with`], with the `*-site.xml` files of `hadoop_conf` copied beside the
+    /// broker's conf (where operators put them). `HADOOP_CONF_DIR` is never inherited.
+    pub fn start_with_hadoop_conf(extra: &[(&str, &str)], hadoop_conf: Option<&Path>) -> Self {
         let home = tempfile::tempdir().unwrap();
+        if let Some(dir) = hadoop_conf {
+            for name in ["core-site.xml", "hdfs-site.xml"] {
+                let from = dir.join(name);
+                if from.exists() {
+                    std::fs::copy(&from, home.path().join(name)).unwrap();
+                }
+            }
+        }
         let log_dir = home.path().join("log");
         let mut conf = format!(
             "broker_ipc_port = 0\nbroker_bind_address = 127.0.0.1\nsys_log_dir = {}\nsys_log_level = INFO\n",
@@ -56,6 +72,7 @@ impl BrokerProcess {
             .arg("--conf")
             .arg(&conf_path)
             .env("BROKER_HOME", home.path())
+            .env_remove("HADOOP_CONF_DIR")
             .stdin(Stdio::null())
             .stdout(out.try_clone().unwrap())
             .stderr(out)

@@ -1,0 +1,119 @@
+//! A real HDFS for the tests: Hadoop's MiniDFSCluster run by `tests/minicluster/run.sh`
+//! (see its README), driven over its stdin/stdout protocol.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+pub struct MiniCluster {
+    child: Child,
+    stdin: ChildStdin,
+    lines: mpsc::Receiver<String>,
+    pub workdir: tempfile::TempDir,
+}
+
+fn launcher() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/minicluster/run.sh")
+}
+
+impl MiniCluster {
+    /// Starts a cluster of `shape` (`plain`, `ha`, `federated`, `viewfs`) and waits for
+    /// its `Ready!` line (the launcher's own readiness check), up to three minutes (the
+    /// first start may build the launcher).
+    pub fn start(shape: &str) -> MiniCluster {
+        let workdir = tempfile::tempdir().unwrap();
+        let mut child = Command::new(launcher())
+            .arg(shape)
+            .arg(workdir.path())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("cannot run tests/minicluster/run.sh (Java 17 and Maven needed)");
+        let stdin = child.stdin.take().unwrap();
+        let stdout = BufReader::new(child.stdout.take().unwrap());
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in stdout.lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut cluster = MiniCluster {
+            child,
+            stdin,
+            lines,
+            workdir,
+        };
+        let first = cluster.next_line(Duration::from_secs(180));
+        assert_eq!(first, "Ready!", "MiniDFSCluster ({shape}) did not start");
+        cluster
+    }
+
+    fn next_line(&mut self, timeout: Duration) -> String {
+        self.lines
+            .recv_timeout(timeout)
+            .unwrap_or_else(|e| panic!("no answer from the MiniDFSCluster launcher: {e}"))
+    }
+
+    /// Sends one control command (`stop-datanode 0`, `transition-active 1` ...).
+    pub fn command(&mut self, cmd: &str) {
+        writeln!(self.stdin, "{cmd}").unwrap();
+        self.stdin.flush().unwrap();
+        let reply = self.next_line(Duration::from_secs(120));
+        assert_eq!(reply, "ok", "minicluster command '{cmd}' failed");
+    }
+
+    /// The client config the launcher wrote (core-site.xml, hdfs-site.xml).
+    pub fn conf_dir(&self) -> PathBuf {
+        self.workdir.path().join("conf")
+    }
+
+    /// `cluster.properties`, read fresh (it is rewritten after every command).
+    pub fn facts(&self) -> BTreeMap<String, String> {
+        let text = std::fs::read_to_string(self.workdir.path().join("cluster.properties"))
+            .expect("cluster.properties");
+        text.lines()
+            .filter(|l| !l.starts_with('#'))
+            .filter_map(|l| l.split_once('='))
+            .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+            .collect()
+    }
+
+    pub fn fact(&self, key: &str) -> String {
+        self.facts()
+            .remove(key)
+            .unwrap_or_else(|| panic!("cluster.properties has no {key}"))
+    }
+
+    /// `hdfs://127.0.0.1:PORT` of namenode `index`.
+    pub fn namenode_uri(&self, index: usize) -> String {
+        self.fact(&format!("namenode.{index}.uri"))
+    }
+
+    /// `host:port` of namenode `index`'s RPC.
+    pub fn namenode_rpc(&self, index: usize) -> String {
+        self.fact(&format!("namenode.{index}.rpc"))
+    }
+}
+
+impl Drop for MiniCluster {
+    fn drop(&mut self) {
+        let _ = writeln!(self.stdin, "shutdown");
+        let _ = self.stdin.flush();
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        while std::time::Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Starts a real HDFS (Hadoop MiniDFSCluster) for the broker's tests.
+#
+#   run.sh SHAPE WORKDIR [--datanodes N] [--ports P1,P2,...] [--conf KEY=VALUE]...
+#
+# SHAPE: plain | ha | federated | viewfs. Prints "Ready!" on stdout once the cluster is up,
+# then answers one line ("ok" / "error: ...") per stdin command; EOF on stdin shuts it down.
+# See README.md. Env: JAVA_HOME, MINICLUSTER_JAVA_OPTS (extra JVM flags),
+# MINICLUSTER_LOG_LEVEL (Hadoop log level in WORKDIR/minicluster.log, default INFO).
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+if [ $# -lt 2 ]; then
+  echo "usage: $0 plain|ha|federated|viewfs WORKDIR [--datanodes N] [--ports P1,P2,...] [--conf KEY=VALUE]..." >&2
+  exit 2
+fi
+shape=$1
+mkdir -p "$2"
+workdir="$(cd "$2" && pwd)"
+shift 2
+
+# Cheap when up to date; builds (stderr only) otherwise.
+"$here/build.sh"
+
+java="${JAVA_HOME:+$JAVA_HOME/bin/}java"
+# shellcheck disable=SC2086
+exec "$java" \
+  -Xms64m -Xmx768m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -XX:-UsePerfData \
+  -Djava.net.preferIPv4Stack=true \
+  -Dminicluster.log.file="$workdir/minicluster.log" \
+  -Dminicluster.log.level="${MINICLUSTER_LOG_LEVEL:-INFO}" \
+  -Dtest.build.data="$workdir/data/test" \
+  ${MINICLUSTER_JAVA_OPTS:-} \
+  -cp "$here/target/classes:$(cat "$here/target/classpath.txt")" \
+  broker.minicluster.MiniCluster "$shape" "$workdir" "$@"
