@@ -2,6 +2,7 @@
 //! local files. `main.rs` is a thin CLI; everything else lives here so integration tests,
 //! benchmarks and fuzz targets can reach it.
 
+pub mod audit;
 pub mod config;
 pub mod logging;
 pub mod rpc;

@@ -1,43 +1,129 @@
-//! The system log `apache_hdfs_broker.log` in `sys_log_dir`.
+//! The system log `apache_hdfs_broker.log` and the audit log `apache_hdfs_broker.audit`.
 //!
-//! Everything logs through `tracing`; this file only decides where lines go. Property
-//! maps are never logged as they are: use [`masked`] so credentials stay out of logs.
+//! Everything logs through `tracing`; this file only decides where lines go and when
+//! files roll (`*_log_roll_mode`: TIME-DAY, TIME-HOUR or SIZE-MB-<n>, keeping
+//! `*_log_roll_num` old files). The active file keeps its plain name, so
+//! `grep thrift log/apache_hdfs_broker.log` always works; rolled files are suffixed with
+//! their period (`.20261126`, `.2026112613`) or a number (`.1` newest). Audit records are
+//! events with target `audit`, written only to the audit log. Property maps are never
+//! logged as they are: use [`masked`] so credentials stay out of logs.
 
+use std::io::Write;
 use std::path::Path;
 
+use file_rotate::compression::Compression;
+use file_rotate::suffix::{AppendCount, AppendTimestamp, DateFrom, FileLimit};
+use file_rotate::{ContentLimit, FileRotate, TimeFrequency};
 use tracing_appender::non_blocking::WorkerGuard;
-use tracing_subscriber::EnvFilter;
+use tracing_subscriber::filter::{filter_fn, EnvFilter};
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::Layer;
 
-use crate::config::BrokerConfig;
+use crate::config::{BrokerConfig, RollMode};
 
 pub const LOG_FILE: &str = "apache_hdfs_broker.log";
+pub const AUDIT_FILE: &str = "apache_hdfs_broker.audit";
+/// The `tracing` target of audit records.
+pub const AUDIT_TARGET: &str = "audit";
 
-/// Starts logging to `<dir>/apache_hdfs_broker.log`. Keep the guard alive: dropping it
-/// flushes and stops the background writer.
-pub fn init(config: &BrokerConfig, dir: &Path) -> std::io::Result<WorkerGuard> {
-    std::fs::create_dir_all(dir)?;
-    // Open once here so a read-only directory fails the start with a clear error.
-    std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(dir.join(LOG_FILE))?;
-    let appender = tracing_appender::rolling::never(dir, LOG_FILE);
-    let (writer, guard) = tracing_appender::non_blocking(appender);
-    let level = config.sys_log_level.tracing_level();
-    let mut filter = EnvFilter::new(level.as_str());
+/// Keeps the background writers alive; dropping it flushes them.
+pub struct LogGuards {
+    _sys: WorkerGuard,
+    _audit: Option<WorkerGuard>,
+}
+
+/// Starts logging: the system log in `sys_dir`, and the audit log in `audit_dir` when
+/// `audit_log_modules` names any module. Fails when a log file cannot be written.
+pub fn init(config: &BrokerConfig, sys_dir: &Path, audit_dir: &Path) -> std::io::Result<LogGuards> {
+    let (sys_writer, sys_guard) = tracing_appender::non_blocking(rolling_file(
+        sys_dir,
+        LOG_FILE,
+        config.sys_log_roll_mode,
+        config.sys_log_roll_num,
+    )?);
+    let mut filter = EnvFilter::new(config.sys_log_level.tracing_level().as_str()).add_directive(
+        format!("{AUDIT_TARGET}=off")
+            .parse()
+            .expect("static directive"),
+    );
     for module in &config.sys_log_verbose_modules {
-        let directive = format!("apache_hdfs_broker::{module}=debug");
-        if let Ok(d) = directive.parse() {
+        if let Ok(d) = format!("apache_hdfs_broker::{module}=debug").parse() {
             filter = filter.add_directive(d);
         }
     }
-    tracing_subscriber::fmt()
-        .with_writer(writer)
+    let sys = tracing_subscriber::fmt::layer()
+        .with_writer(sys_writer)
         .with_ansi(false)
-        .with_env_filter(filter)
         .with_target(true)
-        .init();
-    Ok(guard)
+        .with_filter(filter);
+
+    let (audit, audit_guard) = if config.audit_log_modules.is_empty() {
+        (None, None)
+    } else {
+        let (writer, guard) = tracing_appender::non_blocking(rolling_file(
+            audit_dir,
+            AUDIT_FILE,
+            config.audit_log_roll_mode,
+            config.audit_log_roll_num,
+        )?);
+        let layer = tracing_subscriber::fmt::layer()
+            .with_writer(writer)
+            .with_ansi(false)
+            .with_level(false)
+            .with_target(false)
+            .with_filter(filter_fn(|meta| meta.target() == AUDIT_TARGET));
+        (Some(layer), Some(guard))
+    };
+    tracing_subscriber::registry().with(sys).with(audit).init();
+    Ok(LogGuards {
+        _sys: sys_guard,
+        _audit: audit_guard,
+    })
+}
+
+/// A writer for `<dir>/<name>` that rolls by `mode` and keeps `keep` rolled files.
+fn rolling_file(
+    dir: &Path,
+    name: &str,
+    mode: RollMode,
+    keep: u32,
+) -> std::io::Result<Box<dyn Write + Send>> {
+    std::fs::create_dir_all(dir)?;
+    let path = dir.join(name);
+    // Open once here so a read-only directory fails the start with a clear error
+    // (the rotating writer itself would only report it on the first line).
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)?;
+    let files = FileLimit::MaxFiles(keep as usize);
+    Ok(match mode {
+        RollMode::SizeMb(_) => {
+            let bytes = mode.size_bytes().unwrap_or(u64::MAX);
+            Box::new(FileRotate::new(
+                path,
+                AppendCount::new(keep as usize),
+                ContentLimit::BytesSurpassed(usize::try_from(bytes).unwrap_or(usize::MAX)),
+                Compression::None,
+                None,
+            ))
+        }
+        RollMode::TimeDay => Box::new(FileRotate::new(
+            path,
+            AppendTimestamp::with_format("%Y%m%d", files, DateFrom::DateYesterday),
+            ContentLimit::Time(TimeFrequency::Daily),
+            Compression::None,
+            None,
+        )),
+        RollMode::TimeHour => Box::new(FileRotate::new(
+            path,
+            AppendTimestamp::with_format("%Y%m%d%H", files, DateFrom::DateHourAgo),
+            ContentLimit::Time(TimeFrequency::Hourly),
+            Compression::None,
+            None,
+        )),
+    })
 }
 
 /// Key words that mark a property value as a secret.

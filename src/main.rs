@@ -56,12 +56,17 @@ fn main() -> ExitCode {
         .sys_log_dir
         .clone()
         .unwrap_or_else(|| home.join("log"));
-    let _log_guard = match logging::init(&config, &log_dir) {
-        Ok(guard) => guard,
+    let audit_dir = config
+        .audit_log_dir
+        .clone()
+        .unwrap_or_else(|| log_dir.clone());
+    let _log_guards = match logging::init(&config, &log_dir, &audit_dir) {
+        Ok(guards) => guards,
         Err(e) => {
             eprintln!(
-                "apache_hdfs_broker: cannot write logs to {}: {e}",
-                log_dir.display()
+                "apache_hdfs_broker: cannot write logs to {} / {}: {e}",
+                log_dir.display(),
+                audit_dir.display()
             );
             return ExitCode::FAILURE;
         }

@@ -15,6 +15,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch, Semaphore};
 
+use crate::audit;
 use crate::rpc::{self, Broker};
 use crate::sessions::{abort_writer, Stream};
 use crate::wire::frame::FrameScanner;
@@ -175,7 +176,14 @@ async fn answer(incoming: Incoming, peer: SocketAddr, broker: &Broker, out: &mut
     match incoming {
         Incoming::Call { seq, call } => {
             let method = call.method();
+            let record = broker
+                .audit
+                .wants(method)
+                .then(|| audit::describe(&call, &broker.sessions));
             let reply = rpc::handle(broker, call).await;
+            if let Some(record) = record {
+                audit::emit(peer, method, record, &reply, started.elapsed());
+            }
             tracing::debug!(%peer, method = method.name(), status = reply.status_code(), elapsed_us = started.elapsed().as_micros() as u64, "call");
             wire::encode_reply(out, method, seq, &reply);
         }

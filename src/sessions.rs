@@ -195,6 +195,14 @@ impl Sessions {
         }
     }
 
+    /// The path an open fd streams, without refreshing its client (for audit records).
+    pub fn path_of(&self, fd: FdId) -> Option<String> {
+        self.lock().fds.get(&fd).map(|entry| match &entry.stream {
+            Stream::Reader(r) => r.path.clone(),
+            Stream::Writer(w) => w.path.clone(),
+        })
+    }
+
     /// Takes an fd out of the table for closing. The returned sender must be given the
     /// close's outcome; until then a replayed close waits for it.
     pub fn remove(&self, fd: FdId) -> Result<(Stream, CloseOutcome), Lookup> {

@@ -10,6 +10,7 @@ mod write;
 
 use std::sync::Arc;
 
+use crate::audit::Audit;
 use crate::config::BrokerConfig;
 use crate::sessions::{FdId, Gone, Lookup, Sessions, Stream};
 use crate::storage::{Backends, Location, Properties, Storage, StorageError};
@@ -21,6 +22,8 @@ use crate::wire::{Call, Reply};
 /// Everything a request may touch, shared by all connections.
 pub struct Broker {
     pub config: BrokerConfig,
+    /// Which calls get an audit record.
+    pub audit: Audit,
     pub sessions: Arc<Sessions>,
     pub backends: Backends,
 }
@@ -29,7 +32,14 @@ impl Broker {
     /// `conf_dir` is where the broker's conf lives; Hadoop XML files are read from it.
     pub fn new(config: BrokerConfig, conf_dir: Option<&std::path::Path>) -> Self {
         let expiry = config.client_expire();
+        let (audit, unknown) = Audit::new(&config.audit_log_modules);
+        for module in unknown {
+            tracing::warn!(
+                "audit_log_modules: unknown module '{module}' (known: list, read, write, meta, ping, all)"
+            );
+        }
         Broker {
+            audit,
             sessions: Arc::new(Sessions::new(expiry)),
             backends: Backends::new(conf_dir, expiry),
             config,
