@@ -7,12 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 cargo build --release --locked
-
-pkg=output/apache_hdfs_broker
 rm -rf output
-mkdir -p "$pkg/bin" "$pkg/conf" "$pkg/lib"
-cp bin/start_broker.sh bin/stop_broker.sh "$pkg/bin/"
-cp conf/apache_hdfs_broker.conf "$pkg/conf/"
-cp target/release/apache_hdfs_broker "$pkg/lib/"
+scripts/package.sh target/release/apache_hdfs_broker output
 tar -C output -czf output/apache_hdfs_broker.tar.gz apache_hdfs_broker
-echo "built $pkg and output/apache_hdfs_broker.tar.gz"
+echo "built output/apache_hdfs_broker and output/apache_hdfs_broker.tar.gz"
