@@ -26,10 +26,20 @@ const MAX_CLIENTS: usize = 256;
 /// three minutes, long after FE and BE gave up on the call and resent it. These bound a
 /// dead namenode to a few seconds, still enough to fail over between HA namenodes.
 /// Hadoop XML files and request properties override them.
+///
+/// hdfs-native also asks for a replacement whenever a datanode of a write pipeline dies
+/// (it treats every block with data as an append), and by default fails the write when the
+/// namenode has none to give: on a cluster of 3 datanodes one datanode restart broke every
+/// write in flight. Hadoop's DEFAULT policy would go on with the survivors there; best
+/// effort still tries to replace, then does the same.
 const BROKER_DEFAULTS: &[(&str, &str)] = &[
     ("dfs.client.failover.max.attempts", "4"),
     ("dfs.client.failover.sleep.base.millis", "200"),
     ("dfs.client.failover.sleep.max.millis", "2000"),
+    (
+        "dfs.client.block.write.replace-datanode-on-failure.best-effort",
+        "true",
+    ),
 ];
 
 /// Request properties that shape the connection, hence the cache key.
@@ -118,6 +128,7 @@ impl HdfsBackend {
         let loc = qualify(loc, &config)?;
         let authority = loc.authority().unwrap_or_default().to_string();
         check_nameservice(&authority, &config)?;
+        name_single_namenodes(&mut config);
         let key = ClientKey {
             scheme: loc.scheme().to_string(),
             authority,
@@ -215,6 +226,33 @@ fn check_nameservice(authority: &str, config: &HashMap<String, String>) -> Resul
         }
     }
     Ok(())
+}
+
+/// A nameservice without `dfs.ha.namenodes.NS` may name its one namenode as
+/// `dfs.namenode.rpc-address.NS` (federation without HA; Hadoop's
+/// `DFSUtilClient.getAddressesForNameserviceId` reads it). hdfs-native resolves a
+/// nameservice only through `dfs.ha.namenodes.NS`, so spell it that way for it, for every
+/// listed nameservice (viewfs mount targets included).
+fn name_single_namenodes(config: &mut HashMap<String, String>) {
+    let Some(nameservices) = config.get("dfs.nameservices").cloned() else {
+        return;
+    };
+    for ns in nameservices
+        .split(',')
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+    {
+        if config.contains_key(&format!("dfs.ha.namenodes.{ns}")) {
+            continue;
+        }
+        if let Some(address) = config
+            .get(&format!("dfs.namenode.rpc-address.{ns}"))
+            .cloned()
+        {
+            config.insert(format!("dfs.ha.namenodes.{ns}"), "nn".into());
+            config.insert(format!("dfs.namenode.rpc-address.{ns}.nn"), address);
+        }
+    }
 }
 
 /// `<configuration><property><name/><value/></property>...` into a map. `Ok(None)` when
@@ -329,7 +367,8 @@ impl Storage for HdfsStorage {
             .map_err(|e| hdfs_error(loc, e))?;
         Ok(Box::new(HdfsReader {
             size: reader.file_length() as u64,
-            reader,
+            reader: Mutex::new(Arc::new(reader)),
+            client: self.client.clone(),
             loc: loc.clone(),
         }))
     }
@@ -386,9 +425,58 @@ impl Storage for HdfsStorage {
 }
 
 struct HdfsReader {
-    reader: hdfs_native::file::FileReader,
+    /// Replaced by a fresh one when a read fails on the datanodes; the lock is only held
+    /// to clone or swap the `Arc`, never across I/O, so reads of one fd never wait.
+    reader: Mutex<Arc<hdfs_native::file::FileReader>>,
+    client: Client,
     size: u64,
     loc: Location,
+}
+
+/// A read failure on the datanode side: a dead or restarted datanode, a broken stream,
+/// a bad checksum. Fresh block locations may well fix it.
+fn is_datanode_failure(err: &HdfsError) -> bool {
+    matches!(
+        err,
+        HdfsError::DataTransferError(_) | HdfsError::IOError(_) | HdfsError::ChecksumError
+    )
+}
+
+impl HdfsReader {
+    fn current(&self) -> Arc<hdfs_native::file::FileReader> {
+        self.reader
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// hdfs-native's reader fetches block locations once and never forgets a datanode
+    /// that failed it, so after a rolling restart of the datanodes it has none left.
+    /// Hadoop's DFSInputStream then clears its dead nodes and refetches the locations;
+    /// so does this, once per failure: a new reader for the same file (same length).
+    async fn reopen(
+        &self,
+        failed: &Arc<hdfs_native::file::FileReader>,
+    ) -> Option<Arc<hdfs_native::file::FileReader>> {
+        let current = self.current();
+        if !Arc::ptr_eq(&current, failed) {
+            // A concurrent pread reopened already.
+            return Some(current);
+        }
+        let fresh = match self.client.read(self.loc.path()).await {
+            Ok(r) if r.file_length() as u64 == self.size => Arc::new(r),
+            Ok(r) => {
+                tracing::warn!(path = %self.loc, "not rereading: the file changed length from {} to {}", self.size, r.file_length());
+                return None;
+            }
+            Err(e) => {
+                tracing::warn!(path = %self.loc, "cannot refetch block locations: {e}");
+                return None;
+            }
+        };
+        *self.reader.lock().unwrap_or_else(|e| e.into_inner()) = fresh.clone();
+        Some(fresh)
+    }
 }
 
 #[async_trait]
@@ -405,11 +493,21 @@ impl ReadStream for HdfsReader {
         let n = (len as u64).min(self.size - offset) as usize;
         let start = buf.len();
         buf.resize(start + n, 0);
-        match self
-            .reader
+        let reader = self.current();
+        let mut result = reader
             .read_range_buf(&mut buf[start..], offset as usize)
-            .await
-        {
+            .await;
+        if let Err(e) = &result {
+            if is_datanode_failure(e) {
+                tracing::warn!(path = %self.loc, offset, "read failed on the datanodes, retrying with fresh block locations: {e}");
+                if let Some(fresh) = self.reopen(&reader).await {
+                    result = fresh
+                        .read_range_buf(&mut buf[start..], offset as usize)
+                        .await;
+                }
+            }
+        }
+        match result {
             Ok(()) => Ok(n),
             Err(e) => {
                 buf.truncate(start);
@@ -457,9 +555,16 @@ impl WriteStream for HdfsWriter {
             | Err(HdfsError::UnsupportedErasureCodingPolicy(_)) => {}
             Err(e) => return Err(hdfs_error(&loc, e)),
         }
-        let result = writer.close().await.map_err(|e| hdfs_error(&loc, e));
+        let closed = writer.close().await;
         self.writer = None;
-        result
+        if let Err(e) = closed {
+            // A file that could not be completed must not stay behind looking whole.
+            if let Err(cleanup) = self.client.delete(loc.path(), false).await {
+                tracing::warn!(path = %loc, "cannot remove the incomplete file: {cleanup}");
+            }
+            return Err(hdfs_error(&loc, e));
+        }
+        Ok(())
     }
 
     async fn abort(mut self: Box<Self>) -> Result<()> {
@@ -513,6 +618,21 @@ mod tests {
         let err = check_nameservice("ns1", &c).unwrap_err().to_string();
         assert!(err.contains("dfs.namenode.rpc-address.ns1.nn2"), "{err}");
         assert!(check_nameservice("namenode:8020", &c).is_ok());
+    }
+
+    #[test]
+    fn a_non_ha_nameservice_gets_its_one_namenode() {
+        let mut c = conf(&[
+            ("dfs.nameservices", "ns1,ns2"),
+            ("dfs.namenode.rpc-address.ns1", "127.0.0.1:8020"),
+            ("dfs.ha.namenodes.ns2", "a"),
+            ("dfs.namenode.rpc-address.ns2.a", "127.0.0.1:9020"),
+        ]);
+        name_single_namenodes(&mut c);
+        assert_eq!(c["dfs.ha.namenodes.ns1"], "nn");
+        assert_eq!(c["dfs.namenode.rpc-address.ns1.nn"], "127.0.0.1:8020");
+        assert_eq!(c["dfs.ha.namenodes.ns2"], "a");
+        assert!(!c.contains_key("dfs.namenode.rpc-address.ns2.nn"));
     }
 
     #[test]

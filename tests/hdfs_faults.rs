@@ -1,0 +1,373 @@
+//! Faults on a real MiniDFSCluster (`plain`: 1 namenode, 3 datanodes, replication 3,
+//! 1 MiB blocks): datanodes dying under a reader and a writer, the namenode going away
+//! and coming back. Nothing hangs, every status is honest (no data loss reported as
+//! success) and service resumes without restarting the broker.
+//!
+//! Every test changes the cluster, so each holds the cluster lock for its whole run and
+//! starts from (and returns to) every node running.
+
+mod common;
+mod conformance;
+
+use std::sync::{Mutex, MutexGuard, OnceLock};
+use std::time::{Duration, Instant};
+
+use apache_hdfs_broker::wire::generated::TBrokerFD;
+use common::minicluster::MiniCluster;
+use common::*;
+use conformance::*;
+
+const MIB: usize = 1 << 20;
+
+/// One cluster for every test in this file, every node running.
+fn cluster() -> MutexGuard<'static, MiniCluster> {
+    static CLUSTER: OnceLock<Mutex<MiniCluster>> = OnceLock::new();
+    let mut guard = CLUSTER
+        .get_or_init(|| Mutex::new(MiniCluster::start("plain")))
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    restore(&mut guard);
+    guard
+}
+
+/// Restarts whatever an earlier (maybe failed) test left stopped.
+fn restore(cluster: &mut MiniCluster) {
+    if cluster.fact("namenode.0.running") != "true" {
+        cluster.command("restart-namenode 0");
+    }
+    for i in 0..3 {
+        if cluster.fact(&format!("datanode.{i}.running")) != "true" {
+            cluster.command(&format!("restart-datanode {i}"));
+        }
+    }
+    assert_eq!(cluster.fact("replication"), "3");
+}
+
+#[track_caller]
+fn pread_exact(c: &mut Client, fd: &TBrokerFD, offset: usize, len: usize) -> Vec<u8> {
+    let r = pread(c, fd, offset as i64, len as i64);
+    assert_ok(&r.op_status);
+    let data = r.data.expect("OK pread without data");
+    assert_eq!(data.len(), len, "pread at {offset} answered short");
+    data
+}
+
+/// Reads `[from, to)` of `fd` with 1 MiB preads, comparing every one with `data`.
+#[track_caller]
+fn read_and_compare(c: &mut Client, fd: &TBrokerFD, data: &[u8], from: usize, to: usize) {
+    let mut offset = from;
+    while offset < to {
+        let len = MIB.min(to - offset);
+        let got = pread_exact(c, fd, offset, len);
+        assert!(
+            got == data[offset..offset + len],
+            "bytes at {offset}..{} differ",
+            offset + len
+        );
+        offset += len;
+    }
+}
+
+/// A 48 MiB file (48 blocks, each on all 3 datanodes) read with 1 MiB preads while
+/// datanodes die. The namenode lists replicas with one random "local" datanode first
+/// (all of them are on 127.0.0.1), so a reader may prefer any of the three: datanode 0
+/// dies after 4 blocks, then datanode 1 instead, then datanode 2 instead, so whichever
+/// one this reader prefers dies under it. Every byte must still arrive, in time.
+#[test]
+fn datanodes_stopped_in_the_middle_of_a_long_read() {
+    const SIZE: usize = 48 * MIB;
+    let mut cluster = cluster();
+    let nn = cluster.namenode_uri(0);
+    let broker = BrokerProcess::start();
+    let mut c = broker.client();
+    let dir = format!("{nn}/tmp/{}", unique("dn-read"));
+    let path = format!("{dir}/big.bin");
+    let data = test_data(SIZE, 48);
+    write_file(&mut c, &path, "be:1", &data, 4 * MIB);
+    let fd = reader_fd(&mut c, &path, "be:1");
+    read_and_compare(&mut c, &fd, &data, 0, 4 * MIB);
+
+    let started = Instant::now();
+    cluster.command("stop-datanode 0");
+    assert_eq!(cluster.fact("datanode.0.running"), "false");
+    read_and_compare(&mut c, &fd, &data, 4 * MIB, 20 * MIB);
+    // A reader opened now: the namenode still lists datanode 0 as live.
+    let fresh = read_file(&mut c, &path, "be:2", 8 << 20);
+    assert!(fresh == data, "a full read with datanode 0 down differs");
+
+    cluster.command("restart-datanode 0");
+    cluster.command("stop-datanode 1");
+    read_and_compare(&mut c, &fd, &data, 20 * MIB, 36 * MIB);
+    cluster.command("restart-datanode 1");
+    cluster.command("stop-datanode 2");
+    read_and_compare(&mut c, &fd, &data, 36 * MIB, SIZE);
+    let r = pread(&mut c, &fd, SIZE as i64, MIB as i64);
+    assert_ok(&r.op_status);
+    assert!(r.data.unwrap().is_empty(), "EOF after the last byte");
+    let took = started.elapsed();
+    eprintln!("44 MiB + a full 48 MiB read with datanodes dying: {took:?}");
+    assert!(took < Duration::from_secs(120), "reads stalled: {took:?}");
+    assert_ok(&close_reader(&mut c, &fd));
+
+    cluster.command("restart-datanode 2");
+    assert_ok(&delete(&mut c, &dir));
+}
+
+/// With the namenode down, metadata calls fail with a clear 502 naming the path within a
+/// bound (the broker caps hdfs-native's retries to seconds), ping is answered meanwhile on
+/// another connection, an open reader keeps reading from the datanodes, and service comes
+/// back by itself once the namenode does.
+#[test]
+fn namenode_down_fails_fast_and_service_resumes() {
+    let mut cluster = cluster();
+    let nn = cluster.namenode_uri(0);
+    let broker = BrokerProcess::start();
+    let mut c = broker.client();
+    let dir = format!("{nn}/tmp/{}", unique("nn-down"));
+    let path = format!("{dir}/a.bin");
+    let data = test_data(3 * MIB, 5);
+    write_file(&mut c, &path, "be:1", &data, MIB);
+    let fd = reader_fd(&mut c, &path, "be:1");
+    read_and_compare(&mut c, &fd, &data, 0, MIB);
+
+    cluster.command("stop-namenode 0");
+    assert_eq!(cluster.fact("namenode.0.running"), "false");
+
+    // checkPathExist on one connection, pings on another while it runs.
+    let (r, took, pings) = std::thread::scope(|s| {
+        let probe = s.spawn(|| {
+            let mut c = broker.client();
+            let started = Instant::now();
+            let r = exists(&mut c, &path);
+            (r, started.elapsed())
+        });
+        let mut pinger = broker.client();
+        let mut pings = 0;
+        while !probe.is_finished() {
+            let started = Instant::now();
+            assert_ok(&ping(&mut pinger, "fe:1"));
+            let took = started.elapsed();
+            assert!(took < Duration::from_secs(1), "ping took {took:?}");
+            pings += 1;
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let (r, took) = probe.join().unwrap();
+        (r, took, pings)
+    });
+    eprintln!("checkPathExist with the namenode down: {took:?} ({pings} pings meanwhile)");
+    assert_code(&r.op_status, Code::TARGET_STORAGE_SERVICE_ERROR);
+    assert!(!r.is_path_exist);
+    let msg = message(&r.op_status);
+    assert!(
+        msg.contains("checkPathExist") && msg.contains(&path),
+        "{msg}"
+    );
+    assert!(
+        took < Duration::from_secs(30),
+        "checkPathExist took {took:?}"
+    );
+
+    // listPath and openWriter: the same, each bounded.
+    let started = Instant::now();
+    let l = list(&mut c, &format!("{dir}/*"), false, false);
+    let took = started.elapsed();
+    assert_code(&l.op_status, Code::TARGET_STORAGE_SERVICE_ERROR);
+    assert!(message(&l.op_status).contains(&dir), "{:?}", l.op_status);
+    assert!(took < Duration::from_secs(30), "listPath took {took:?}");
+    let started = Instant::now();
+    let w = open_writer(&mut c, &format!("{dir}/b.bin"), "be:1");
+    let took = started.elapsed();
+    assert_code(&w.op_status, Code::TARGET_STORAGE_SERVICE_ERROR);
+    assert!(message(&w.op_status).contains(&dir), "{:?}", w.op_status);
+    assert!(took < Duration::from_secs(30), "openWriter took {took:?}");
+
+    // The datanodes still serve the open reader.
+    read_and_compare(&mut c, &fd, &data, MIB, 2 * MIB);
+
+    cluster.command("restart-namenode 0");
+    let took = wait_for(
+        "checkPathExist OK after the namenode restart",
+        Duration::from_secs(60),
+        || {
+            let r = exists(&mut c, &path);
+            r.op_status.status_code == Code::OK && r.is_path_exist
+        },
+    );
+    eprintln!("service back {took:?} after restart-namenode");
+    // Same broker, no restart: everything works again.
+    assert_eq!(glob(&mut c, &format!("{dir}/*")), vec![path.clone()]);
+    read_and_compare(&mut c, &fd, &data, 2 * MIB, 3 * MIB);
+    assert_ok(&close_reader(&mut c, &fd));
+    let fresh = format!("{dir}/after.bin");
+    let more = test_data(2 * MIB + 1, 6);
+    write_file(&mut c, &fresh, "be:1", &more, MIB);
+    assert!(read_file(&mut c, &fresh, "be:1", 4 << 20) == more);
+    assert_ok(&delete(&mut c, &dir));
+}
+
+/// Every datanode dies in the middle of two writes. One writer only closes: its
+/// closeWriter (hsync + close) must fail. The other keeps writing: a pwrite or its
+/// closeWriter must fail. Each within a bound, and a replayed closeWriter must fail the
+/// same way. Data loss is never OK, and nothing complete is left under either path.
+#[test]
+fn a_write_losing_every_datanode_is_never_reported_as_success() {
+    let mut cluster = cluster();
+    let nn = cluster.namenode_uri(0);
+    let broker = BrokerProcess::start();
+    let mut c = broker.client();
+    let dir = format!("{nn}/tmp/{}", unique("dn-write"));
+    let closing = format!("{dir}/closing.bin");
+    let writing = format!("{dir}/writing.bin");
+    let data = test_data(12 * MIB, 9);
+    let fd_closing = writer_fd(&mut c, &closing, "be:1");
+    let fd_writing = writer_fd(&mut c, &writing, "be:1");
+    // 2.5 blocks and 3 blocks.
+    for (i, piece) in data[..5 * MIB / 2].chunks(MIB).enumerate() {
+        assert_ok(&pwrite(&mut c, &fd_closing, (i * MIB) as i64, piece));
+    }
+    for i in 0..3 {
+        assert_ok(&pwrite(
+            &mut c,
+            &fd_writing,
+            (i * MIB) as i64,
+            &data[i * MIB..(i + 1) * MIB],
+        ));
+    }
+
+    for i in 0..3 {
+        cluster.command(&format!("stop-datanode {i}"));
+    }
+
+    // The writer that only closes.
+    let started = Instant::now();
+    let close = close_writer(&mut c, &fd_closing);
+    let took = started.elapsed();
+    eprintln!("closeWriter with every datanode down: {close:?} after {took:?}");
+    assert_code(&close, Code::TARGET_STORAGE_SERVICE_ERROR);
+    assert!(message(&close).contains(&closing), "{close:?}");
+    assert!(took < Duration::from_secs(90), "closeWriter took {took:?}");
+    // FE/BE resend a closeWriter whose answer was lost: the replay must fail the same way.
+    assert_code(
+        &close_writer(&mut c, &fd_closing),
+        Code::TARGET_STORAGE_SERVICE_ERROR,
+    );
+
+    // The writer that keeps writing.
+    let started = Instant::now();
+    let mut failed_pwrite = None;
+    for i in 3..12 {
+        let s = pwrite(
+            &mut c,
+            &fd_writing,
+            (i * MIB) as i64,
+            &data[i * MIB..(i + 1) * MIB],
+        );
+        if s.status_code != Code::OK {
+            failed_pwrite = Some((i, s));
+            break;
+        }
+    }
+    let close = close_writer(&mut c, &fd_writing);
+    let took = started.elapsed();
+    eprintln!("pwrites with every datanode down: failure {failed_pwrite:?}, then {close:?}, after {took:?}");
+    if let Some((_, s)) = &failed_pwrite {
+        assert_code(s, Code::TARGET_STORAGE_SERVICE_ERROR);
+        assert!(message(s).contains(&writing), "{s:?}");
+    }
+    assert_code(&close, Code::TARGET_STORAGE_SERVICE_ERROR);
+    assert!(message(&close).contains(&writing), "{close:?}");
+    assert!(took < Duration::from_secs(90), "the failure took {took:?}");
+    assert_code(
+        &close_writer(&mut c, &fd_writing),
+        Code::TARGET_STORAGE_SERVICE_ERROR,
+    );
+
+    for i in 0..3 {
+        cluster.command(&format!("restart-datanode {i}"));
+    }
+    // Whatever is left under either path is not the data that was sent.
+    for (path, sent) in [(&closing, 5 * MIB / 2), (&writing, 3 * MIB)] {
+        let r = exists(&mut c, path);
+        assert_ok(&r.op_status);
+        if r.is_path_exist {
+            let size = file_size(&mut c, path);
+            eprintln!("left behind at {path}: {size:?}");
+            assert_ok(&size.op_status);
+            assert!(size.file_size.unwrap_or(0) < sent as i64, "{size:?}");
+        }
+    }
+    // The cluster (and the broker's client) works again.
+    let fresh = format!("{dir}/after.bin");
+    let more = test_data(3 * MIB + 3, 10);
+    write_file(&mut c, &fresh, "be:1", &more, MIB);
+    assert!(read_file(&mut c, &fresh, "be:1", 4 << 20) == more);
+    assert_ok(&delete(&mut c, &dir));
+}
+
+/// One datanode of three dies in the middle of a block being written (a datanode
+/// restart): the pipeline goes on with the other two, as Hadoop's DEFAULT
+/// replace-datanode policy would (no replacement exists on this 3-node cluster), and every
+/// byte arrives. hdfs-native alone failed the write here ("No new datanode found").
+#[test]
+fn a_write_losing_one_datanode_mid_block_completes() {
+    let mut cluster = cluster();
+    let nn = cluster.namenode_uri(0);
+    let broker = BrokerProcess::start();
+    let mut c = broker.client();
+    let dir = format!("{nn}/tmp/{}", unique("dn-write-one"));
+    let path = format!("{dir}/survives.bin");
+    // 3 full blocks, then the 4th block: a quarter before the failure, half after it.
+    let data = test_data(3 * MIB + 3 * MIB / 4, 13);
+    let before = 3 * MIB + MIB / 4;
+    let fd = writer_fd(&mut c, &path, "be:1");
+    let mut offset = 0;
+    for piece in data[..before].chunks(MIB / 4) {
+        assert_ok(&pwrite(&mut c, &fd, offset as i64, piece));
+        offset += piece.len();
+    }
+    cluster.command("stop-datanode 1");
+    let started = Instant::now();
+    for piece in data[before..].chunks(64 << 10) {
+        assert_ok(&pwrite(&mut c, &fd, offset as i64, piece));
+        offset += piece.len();
+    }
+    assert_ok(&close_writer(&mut c, &fd));
+    let took = started.elapsed();
+    eprintln!("half a block written and closed with datanode 1 down: {took:?}");
+    assert!(took < Duration::from_secs(60), "{took:?}");
+    assert!(read_file(&mut c, &path, "be:1", 4 << 20) == data);
+    cluster.command("restart-datanode 1");
+    assert!(read_file(&mut c, &path, "be:1", 4 << 20) == data);
+    assert_ok(&delete(&mut c, &dir));
+}
+
+/// The same across block boundaries: after the failure, the namenode (which still lists
+/// the dead datanode as live, for ~15 s here and ~10 min by default) puts it in the
+/// pipeline of the next block. Hadoop's DataStreamer abandons that block and asks again
+/// excluding the bad node; hdfs-native 0.14 sends no excluded nodes and fails the write
+/// ("Connection refused"). Not fixable in the broker (it does not keep the bytes already
+/// sent, so it cannot replay them): enable once hdfs-native retries addBlock.
+#[test]
+#[ignore = "hdfs-native 0.14 does not exclude a dead datanode from the next block's pipeline"]
+fn a_write_losing_one_datanode_across_blocks_completes() {
+    let mut cluster = cluster();
+    let nn = cluster.namenode_uri(0);
+    let broker = BrokerProcess::start();
+    let mut c = broker.client();
+    let dir = format!("{nn}/tmp/{}", unique("dn-write-blocks"));
+    let path = format!("{dir}/survives.bin");
+    let data = test_data(12 * MIB + 77, 14);
+    let fd = writer_fd(&mut c, &path, "be:1");
+    let chunks: Vec<&[u8]> = data.chunks(MIB).collect();
+    for (i, piece) in chunks[..3].iter().enumerate() {
+        assert_ok(&pwrite(&mut c, &fd, (i * MIB) as i64, piece));
+    }
+    cluster.command("stop-datanode 1");
+    for (i, piece) in chunks.iter().enumerate().skip(3) {
+        assert_ok(&pwrite(&mut c, &fd, (i * MIB) as i64, piece));
+    }
+    assert_ok(&close_writer(&mut c, &fd));
+    assert!(read_file(&mut c, &path, "be:1", 4 << 20) == data);
+    cluster.command("restart-datanode 1");
+    assert_ok(&delete(&mut c, &dir));
+}
