@@ -5,7 +5,20 @@
 # Central, built here first so no test waits on Maven).
 # Test binaries run one after another (cargo's default); each HDFS binary starts its own
 # cluster, so at most one cluster runs at a time on a 2-core machine.
+# Extra arguments go to `cargo test` (e.g. `./scripts/test.sh --test hdfs_plain`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tests/minicluster/build.sh
-cargo test --locked --all-targets "$@"
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+set +e
+# Without arguments: the library's unit tests and every integration test (not the
+# examples, which have none).
+[ "$#" -gt 0 ] || set -- --lib --tests
+cargo test --locked "$@" 2>&1 | tee "$log"
+rc=${PIPESTATUS[0]}
+set -e
+# One closing line over every test binary.
+awk '/^test result:/ { p += $4; f += $6; i += $8 }
+     END { printf "tests: %d passed, %d failed, %d skipped\n", p, f, i }' "$log"
+exit "$rc"

@@ -117,6 +117,9 @@ pub struct BrokerConfig {
     pub broker_ipc_port: u16,
     /// Listen address, validated and stored in canonical form.
     pub broker_bind_address: String,
+    /// Port of the `/metrics` and `/health` endpoint; `None` (conf `-1`) disables it,
+    /// 0 binds an ephemeral port (tests).
+    pub broker_http_port: Option<u16>,
     /// Caps the bytes served by one pread.
     pub hdfs_read_buffer_size_kb: u64,
     pub hdfs_write_buffer_size_kb: u64,
@@ -147,6 +150,7 @@ impl Default for BrokerConfig {
         BrokerConfig {
             broker_ipc_port: 8000,
             broker_bind_address: "0.0.0.0".to_string(),
+            broker_http_port: Some(DEFAULT_HTTP_PORT),
             hdfs_read_buffer_size_kb: 8192,
             hdfs_write_buffer_size_kb: 1024,
             client_expire_seconds: 300,
@@ -168,6 +172,11 @@ impl Default for BrokerConfig {
     }
 }
 
+/// Clear of StarRocks' and Doris' FE/BE/CN ports (8030, 8040, 8050, 8060, 8070, 9010-9070,
+/// 6090) and of the broker's own 8000 and the ports just above it that a second broker on
+/// the host would take.
+pub const DEFAULT_HTTP_PORT: u16 = 8200;
+
 /// Applies one trimmed, `${VAR}`-expanded value; `Err` says what was expected.
 type Apply = fn(&mut BrokerConfig, &str) -> Result<(), &'static str>;
 
@@ -179,6 +188,16 @@ const KEYS: &[(&str, Apply)] = &[
     }),
     ("broker_bind_address", |c, v| {
         c.broker_bind_address = ip_address(v)?;
+        Ok(())
+    }),
+    ("broker_http_port", |c, v| {
+        c.broker_http_port = match v {
+            "-1" => None,
+            port => Some(
+                port.parse()
+                    .map_err(|_| "a port number 0-65535, or -1 to disable")?,
+            ),
+        };
         Ok(())
     }),
     ("hdfs_read_buffer_size_kb", |c, v| {
@@ -406,6 +425,14 @@ impl BrokerConfig {
         // `ip_address` returned a canonical address, so this parse cannot fail.
         let ip: IpAddr = ip.parse().unwrap_or(IpAddr::from([0, 0, 0, 0]));
         Ok(SocketAddr::new(ip, self.broker_ipc_port))
+    }
+
+    /// The address of the metrics and health endpoint; `None` when it is disabled.
+    pub fn http_listen_addr(&self) -> Result<Option<SocketAddr>, ConfigError> {
+        let thrift = self.listen_addr()?;
+        Ok(self
+            .broker_http_port
+            .map(|port| SocketAddr::new(thrift.ip(), port)))
     }
 
     /// `hdfs_read_buffer_size_kb` in bytes, saturating on absurd values.
@@ -883,6 +910,7 @@ mod tests {
         let d = BrokerConfig::default();
         assert_eq!(d.broker_ipc_port, 8000);
         assert_eq!(d.broker_bind_address, "0.0.0.0");
+        assert_eq!(d.broker_http_port, Some(8200));
         assert_eq!(d.hdfs_read_buffer_size_kb, 8192);
         assert_eq!(d.hdfs_write_buffer_size_kb, 1024);
         assert_eq!(d.client_expire_seconds, 300);
@@ -910,6 +938,10 @@ mod tests {
             d.listen_addr().unwrap(),
             "0.0.0.0:8000".parse::<SocketAddr>().unwrap()
         );
+        assert_eq!(
+            d.http_listen_addr().unwrap(),
+            Some("0.0.0.0:8200".parse::<SocketAddr>().unwrap())
+        );
     }
 
     #[test]
@@ -917,6 +949,7 @@ mod tests {
         let c = parse(
             "broker_ipc_port = 0\n\
              broker_bind_address = [::1]\n\
+             broker_http_port = 0\n\
              hdfs_read_buffer_size_kb = 16\n\
              hdfs_write_buffer_size_kb = 32\n\
              client_expire_seconds = 5\n\
@@ -939,6 +972,14 @@ mod tests {
         assert_eq!(c.broker_ipc_port, 0);
         assert_eq!(c.broker_bind_address, "::1");
         assert_eq!(c.listen_addr().unwrap(), "[::1]:0".parse().unwrap());
+        assert_eq!(c.broker_http_port, Some(0));
+        assert_eq!(
+            c.http_listen_addr().unwrap(),
+            Some("[::1]:0".parse().unwrap())
+        );
+        let off = parse("broker_http_port = -1").unwrap();
+        assert_eq!(off.broker_http_port, None);
+        assert_eq!(off.http_listen_addr().unwrap(), None);
         assert_eq!(c.hdfs_read_buffer_size_kb, 16);
         assert_eq!(c.hdfs_write_buffer_size_kb, 32);
         assert_eq!(c.client_expire_seconds, 5);
@@ -993,6 +1034,10 @@ mod tests {
         assert!(msg.contains("\"80o0\"") && msg.contains("port"), "{msg}");
         invalid("broker_ipc_port = 65536", "broker_ipc_port");
         invalid("broker_ipc_port = -1", "broker_ipc_port");
+        for bad in ["-2", "65536", "off", ""] {
+            let msg = invalid(&format!("broker_http_port = {bad}"), "broker_http_port");
+            assert!(msg.contains("-1 to disable"), "{msg}");
+        }
         let msg = invalid("broker_bind_address = localhost", "broker_bind_address");
         assert!(
             msg.contains("localhost") && msg.contains("IP address"),

@@ -5,6 +5,7 @@
 pub mod audit;
 pub mod config;
 pub mod logging;
+pub mod metrics;
 pub mod rpc;
 pub mod server;
 pub mod sessions;

@@ -9,7 +9,7 @@ use clap::Parser;
 
 use apache_hdfs_broker::config::BrokerConfig;
 use apache_hdfs_broker::rpc::Broker;
-use apache_hdfs_broker::{logging, server, sessions};
+use apache_hdfs_broker::{logging, metrics, server, sessions};
 
 #[derive(Parser)]
 #[command(
@@ -100,10 +100,19 @@ async fn serve(config: BrokerConfig, conf_path: PathBuf) -> Result<(), String> {
     let bound = listener
         .local_addr()
         .map_err(|e| format!("cannot read the bound address: {e}"))?;
+    let http = bind_http(&config).await?;
     let expiry_checking = !config.disable_broker_client_expiration_checking;
     let broker = Arc::new(Broker::new(config, conf_path.parent()));
     if expiry_checking {
         tokio::spawn(sessions::run_reaper(broker.sessions.clone()));
+    }
+    if let Some(http) = http {
+        // Logged before the thrift line, so whoever waits for that one finds this too.
+        if let Ok(bound) = http.local_addr() {
+            tracing::info!("http server listening on {bound} (port {})", bound.port());
+        }
+        // Lives until the runtime ends, answering /health with 503 while calls drain.
+        tokio::spawn(metrics::serve_http(http, broker.sessions.clone()));
     }
     // The StarRocks docs check a start with `grep thrift` on this log, and
     // start_broker.sh waits for the same words on stdout: keep them.
@@ -113,6 +122,24 @@ async fn serve(config: BrokerConfig, conf_path: PathBuf) -> Result<(), String> {
     server::run(listener, broker, shutdown_signal()).await;
     tracing::info!("broker stopped");
     Ok(())
+}
+
+/// The metrics and health listener, unless `broker_http_port = -1`. It is optional: a taken
+/// port costs the endpoint, with a warning, never the broker's start.
+async fn bind_http(config: &BrokerConfig) -> Result<Option<tokio::net::TcpListener>, String> {
+    let Some(addr) = config.http_listen_addr().map_err(|e| e.to_string())? else {
+        tracing::info!("http server disabled (broker_http_port = -1)");
+        return Ok(None);
+    };
+    match tokio::net::TcpListener::bind(addr).await {
+        Ok(listener) => Ok(Some(listener)),
+        Err(e) => {
+            tracing::warn!(
+                "http server not started: cannot listen on {addr}: {e}; set broker_http_port to a free port (-1 disables it)"
+            );
+            Ok(None)
+        }
+    }
 }
 
 async fn shutdown_signal() {

@@ -16,9 +16,11 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch, Semaphore};
 
 use crate::audit;
+use crate::metrics;
 use crate::rpc::{self, Broker};
 use crate::sessions::{abort_writer, Stream};
 use crate::wire::frame::FrameScanner;
+use crate::wire::generated::TBrokerOperationStatusCode as Code;
 use crate::wire::{self, Incoming, Reply};
 
 /// How long a connection may sit in the middle of a message before it is dropped. Between
@@ -35,10 +37,12 @@ pub async fn run(listener: TcpListener, broker: Arc<Broker>, shutdown: impl Futu
     // Every connection task holds a clone; recv() yields None once all have ended.
     let (done_tx, mut done_rx) = mpsc::channel::<()>(1);
 
+    metrics::set_serving();
     tokio::select! {
         _ = accept_loop(&listener, &broker, &limit, &stop_rx, &done_tx) => {}
         _ = shutdown => tracing::info!("shutting down: no new connections"),
     }
+    metrics::set_stopping();
     drop(listener);
     stop_tx.send_replace(true);
     drop(done_tx);
@@ -75,8 +79,10 @@ async fn accept_loop(
         let broker = broker.clone();
         let stop = stop.clone();
         let done = done.clone();
+        let counted = metrics::connection_opened();
         tokio::spawn(async move {
             serve_connection(socket, peer, &broker, stop).await;
+            drop(counted);
             drop(permit);
             drop(done);
         });
@@ -186,18 +192,21 @@ async fn answer(incoming: Incoming, peer: SocketAddr, broker: &Broker, out: &mut
             }
             tracing::debug!(%peer, method = method.name(), status = reply.status_code(), elapsed_us = started.elapsed().as_micros() as u64, "call");
             wire::encode_reply(out, method, seq, &reply);
+            metrics::rpc(method, reply.status_code(), started.elapsed());
         }
         Incoming::BadArgs { seq, method, error } => {
             tracing::warn!(%peer, method = method.name(), "malformed request: {error}");
             let status = rpc::status::status(
-                crate::wire::generated::TBrokerOperationStatusCode::INVALID_ARGUMENT,
+                Code::INVALID_ARGUMENT,
                 format!("{} failed: malformed request: {error}", method.name()),
             );
             wire::encode_reply(out, method, seq, &Reply::failure(method, status));
+            metrics::rpc(method, Code::INVALID_ARGUMENT.0, started.elapsed());
         }
         Incoming::UnknownMethod { seq, name } => {
             tracing::info!(%peer, method = %name, "unknown method");
             wire::encode_exception(out, &name, seq, wire::unknown_method(&name));
+            metrics::rpc_unknown_method(started.elapsed());
         }
     }
 }

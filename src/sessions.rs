@@ -110,6 +110,33 @@ struct Table {
     /// Only clients that own at least one fd: nothing else needs reaping.
     clients: HashMap<Arc<str>, Client>,
     gone: Tombstones,
+    /// How many of `fds` are readers and writers (metrics read them at scrape).
+    readers: usize,
+    writers: usize,
+}
+
+impl Table {
+    /// Keeps `readers` / `writers` in step with `fds`: +1 when a stream enters, -1 when
+    /// it leaves.
+    fn tally(&mut self, stream: &Stream, entering: bool) {
+        let n = match stream {
+            Stream::Reader(_) => &mut self.readers,
+            Stream::Writer(_) => &mut self.writers,
+        };
+        *n = if entering {
+            *n + 1
+        } else {
+            n.saturating_sub(1)
+        };
+    }
+}
+
+/// Open streams and the clients owning them, for metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OpenCounts {
+    pub readers: usize,
+    pub writers: usize,
+    pub clients: usize,
 }
 
 pub struct Sessions {
@@ -133,6 +160,8 @@ impl Sessions {
                     order: VecDeque::new(),
                     cap: TOMBSTONES,
                 },
+                readers: 0,
+                writers: 0,
             }),
             expire_after,
             fd_opened: Notify::new(),
@@ -173,6 +202,7 @@ impl Sessions {
         });
         entry.last_seen = Instant::now();
         entry.fds.insert(fd);
+        table.tally(&stream, true);
         table.fds.insert(fd, Entry { client, stream });
         drop(table);
         self.fd_opened.notify_one();
@@ -213,6 +243,7 @@ impl Sessions {
                 None => Lookup::Unknown,
             });
         };
+        table.tally(&entry.stream, false);
         if let Some(c) = table.clients.get_mut(&entry.client) {
             c.fds.remove(&fd);
             c.last_seen = Instant::now();
@@ -242,6 +273,7 @@ impl Sessions {
             };
             for fd in client.fds {
                 if let Some(entry) = table.fds.remove(&fd) {
+                    table.tally(&entry.stream, false);
                     table.gone.insert(
                         fd,
                         Gone::Expired {
@@ -259,6 +291,8 @@ impl Sessions {
     pub fn take_all(&self) -> Vec<(FdId, Stream)> {
         let mut table = self.lock();
         table.clients.clear();
+        table.readers = 0;
+        table.writers = 0;
         table.fds.drain().map(|(fd, e)| (fd, e.stream)).collect()
     }
 
@@ -266,6 +300,15 @@ impl Sessions {
     pub fn counts(&self) -> (usize, usize) {
         let table = self.lock();
         (table.fds.len(), table.clients.len())
+    }
+
+    pub fn open_counts(&self) -> OpenCounts {
+        let table = self.lock();
+        OpenCounts {
+            readers: table.readers,
+            writers: table.writers,
+            clients: table.clients.len(),
+        }
     }
 
     pub fn expire_after(&self) -> Duration {
@@ -301,7 +344,10 @@ impl Drop for CloseOutcome {
 pub async fn abort_writer(writer: &WriterSlot) -> Result<(), String> {
     let stream = writer.state.lock().await.stream.take();
     match stream {
-        Some(stream) => stream.abort().await.map_err(|e| e.to_string()),
+        Some(stream) => stream.abort().await.map_err(|e| {
+            crate::metrics::storage_error(&writer.path, &e);
+            e.to_string()
+        }),
         None => Ok(()),
     }
 }
@@ -316,6 +362,7 @@ pub async fn run_reaper(sessions: Arc<Sessions>) {
         }
         tokio::time::sleep(period).await;
         for (fd, client, stream) in sessions.take_expired(Instant::now()) {
+            crate::metrics::fd_reaped(&stream);
             match stream {
                 Stream::Reader(reader) => {
                     tracing::info!(%fd, %client, path = %reader.path, "reaped reader of idle client");
@@ -377,6 +424,52 @@ mod tests {
         assert!(matches!(s.get(fd), Lookup::Gone(Gone::Closed(_))));
         assert!(matches!(s.get(FdId { high: 1, low: 2 }), Lookup::Unknown));
         assert_eq!(s.counts(), (0, 0));
+        assert_eq!(
+            s.open_counts(),
+            OpenCounts {
+                readers: 0,
+                writers: 0,
+                clients: 0
+            }
+        );
+    }
+
+    #[test]
+    fn open_counts_follow_every_way_out_of_the_table() {
+        let s = Sessions::new(Duration::from_secs(10));
+        let writer = || {
+            Stream::Writer(Arc::new(WriterSlot {
+                path: "file:/w".into(),
+                state: tokio::sync::Mutex::new(WriterState {
+                    stream: None,
+                    written: 0,
+                    last_len: 0,
+                    failure: None,
+                }),
+            }))
+        };
+        let r1 = s.insert("a", reader());
+        s.insert("a", writer());
+        s.insert("b", reader());
+        s.insert("c", writer());
+        let counts = |r, w, c| OpenCounts {
+            readers: r,
+            writers: w,
+            clients: c,
+        };
+        assert_eq!(s.open_counts(), counts(2, 2, 3));
+        let _ = s.remove(r1).ok().unwrap();
+        assert!(s.remove(r1).is_err());
+        assert_eq!(s.open_counts(), counts(1, 2, 3));
+        s.touch("c");
+        let later = Instant::now() + Duration::from_secs(11);
+        assert_eq!(s.take_expired(later).len(), 3);
+        assert_eq!(s.open_counts(), counts(0, 0, 0));
+        s.insert("d", writer());
+        s.insert("d", reader());
+        assert_eq!(s.open_counts(), counts(1, 1, 1));
+        assert_eq!(s.take_all().len(), 2);
+        assert_eq!(s.open_counts(), counts(0, 0, 0));
     }
 
     #[test]

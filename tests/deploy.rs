@@ -43,7 +43,12 @@ fn set_port(home: &Path, port: u16) {
         "broker_ipc_port = 8000",
         &format!("broker_ipc_port = {port}"),
     );
-    std::fs::write(&conf, text + "broker_bind_address = 127.0.0.1\n").unwrap();
+    // An ephemeral metrics port: tests must not grab the default 8200.
+    std::fs::write(
+        &conf,
+        text + "broker_bind_address = 127.0.0.1\nbroker_http_port = 0\n",
+    )
+    .unwrap();
 }
 
 fn ping_ok(port: u16) -> bool {
@@ -93,6 +98,17 @@ fn start_and_check(home: &Path, port: u16) -> u32 {
         .lines()
         .any(|l| l.contains("thrift") && l.contains(&port.to_string())));
     assert!(ping_ok(port), "broker does not answer ping");
+    // The health endpoint a load balancer or orchestrator probes (its port is logged).
+    let http = log
+        .lines()
+        .rev()
+        .find_map(|l| l.split("http server listening on ").nth(1))
+        .and_then(|rest| rest.split("(port ").nth(1)?.split(')').next()?.parse().ok())
+        .expect("the http port is logged");
+    assert_eq!(
+        http_request(http, "GET", "/health"),
+        (200, "ok\n".to_string())
+    );
     let pid = pid_of(home);
     let ps = Command::new("ps").args(["aux"]).output().unwrap();
     let ps = String::from_utf8_lossy(&ps.stdout);

@@ -83,7 +83,7 @@ fn reply(
         Err(e) => {
             tracing::debug!(path, "{operation} failed: {e}");
             Reply::List(TBrokerListResponse::new(
-                status::from_error(operation, &e),
+                status::from_error(operation, path, &e),
                 Some(Vec::new()),
             ))
         }

@@ -19,7 +19,7 @@ pub async fn delete_path(broker: &Broker, req: TBrokerDeletePathRequest) -> Repl
     .await;
     Reply::Status(match result {
         Ok(()) => status::ok(),
-        Err(e) => status::from_error("deletePath", &e),
+        Err(e) => status::from_error("deletePath", &req.path, &e),
     })
 }
 
@@ -40,11 +40,14 @@ pub async fn rename_path(broker: &Broker, req: TBrokerRenamePathRequest) -> Repl
     Reply::Status(match result {
         Ok(()) => status::ok(),
         // A missing source is a failed rename (502), not a missing-file answer.
-        Err(StorageError::NotFound { path }) => status::status(
-            Code::TARGET_STORAGE_SERVICE_ERROR,
-            format!("renamePath failed: source {path} does not exist"),
-        ),
-        Err(e) => status::from_error("renamePath", &e),
+        Err(ref e @ StorageError::NotFound { ref path }) => {
+            crate::metrics::storage_error(&req.src_path, e);
+            status::status(
+                Code::TARGET_STORAGE_SERVICE_ERROR,
+                format!("renamePath failed: source {path} does not exist"),
+            )
+        }
+        Err(e) => status::from_error("renamePath", &req.src_path, &e),
     })
 }
 
@@ -57,9 +60,10 @@ pub async fn check_path_exist(broker: &Broker, req: TBrokerCheckPathExistRequest
     .await;
     Reply::CheckPathExist(match result {
         Ok(found) => TBrokerCheckPathExistResponse::new(status::ok(), found.is_some()),
-        Err(e) => {
-            TBrokerCheckPathExistResponse::new(status::from_error("checkPathExist", &e), false)
-        }
+        Err(e) => TBrokerCheckPathExistResponse::new(
+            status::from_error("checkPathExist", &req.path, &e),
+            false,
+        ),
     })
 }
 
@@ -82,7 +86,7 @@ pub async fn file_size(broker: &Broker, req: TBrokerFileSizeRequest) -> Reply {
     .await;
     Reply::FileSize(match result {
         Ok(size) => TBrokerFileSizeResponse::new(status::ok(), Some(size as i64)),
-        Err(e) => TBrokerFileSizeResponse::new(status::from_error("fileSize", &e), None),
+        Err(e) => TBrokerFileSizeResponse::new(status::from_error("fileSize", &req.path, &e), None),
     })
 }
 

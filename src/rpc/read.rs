@@ -38,7 +38,10 @@ pub async fn open_reader(broker: &Broker, req: TBrokerOpenReaderRequest) -> Repl
                 Some(size),
             ))
         }
-        Err(e) => Reply::failure(Method::OpenReader, status::from_error("openReader", &e)),
+        Err(e) => Reply::failure(
+            Method::OpenReader,
+            status::from_error("openReader", &req.path, &e),
+        ),
     }
 }
 
@@ -83,7 +86,11 @@ pub async fn pread(broker: &Broker, req: TBrokerPReadRequest) -> Reply {
             Err(e) => {
                 return Reply::failure(
                     Method::Pread,
-                    status::from_error(&format!("pread at offset {at} of fd {fd}"), &e),
+                    status::from_error(
+                        &format!("pread at offset {at} of fd {fd}"),
+                        &reader.path,
+                        &e,
+                    ),
                 )
             }
         }
@@ -91,6 +98,7 @@ pub async fn pread(broker: &Broker, req: TBrokerPReadRequest) -> Reply {
     reader
         .position
         .store(offset + data.len() as u64, Ordering::Relaxed);
+    crate::metrics::read_bytes(&reader.path, data.len());
     Reply::Read(TBrokerReadResponse::new(status::ok(), Some(data)))
 }
 

@@ -28,7 +28,10 @@ pub fn code_of(err: &StorageError) -> Code {
     }
 }
 
-/// `"<operation> failed: <cause naming the path>"` with the matching code.
-pub fn from_error(operation: &str, err: &StorageError) -> TBrokerOperationStatus {
+/// `"<operation> failed: <cause naming the path>"` with the matching code. Every storage
+/// failure answered this way is also counted, by the scheme of `path` (the client's path
+/// or the stream's); only the scheme reaches the metrics.
+pub fn from_error(operation: &str, path: &str, err: &StorageError) -> TBrokerOperationStatus {
+    crate::metrics::storage_error(path, err);
     status(code_of(err), format!("{operation} failed: {err}"))
 }

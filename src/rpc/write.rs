@@ -44,7 +44,10 @@ pub async fn open_writer(broker: &Broker, req: TBrokerOpenWriterRequest) -> Repl
                 Some(to_thrift_fd(fd)),
             ))
         }
-        Err(e) => Reply::failure(Method::OpenWriter, status::from_error("openWriter", &e)),
+        Err(e) => Reply::failure(
+            Method::OpenWriter,
+            status::from_error("openWriter", &req.path, &e),
+        ),
     }
 }
 
@@ -94,13 +97,16 @@ pub async fn pwrite(broker: &Broker, req: TBrokerPWriteRequest) -> Reply {
         Ok(()) => {
             state.written += len;
             state.last_len = len;
+            crate::metrics::written_bytes(&writer.path, len as usize);
             Reply::Status(status::ok())
         }
         Err(e) => {
+            crate::metrics::storage_error(&writer.path, &e);
             let why = format!("write at offset {} failed: {e}", req.offset);
             state.failure = Some(why.clone());
             if let Some(stream) = state.stream.take() {
                 if let Err(abort) = stream.abort().await {
+                    crate::metrics::storage_error(&writer.path, &abort);
                     tracing::warn!(%fd, path = %writer.path, "abort after failed write: {abort}");
                 }
             }
@@ -141,7 +147,10 @@ async fn commit(writer: &WriterSlot) -> Result<(), String> {
         return Err(failure.clone());
     }
     match state.stream.take() {
-        Some(stream) => stream.commit().await.map_err(|e| e.to_string()),
+        Some(stream) => stream.commit().await.map_err(|e| {
+            crate::metrics::storage_error(&writer.path, &e);
+            e.to_string()
+        }),
         None => Err("the writer was already ended".into()),
     }
 }

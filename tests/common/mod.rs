@@ -59,7 +59,7 @@ impl BrokerProcess {
         }
         let log_dir = home.path().join("log");
         let mut conf = format!(
-            "broker_ipc_port = 0\nbroker_bind_address = 127.0.0.1\nsys_log_dir = {}\nsys_log_level = INFO\n",
+            "broker_ipc_port = 0\nbroker_http_port = 0\nbroker_bind_address = 127.0.0.1\nsys_log_dir = {}\nsys_log_level = INFO\n",
             log_dir.display()
         );
         for (k, v) in extra {
@@ -116,6 +116,25 @@ impl BrokerProcess {
         }
     }
 
+    /// The port of the metrics and health endpoint, from the line the broker logs before
+    /// its thrift line; `None` when it runs none (`broker_http_port = -1`).
+    pub fn http_port(&self) -> Option<u16> {
+        let log = self.log();
+        let line = log
+            .lines()
+            .find(|l| l.contains("http server listening on"))?;
+        let port = line.split("(port ").nth(1)?;
+        port.split(')').next()?.parse().ok()
+    }
+
+    /// One HTTP/1.1 request to the endpoint: `(status, body)`. Panics when it is not there.
+    pub fn http_get(&self, path: &str) -> (u16, String) {
+        let port = self
+            .http_port()
+            .expect("the broker serves no http endpoint");
+        http_request(port, "GET", path)
+    }
+
     pub fn client(&self) -> Client {
         let mut channel = TTcpChannel::new();
         channel.open(format!("127.0.0.1:{}", self.port)).unwrap();
@@ -138,16 +157,29 @@ impl BrokerProcess {
 
     /// Sends SIGTERM and waits (bounded) for the exit.
     pub fn terminate(&mut self) -> ExitStatus {
+        self.send_term();
+        self.wait_exit(Duration::from_secs(30))
+    }
+
+    /// Sends SIGTERM and returns at once (the broker drains, then exits).
+    pub fn send_term(&self) {
         Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status()
             .unwrap();
-        let deadline = Instant::now() + Duration::from_secs(30);
+    }
+
+    /// Waits for the process to exit; panics after `timeout`.
+    pub fn wait_exit(&mut self, timeout: Duration) -> ExitStatus {
+        let deadline = Instant::now() + timeout;
         loop {
             if let Some(status) = self.child.try_wait().unwrap() {
                 return status;
             }
-            assert!(Instant::now() < deadline, "broker ignored SIGTERM");
+            assert!(
+                Instant::now() < deadline,
+                "broker did not exit in {timeout:?}"
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
     }
@@ -766,6 +798,28 @@ pub fn closed_within(stream: &mut TcpStream, timeout: Duration) -> (bool, Vec<u8
             Err(_) => return (true, got),
         }
     }
+}
+
+/// Sends `METHOD path` to 127.0.0.1:`port` and reads the whole answer (the endpoint closes
+/// after each): `(status, body)`.
+pub fn http_request(port: u16, method: &str, path: &str) -> (u16, String) {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(s, "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n").unwrap();
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).unwrap();
+    let text = String::from_utf8(raw).unwrap();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap();
+    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
+    (status, body.to_string())
+}
+
+/// The value of one series in a Prometheus text rendering (`name{labels}` exactly as
+/// written by the broker), 0 when absent.
+pub fn metric(text: &str, series: &str) -> f64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' '))
+        .map_or(0.0, |v| v.trim().parse().unwrap())
 }
 
 /// A `/proc/<pid>/status` memory figure in KiB (`VmRSS`, `VmPeak`, ...; Linux only).
