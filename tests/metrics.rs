@@ -205,3 +205,30 @@ fn health_is_503_while_shutting_down() {
     assert_ok(&reply.op_status);
     assert!(broker.wait_exit(Duration::from_secs(20)).success());
 }
+
+#[test]
+fn reaped_fds_are_counted() {
+    let broker = BrokerProcess::start_with(&[("client_expire_seconds", "1")]);
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = broker.client();
+    let path = uri(&dir.path().join("a.csv"));
+    write_file(&mut c, &path, "be-1:9060", b"abc", 1024);
+    reader_fd(&mut c, &path, "be-idle:9060");
+    writer_fd(&mut c, &uri(&dir.path().join("b.csv")), "be-idle:9060");
+    let reaped = |kind: &str| {
+        let text = broker.http_get("/metrics").1;
+        metric(
+            &text,
+            &format!("broker_reaped_fds_total{{kind=\"{kind}\"}}"),
+        )
+    };
+    wait_for(
+        "the idle client's fds to be reaped",
+        Duration::from_secs(10),
+        || reaped("reader") == 1.0 && reaped("writer") == 1.0,
+    );
+    let text = broker.http_get("/metrics").1;
+    assert_eq!(metric(&text, "broker_open_readers"), 0.0);
+    assert_eq!(metric(&text, "broker_open_writers"), 0.0);
+    assert_eq!(metric(&text, "broker_client_sessions"), 0.0);
+}
