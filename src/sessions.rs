@@ -233,27 +233,54 @@ impl Sessions {
         })
     }
 
-    /// Takes an fd out of the table for closing. The returned sender must be given the
-    /// close's outcome; until then a replayed close waits for it.
-    pub fn remove(&self, fd: FdId) -> Result<(Stream, CloseOutcome), Lookup> {
+    /// Takes a reader out of the table for closing (see [`Sessions::remove`]).
+    pub fn remove_reader(&self, fd: FdId) -> Result<(Arc<ReaderSlot>, CloseOutcome), Lookup> {
+        self.remove(fd, |s| match s {
+            Stream::Reader(r) => Some(r.clone()),
+            Stream::Writer(_) => None,
+        })
+    }
+
+    /// Takes a writer out of the table for closing (see [`Sessions::remove`]).
+    pub fn remove_writer(&self, fd: FdId) -> Result<(Arc<WriterSlot>, CloseOutcome), Lookup> {
+        self.remove(fd, |s| match s {
+            Stream::Writer(w) => Some(w.clone()),
+            Stream::Reader(_) => None,
+        })
+    }
+
+    /// Takes an fd of the kind `pick` accepts out of the table; an fd of the other kind
+    /// stays open and is reported as `Lookup::Open`. The returned outcome must be given
+    /// the close's result; until then a replayed close waits for it.
+    fn remove<T>(
+        &self,
+        fd: FdId,
+        pick: impl FnOnce(&Stream) -> Option<T>,
+    ) -> Result<(T, CloseOutcome), Lookup> {
         let mut table = self.lock();
-        let Some(entry) = table.fds.remove(&fd) else {
+        let Some(entry) = table.fds.get(&fd) else {
             return Err(match table.gone.map.get(&fd) {
                 Some(gone) => Lookup::Gone(gone.clone()),
                 None => Lookup::Unknown,
             });
         };
-        table.tally(&entry.stream, false);
-        if let Some(c) = table.clients.get_mut(&entry.client) {
+        let Some(picked) = pick(&entry.stream) else {
+            return Err(Lookup::Open(entry.stream.clone()));
+        };
+        let client = entry.client.clone();
+        if let Some(removed) = table.fds.remove(&fd) {
+            table.tally(&removed.stream, false);
+        }
+        if let Some(c) = table.clients.get_mut(&client) {
             c.fds.remove(&fd);
             c.last_seen = Instant::now();
             if c.fds.is_empty() {
-                table.clients.remove(&entry.client);
+                table.clients.remove(&client);
             }
         }
         let (tx, rx) = watch::channel(None);
         table.gone.insert(fd, Gone::Closed(rx));
-        Ok((entry.stream, CloseOutcome(tx)))
+        Ok((picked, CloseOutcome(tx)))
     }
 
     /// Takes every stream of every client idle longer than the expiry out of the table.
@@ -419,7 +446,7 @@ mod tests {
         let s = Sessions::new(Duration::from_secs(10));
         let fd = s.insert("be1:9060", reader());
         assert!(matches!(s.get(fd), Lookup::Open(_)));
-        let (_, outcome) = s.remove(fd).ok().unwrap();
+        let (_, outcome) = s.remove_reader(fd).ok().unwrap();
         outcome.finish(Ok(()));
         assert!(matches!(s.get(fd), Lookup::Gone(Gone::Closed(_))));
         assert!(matches!(s.get(FdId { high: 1, low: 2 }), Lookup::Unknown));
@@ -458,8 +485,8 @@ mod tests {
             clients: c,
         };
         assert_eq!(s.open_counts(), counts(2, 2, 3));
-        let _ = s.remove(r1).ok().unwrap();
-        assert!(s.remove(r1).is_err());
+        let _ = s.remove_reader(r1).ok().unwrap();
+        assert!(s.remove_reader(r1).is_err());
         assert_eq!(s.open_counts(), counts(1, 2, 3));
         s.touch("c");
         let later = Instant::now() + Duration::from_secs(11);

@@ -115,7 +115,8 @@ impl Broker {
     }
 
     /// Answers a repeated close of an fd its client already closed with the first close's
-    /// outcome (the first reply may have been lost). An expired or unknown fd is an error.
+    /// outcome (the first reply may have been lost). An expired or unknown fd, or one open
+    /// as the other kind of stream, is an error.
     async fn replayed_close(
         &self,
         operation: &str,

@@ -123,10 +123,7 @@ pub fn seek(broker: &Broker, req: TBrokerSeekRequest) -> Reply {
 /// OK; closing again an fd its client already closed is OK too.
 pub async fn close_reader(broker: &Broker, req: TBrokerCloseReaderRequest) -> Reply {
     let fd = fd_id(&req.fd);
-    if let Lookup::Open(Stream::Writer(_)) = broker.sessions.get(fd) {
-        return Reply::Status(broker.not_open("closeReader", fd, &broker.sessions.get(fd)));
-    }
-    Reply::Status(match broker.sessions.remove(fd) {
+    Reply::Status(match broker.sessions.remove_reader(fd) {
         Ok((_reader, outcome)) => {
             outcome.finish(Ok(()));
             status::ok()

@@ -119,16 +119,8 @@ pub async fn pwrite(broker: &Broker, req: TBrokerPWriteRequest) -> Reply {
 /// there is reported. Closing again an fd its client already closed answers the same.
 pub async fn close_writer(broker: &Broker, req: TBrokerCloseWriterRequest) -> Reply {
     let fd = fd_id(&req.fd);
-    if let lookup @ Lookup::Open(Stream::Reader(_)) = broker.sessions.get(fd) {
-        return Reply::Status(broker.not_open("closeWriter", fd, &lookup));
-    }
-    let (writer, outcome) = match broker.sessions.remove(fd) {
-        Ok((Stream::Writer(writer), outcome)) => (writer, outcome),
-        // Raced with a closeReader-style mix-up: treat as a reader close.
-        Ok((Stream::Reader(_), outcome)) => {
-            outcome.finish(Ok(()));
-            return Reply::Status(status::ok());
-        }
+    let (writer, outcome) = match broker.sessions.remove_writer(fd) {
+        Ok(taken) => taken,
         Err(lookup) => {
             return Reply::Status(broker.replayed_close("closeWriter", fd, lookup).await)
         }
