@@ -634,6 +634,47 @@ fn server_stopped_mid_upload() {
     );
 }
 
+/// A prefix rename whose copies are cut by the server dying: the answer says so, and the
+/// source is whole (nothing is deleted before every copy succeeded).
+#[test]
+fn a_prefix_rename_cut_short_leaves_the_source_whole() {
+    const KEYS: usize = 1500;
+    let mut s3 = fault_server();
+    let broker = BrokerProcess::start();
+    let p = s3.props();
+    let dir = unique("cutrename");
+    for i in 0..KEYS {
+        s3.put(&format!("{dir}/src/k-{i:04}.csv"), b"x");
+    }
+    let base = format!("{}/{dir}", s3.base("s3a"));
+    let mut c = broker.client();
+    let (src, dst, props) = (format!("{base}/src"), format!("{base}/dst"), p.clone());
+    let rename = std::thread::spawn(move || rename_with(&mut c, &src, &dst, &props));
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while s3.keys(&format!("{dir}/dst/")).is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "the rename never started copying"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    s3.stop();
+    let s = rename.join().unwrap();
+    assert_code(&s, Code::TARGET_STORAGE_SERVICE_ERROR);
+    assert!(
+        message(&s).contains("the source is whole"),
+        "the message says what moved: {s:?}"
+    );
+    s3.restart();
+    assert_eq!(
+        s3.keys(&format!("{dir}/src/")).len(),
+        KEYS,
+        "the source is whole"
+    );
+    let mut c = broker.client();
+    assert_ok(&delete_with(&mut c, &base, &p));
+}
+
 /// Stop the server under a running broker, then start it again: calls fail fast while
 /// it is down and work again afterwards, with the same broker and the same connection.
 #[test]

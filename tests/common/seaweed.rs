@@ -31,6 +31,7 @@ pub struct Seaweed {
     /// Every `-flag=value` of `weed mini`, reused as they are by [`Seaweed::restart`].
     args: Vec<String>,
     runtime: tokio::runtime::Runtime,
+    op: std::sync::OnceLock<opendal::Operator>,
 }
 
 /// The `weed` binary: `$WEED_BIN`, else the one scripts/test.sh installs under
@@ -122,6 +123,7 @@ impl Seaweed {
             filer_port: filer,
             args,
             runtime,
+            op: std::sync::OnceLock::new(),
         };
         server.spawn();
         server
@@ -185,8 +187,11 @@ wait $pid; status=$?; kill $watcher 2>/dev/null; exit $status"#;
         std::fs::read_to_string(self.dir.path().join("weed.out")).unwrap_or_default()
     }
 
+    /// The client on the first bucket, made once (one connection pool for every call).
     fn operator(&self) -> opendal::Operator {
-        self.operator_for(&self.bucket)
+        self.op
+            .get_or_init(|| self.operator_for(&self.bucket))
+            .clone()
     }
 
     fn operator_for(&self, bucket: &str) -> opendal::Operator {
