@@ -236,3 +236,29 @@ fn fill(buf: &mut [u8], seed: &mut u64) {
         word.copy_from_slice(&seed.to_le_bytes()[..word.len()]);
     }
 }
+
+/// The reaper aborts an idle client's HDFS writer: the partial file is deleted, never
+/// completed, and later calls on the fd say it expired.
+#[test]
+fn a_reaped_writer_leaves_no_file() {
+    let nn = namenode();
+    let broker = BrokerProcess::start_with(&[("client_expire_seconds", "2")]);
+    let mut c = broker.client();
+    let path = format!("{nn}/tmp/{}/partial.csv", unique("reaped"));
+    let fd = writer_fd(&mut c, &path, "idle-be:9060");
+    assert_ok(&pwrite(&mut c, &fd, 0, &[7u8; 300_000]));
+    assert!(
+        exists(&mut c, &path).is_path_exist,
+        "HDFS shows the file while it is written"
+    );
+    // Nothing names the client now; within 2 × expiry + 2 s the file must be gone.
+    wait_for(
+        "the reaped writer's file to be deleted",
+        std::time::Duration::from_secs(6),
+        || !exists(&mut c, &path).is_path_exist,
+    );
+    let status = close_writer(&mut c, &fd);
+    assert_code(&status, Code::TARGET_STORAGE_SERVICE_ERROR);
+    assert!(message(&status).contains("expired"), "{status:?}");
+    assert!(!exists(&mut c, &path).is_path_exist);
+}
