@@ -9,18 +9,16 @@
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use bytes::Bytes;
 use hdfs_native::{Client, ClientBuilder, HdfsError, WriteOptions};
 
+use super::cache::ClientCache;
 use super::{
     FileStatus, Location, Properties, ReadStream, Result, Storage, StorageError, WriteStream,
 };
-
-/// Clients kept at most; the least recently used idle one goes first.
-const MAX_CLIENTS: usize = 256;
 
 /// hdfs-native retries an unreachable namenode 15 times with sleeps up to 15 s: about
 /// three minutes, long after FE and BE gave up on the call and resent it. These bound a
@@ -54,8 +52,7 @@ fn is_connection_key(key: &str) -> bool {
 pub struct HdfsBackend {
     /// Values from the Hadoop XML files, read once at start.
     defaults: HashMap<String, String>,
-    clients: Mutex<HashMap<ClientKey, Cached>>,
-    idle_expiry: Duration,
+    clients: ClientCache<ClientKey, HdfsStorage>,
 }
 
 #[derive(Clone, PartialEq, Eq, Hash)]
@@ -63,11 +60,6 @@ struct ClientKey {
     scheme: String,
     authority: String,
     props: Vec<(String, String)>,
-}
-
-struct Cached {
-    storage: Arc<HdfsStorage>,
-    last_used: Instant,
 }
 
 impl HdfsBackend {
@@ -95,8 +87,7 @@ impl HdfsBackend {
         }
         HdfsBackend {
             defaults,
-            clients: Mutex::new(HashMap::new()),
-            idle_expiry,
+            clients: ClientCache::new(idle_expiry),
         }
     }
 
@@ -134,39 +125,18 @@ impl HdfsBackend {
             authority,
             props: key_props,
         };
-        let now = Instant::now();
-        let mut clients = self.clients.lock().unwrap_or_else(|e| e.into_inner());
-        clients.retain(|_, c| now.duration_since(c.last_used) <= self.idle_expiry);
-        if let Some(cached) = clients.get_mut(&key) {
-            cached.last_used = now;
-            return Ok((cached.storage.clone(), loc));
-        }
-        let mut builder = ClientBuilder::new()
-            .with_url(format!("{}://{}", key.scheme, key.authority))
-            .with_config(config);
-        if let Some(user) = props.get("username").filter(|u| !u.is_empty()) {
-            builder = builder.with_user(user.clone());
-        }
-        let client = builder.build().map_err(|e| {
-            StorageError::InvalidArgument(format!("{loc}: cannot set up an HDFS client: {e}"))
-        })?;
-        let storage = Arc::new(HdfsStorage { client });
-        if clients.len() >= MAX_CLIENTS {
-            if let Some(oldest) = clients
-                .iter()
-                .min_by_key(|(_, c)| c.last_used)
-                .map(|(k, _)| k.clone())
-            {
-                clients.remove(&oldest);
+        let storage = self.clients.get_or_build(&key, || {
+            let mut builder = ClientBuilder::new()
+                .with_url(format!("{}://{}", key.scheme, key.authority))
+                .with_config(config);
+            if let Some(user) = props.get("username").filter(|u| !u.is_empty()) {
+                builder = builder.with_user(user.clone());
             }
-        }
-        clients.insert(
-            key,
-            Cached {
-                storage: storage.clone(),
-                last_used: now,
-            },
-        );
+            let client = builder.build().map_err(|e| {
+                StorageError::InvalidArgument(format!("{loc}: cannot set up an HDFS client: {e}"))
+            })?;
+            Ok(HdfsStorage { client })
+        })?;
         Ok((storage, loc))
     }
 }

@@ -5,6 +5,7 @@
 //! for the slowest backend we serve (object stores): everything is async, reads are
 //! positional, and a writer must be either committed or aborted, never just dropped.
 
+mod cache;
 pub mod glob;
 pub mod hdfs;
 pub mod local;

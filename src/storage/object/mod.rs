@@ -26,16 +26,16 @@
 
 pub mod s3;
 
-use std::collections::HashMap;
 use std::hash::Hash;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, OnceLock};
-use std::time::{Duration, Instant, UNIX_EPOCH};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, UNIX_EPOCH};
 
 use async_trait::async_trait;
 use futures::StreamExt;
 use opendal::{Buffer, EntryMode, ErrorKind, Metadata, Operator};
 
+use super::cache::ClientCache;
 use super::{
     FileStatus, Location, Properties, ReadStream, Result, Storage, StorageError, WriteStream,
 };
@@ -47,9 +47,6 @@ pub const PART_SIZE: usize = 8 << 20;
 /// Block size reported for objects: S3A's `fs.s3a.block.size` default, what the Java
 /// broker answers for them.
 const BLOCK_SIZE: i64 = 32 << 20;
-
-/// Clients kept at most; the least recently used idle one goes first.
-const MAX_CLIENTS: usize = 256;
 
 /// Copies of a prefix rename in flight at once.
 const COPY_CONCURRENCY: usize = 8;
@@ -101,21 +98,14 @@ pub trait Dialect: Send + Sync + 'static {
 /// bounded, dropped when idle. Open streams hold their own operator handle.
 pub struct ObjectBackend<D: Dialect> {
     dialect: D,
-    clients: Mutex<HashMap<D::Settings, Cached>>,
-    idle_expiry: Duration,
-}
-
-struct Cached {
-    storage: Arc<ObjectStorage>,
-    last_used: Instant,
+    clients: ClientCache<D::Settings, ObjectStorage>,
 }
 
 impl<D: Dialect> ObjectBackend<D> {
     pub fn new(dialect: D, idle_expiry: Duration) -> Self {
         ObjectBackend {
             dialect,
-            clients: Mutex::new(HashMap::new()),
-            idle_expiry,
+            clients: ClientCache::new(idle_expiry),
         }
     }
 
@@ -123,59 +113,38 @@ impl<D: Dialect> ObjectBackend<D> {
     pub fn resolve(&self, loc: &Location, props: &Properties) -> Result<Arc<ObjectStorage>> {
         let bucket = bucket_of(loc)?;
         let settings = self.dialect.settings(bucket, props)?;
-        let now = Instant::now();
-        let mut clients = self.clients.lock().unwrap_or_else(|e| e.into_inner());
-        clients.retain(|_, c| now.duration_since(c.last_used) <= self.idle_expiry);
-        if let Some(cached) = clients.get_mut(&settings) {
-            cached.last_used = now;
-            return Ok(cached.storage.clone());
-        }
-        let transport = http_transport().map_err(|e| StorageError::Io {
-            path: loc.to_string(),
-            message: e,
-        })?;
-        let op = D::operator(&settings)
-            .map_err(|e| {
-                StorageError::InvalidArgument(format!(
-                    "{loc}: cannot set up an {} client: {}",
-                    D::STORE,
-                    describe_error(&e)
-                ))
-            })?
-            .with_context(opendal::OperationContext::new().with_http_transport(transport))
-            .layer(
-                opendal::layers::RetryLayer::new()
-                    .with_max_times(3)
-                    .with_min_delay(Duration::from_millis(100))
-                    .with_max_delay(Duration::from_secs(2))
-                    .with_jitter(),
+        let storage = self.clients.get_or_build(&settings, || {
+            let transport = http_transport().map_err(|e| StorageError::Io {
+                path: loc.to_string(),
+                message: e,
+            })?;
+            let op = D::operator(&settings)
+                .map_err(|e| {
+                    StorageError::InvalidArgument(format!(
+                        "{loc}: cannot set up an {} client: {}",
+                        D::STORE,
+                        describe_error(&e)
+                    ))
+                })?
+                .with_context(opendal::OperationContext::new().with_http_transport(transport))
+                .layer(
+                    opendal::layers::RetryLayer::new()
+                        .with_max_times(3)
+                        .with_min_delay(Duration::from_millis(100))
+                        .with_max_delay(Duration::from_secs(2))
+                        .with_jitter(),
+                );
+            tracing::info!(
+                "new {} client for bucket {bucket}: {}",
+                D::STORE,
+                D::describe(&settings)
             );
-        tracing::info!(
-            "new {} client for bucket {bucket}: {}",
-            D::STORE,
-            D::describe(&settings)
-        );
-        let storage = Arc::new(ObjectStorage {
-            op,
-            store: D::STORE,
-            anonymous: D::is_anonymous(&settings),
-        });
-        if clients.len() >= MAX_CLIENTS {
-            if let Some(oldest) = clients
-                .iter()
-                .min_by_key(|(_, c)| c.last_used)
-                .map(|(k, _)| k.clone())
-            {
-                clients.remove(&oldest);
-            }
-        }
-        clients.insert(
-            settings,
-            Cached {
-                storage: storage.clone(),
-                last_used: now,
-            },
-        );
+            Ok(ObjectStorage {
+                op,
+                store: D::STORE,
+                anonymous: D::is_anonymous(&settings),
+            })
+        })?;
         Ok(storage)
     }
 }
