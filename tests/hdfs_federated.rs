@@ -7,7 +7,7 @@ mod conformance;
 
 use std::sync::{Mutex, MutexGuard, OnceLock};
 
-use common::minicluster::MiniCluster;
+use common::minicluster::{exists_at, MiniCluster};
 use common::*;
 use conformance::*;
 
@@ -52,23 +52,6 @@ fn both_nameservices(cluster: &MiniCluster) -> Props {
     // Keys meant for other layers ride along and change nothing.
     p.insert("column_separator".into(), ",".into());
     p
-}
-
-/// Whether `path` exists in the namespace of the namenode at `nn` (hdfs://host:port),
-/// asked with hdfs-native directly, bypassing the broker.
-fn exists_at(nn: &str, path: &str) -> bool {
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    rt.block_on(async {
-        let client = hdfs_native::ClientBuilder::new()
-            .with_url(nn)
-            .build()
-            .unwrap();
-        match client.get_file_info(path).await {
-            Ok(_) => true,
-            Err(hdfs_native::HdfsError::FileNotFound(_)) => false,
-            Err(e) => panic!("get_file_info {nn}{path}: {e}"),
-        }
-    })
 }
 
 #[test]

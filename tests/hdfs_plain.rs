@@ -7,7 +7,7 @@ mod conformance;
 
 use std::sync::{Mutex, MutexGuard, OnceLock};
 
-use common::minicluster::MiniCluster;
+use common::minicluster::{direct, MiniCluster};
 use common::*;
 use conformance::*;
 
@@ -81,14 +81,9 @@ fn a_path_without_authority_takes_fs_default_fs() {
     );
 }
 
-/// The owner of a file as the namenode sees it, read with hdfs-native directly.
+/// The owner of a file as the namenode sees it.
 fn owner_of(nn: &str, path: &str) -> String {
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    rt.block_on(async {
-        let client = hdfs_native::ClientBuilder::new()
-            .with_url(nn)
-            .build()
-            .unwrap();
+    direct(nn, async |client| {
         client.get_file_info(path).await.unwrap().owner
     })
 }
@@ -211,30 +206,6 @@ fn a_gibibyte_round_trip() {
     assert_eq!(got.0, sent.0, "checksum of the bytes read back");
     assert_ok(&close_reader(&mut c, &fd));
     assert_ok(&delete(&mut c, &path));
-}
-
-/// FNV-1a over a stream of bytes: enough to tell two 1 GiB streams apart.
-struct Fnv(u64);
-
-impl Fnv {
-    fn new() -> Self {
-        Fnv(0xcbf2_9ce4_8422_2325)
-    }
-    fn update(&mut self, data: &[u8]) {
-        for b in data {
-            self.0 = (self.0 ^ *b as u64).wrapping_mul(0x100_0000_01b3);
-        }
-    }
-}
-
-/// Fills `buf` from a xorshift generator (fast, seeded, not compressible).
-fn fill(buf: &mut [u8], seed: &mut u64) {
-    for word in buf.chunks_mut(8) {
-        *seed ^= *seed << 13;
-        *seed ^= *seed >> 7;
-        *seed ^= *seed << 17;
-        word.copy_from_slice(&seed.to_le_bytes()[..word.len()]);
-    }
 }
 
 /// The reaper aborts an idle client's HDFS writer: the partial file is deleted, never

@@ -9,7 +9,7 @@ mod conformance;
 
 use std::sync::{Mutex, MutexGuard, OnceLock};
 
-use common::minicluster::MiniCluster;
+use common::minicluster::{exists_at, MiniCluster};
 use common::*;
 use conformance::*;
 
@@ -29,23 +29,6 @@ fn check_mount_table(cluster: &MiniCluster) {
     assert_eq!(f["viewfs.link./tmp"], "hdfs://ns2/tmp");
     assert_eq!(f["namenode.0.nameservice"], "ns1");
     assert_eq!(f["namenode.1.nameservice"], "ns2");
-}
-
-/// Whether `path` exists on the namenode at `nn` (hdfs://host:port), asked with
-/// hdfs-native directly, bypassing the broker and the mount table.
-fn exists_at(nn: &str, path: &str) -> bool {
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    rt.block_on(async {
-        let client = hdfs_native::ClientBuilder::new()
-            .with_url(nn)
-            .build()
-            .unwrap();
-        match client.get_file_info(path).await {
-            Ok(_) => true,
-            Err(hdfs_native::HdfsError::FileNotFound(_)) => false,
-            Err(e) => panic!("get_file_info {nn}{path}: {e}"),
-        }
-    })
 }
 
 fn broker_with_mount_table(cluster: &MiniCluster) -> BrokerProcess {

@@ -713,27 +713,3 @@ fn the_broker_recovers_when_the_server_comes_back() {
     );
     assert_ok(&delete_with(&mut c, &dir, &p));
 }
-
-/// FNV-1a over a stream of bytes.
-struct Fnv(u64);
-
-impl Fnv {
-    fn new() -> Self {
-        Fnv(0xcbf2_9ce4_8422_2325)
-    }
-    fn update(&mut self, data: &[u8]) {
-        for b in data {
-            self.0 = (self.0 ^ *b as u64).wrapping_mul(0x100_0000_01b3);
-        }
-    }
-}
-
-/// Fills `buf` from a xorshift generator (fast, seeded, not compressible).
-fn fill(buf: &mut [u8], seed: &mut u64) {
-    for word in buf.chunks_mut(8) {
-        *seed ^= *seed << 13;
-        *seed ^= *seed >> 7;
-        *seed ^= *seed << 17;
-        word.copy_from_slice(&seed.to_le_bytes()[..word.len()]);
-    }
-}

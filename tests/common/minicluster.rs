@@ -117,3 +117,25 @@ impl Drop for MiniCluster {
         let _ = self.child.wait();
     }
 }
+
+/// Runs `f` with an hdfs-native client for `nn` (`hdfs://host:port`), bypassing the
+/// broker: what the namenode itself says.
+pub fn direct<T>(nn: &str, f: impl AsyncFnOnce(hdfs_native::Client) -> T) -> T {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let client = hdfs_native::ClientBuilder::new()
+            .with_url(nn)
+            .build()
+            .unwrap();
+        f(client).await
+    })
+}
+
+/// Whether `path` exists on the namenode at `nn`, asked directly.
+pub fn exists_at(nn: &str, path: &str) -> bool {
+    direct(nn, async |client| match client.get_file_info(path).await {
+        Ok(_) => true,
+        Err(hdfs_native::HdfsError::FileNotFound(_)) => false,
+        Err(e) => panic!("get_file_info {nn}{path}: {e}"),
+    })
+}

@@ -832,3 +832,32 @@ pub fn proc_kib(pid: u32, field: &str) -> u64 {
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
         .unwrap_or_else(|| panic!("{field} in /proc/{pid}/status"))
 }
+
+// ---------------------------------------------------------------------------------------
+// Large data without keeping it: a generator and a checksum
+// ---------------------------------------------------------------------------------------
+
+/// FNV-1a over a stream of bytes: enough to tell two multi-GiB streams apart.
+pub struct Fnv(pub u64);
+
+impl Fnv {
+    pub fn new() -> Self {
+        Fnv(0xcbf2_9ce4_8422_2325)
+    }
+
+    pub fn update(&mut self, data: &[u8]) {
+        for b in data {
+            self.0 = (self.0 ^ *b as u64).wrapping_mul(0x100_0000_01b3);
+        }
+    }
+}
+
+/// Fills `buf` from a xorshift generator (fast, seeded, not compressible).
+pub fn fill(buf: &mut [u8], seed: &mut u64) {
+    for word in buf.chunks_mut(8) {
+        *seed ^= *seed << 13;
+        *seed ^= *seed >> 7;
+        *seed ^= *seed << 17;
+        word.copy_from_slice(&seed.to_le_bytes()[..word.len()]);
+    }
+}
