@@ -20,7 +20,10 @@ if [ -z "${WEED_BIN:-}" ]; then
     export WEED_BIN="$PWD/$weed_dir/bin/weed"
 fi
 log=$(mktemp)
-trap 'rm -f "$log"' EXIT
+# Every test broker leaves its logs here, searched for secrets after the run.
+export BROKER_TEST_LOG_ARCHIVE
+BROKER_TEST_LOG_ARCHIVE=$(mktemp -d)
+trap 'rm -rf "$log" "$BROKER_TEST_LOG_ARCHIVE"' EXIT
 set +e
 # Without arguments: the library's unit tests and every integration test (not the
 # examples, which have none).
@@ -28,6 +31,18 @@ set +e
 cargo test --locked "$@" 2>&1 | tee "$log"
 rc=${PIPESTATUS[0]}
 set -e
+# No secret a test sent may appear in any log of the run.
+leaks=0
+while IFS= read -r secret; do
+    case "$secret" in ''|'#'*) continue ;; esac
+    if grep -rlF -- "$secret" "$BROKER_TEST_LOG_ARCHIVE" >/dev/null 2>&1; then
+        echo "secret from tests/secrets.txt found in broker logs: $(grep -rlF -- "$secret" "$BROKER_TEST_LOG_ARCHIVE" | head -3)" >&2
+        leaks=1
+    fi
+done < tests/secrets.txt
+logs=$(find "$BROKER_TEST_LOG_ARCHIVE" -type f | wc -l)
+echo "secrets: searched $logs broker log files, $([ "$leaks" = 0 ] && echo none found || echo LEAKED)"
+[ "$leaks" = 0 ] || [ "$rc" != 0 ] || rc=1
 # One closing line over every test binary.
 awk '/^test result:/ { p += $4; f += $6; i += $8 }
      END { printf "tests: %d passed, %d failed, %d skipped\n", p, f, i }' "$log"

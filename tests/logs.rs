@@ -124,3 +124,61 @@ fn size_rolling_keeps_roll_num_files() {
     // The system log is untouched by audit traffic and still holds the start line.
     assert!(broker.log().contains("thrift server listening"));
 }
+
+/// TIME-HOUR and TIME-DAY: a log file from an earlier period is rolled on the first
+/// write of a new one, under a name that carries the period (`.YYYYMMDDHH`,
+/// `.YYYYMMDD`); the active file keeps its plain name.
+#[test]
+fn time_rolling_names_files_by_period() {
+    for (mode, age_hours, digits) in [("TIME-HOUR", 3, 10), ("TIME-DAY", 50, 8)] {
+        let dir = tempfile::tempdir().unwrap();
+        let audit = dir.path().join("apache_hdfs_broker.audit");
+        std::fs::write(&audit, "a record from an earlier period\n").unwrap();
+        let then = std::time::SystemTime::now() - std::time::Duration::from_secs(age_hours * 3600);
+        std::fs::File::options()
+            .append(true)
+            .open(&audit)
+            .unwrap()
+            .set_modified(then)
+            .unwrap();
+        let audit_dir = dir.path().display().to_string();
+        let broker = BrokerProcess::start_with(&[
+            ("audit_log_dir", audit_dir.as_str()),
+            ("audit_log_modules", "ping"),
+            ("audit_log_roll_mode", mode),
+        ]);
+        assert_ok(&ping(&mut broker.client(), "fe-1"));
+        let rolled = || {
+            std::fs::read_dir(dir.path())
+                .unwrap()
+                .map(|e| e.unwrap().file_name().into_string().unwrap())
+                .filter(|n| n.starts_with("apache_hdfs_broker.audit."))
+                .collect::<Vec<_>>()
+        };
+        wait_for(
+            &format!("{mode} to roll the old file"),
+            std::time::Duration::from_secs(10),
+            || rolled().len() == 1,
+        );
+        let name = rolled().remove(0);
+        let suffix = &name["apache_hdfs_broker.audit.".len()..];
+        assert!(
+            suffix.len() == digits && suffix.bytes().all(|b| b.is_ascii_digit()),
+            "{mode}: rolled file {name}"
+        );
+        let old = std::fs::read_to_string(dir.path().join(&name)).unwrap();
+        assert!(old.contains("earlier period"), "{mode}: {old}");
+        wait_for(
+            "the ping record",
+            std::time::Duration::from_secs(10),
+            || {
+                std::fs::read_to_string(&audit)
+                    .unwrap_or_default()
+                    .contains("method=ping")
+            },
+        );
+        assert!(!std::fs::read_to_string(&audit)
+            .unwrap()
+            .contains("earlier period"));
+    }
+}

@@ -194,6 +194,25 @@ impl Drop for BrokerProcess {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        self.archive_logs();
+    }
+}
+
+impl BrokerProcess {
+    /// With `BROKER_TEST_LOG_ARCHIVE` set (scripts/test.sh sets it), keeps this broker's
+    /// logs and `.out` there, so the whole run's logs can be searched for secrets.
+    fn archive_logs(&self) {
+        let Some(root) = std::env::var_os("BROKER_TEST_LOG_ARCHIVE") else {
+            return;
+        };
+        let dest = PathBuf::from(root).join(format!("broker-{:016x}", rand::random::<u64>()));
+        let _ = std::fs::create_dir_all(&dest);
+        let _ = std::fs::copy(self.home.path().join("broker.out"), dest.join("broker.out"));
+        if let Ok(entries) = std::fs::read_dir(self.home.path().join("log")) {
+            for entry in entries.flatten() {
+                let _ = std::fs::copy(entry.path(), dest.join(entry.file_name()));
+            }
+        }
     }
 }
 
