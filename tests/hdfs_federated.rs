@@ -5,9 +5,9 @@
 mod common;
 mod conformance;
 
-use std::sync::{Mutex, MutexGuard, OnceLock};
+use std::sync::MutexGuard;
 
-use common::minicluster::{exists_at, MiniCluster};
+use common::minicluster::{exists_at, shared, MiniCluster, Shared};
 use common::*;
 use conformance::*;
 
@@ -15,11 +15,8 @@ const PROXY_PROVIDER: &str =
     "org.apache.hadoop.hdfs.server.namenode.ha.ConfiguredFailoverProxyProvider";
 
 fn cluster() -> MutexGuard<'static, MiniCluster> {
-    static CLUSTER: OnceLock<Mutex<MiniCluster>> = OnceLock::new();
-    CLUSTER
-        .get_or_init(|| Mutex::new(MiniCluster::start("federated")))
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
+    static CLUSTER: Shared = Shared::new();
+    shared(&CLUSTER, "federated")
 }
 
 /// `(nameservice, namenode id, rpc address, direct hdfs://host:port URI)` per namenode.

@@ -10,11 +10,11 @@
 mod common;
 mod conformance;
 
-use std::sync::{Mutex, MutexGuard, OnceLock};
+use std::sync::MutexGuard;
 use std::time::{Duration, Instant};
 
 use apache_hdfs_broker::wire::generated::TBrokerFD;
-use common::minicluster::MiniCluster;
+use common::minicluster::{shared, MiniCluster, Shared};
 use common::*;
 use conformance::*;
 
@@ -23,11 +23,8 @@ const PROXY_PROVIDER: &str =
 
 /// One cluster for every test in this file, in its initial HA state.
 fn cluster() -> MutexGuard<'static, MiniCluster> {
-    static CLUSTER: OnceLock<Mutex<MiniCluster>> = OnceLock::new();
-    let mut guard = CLUSTER
-        .get_or_init(|| Mutex::new(MiniCluster::start("ha")))
-        .lock()
-        .unwrap_or_else(|e| e.into_inner());
+    static CLUSTER: Shared = Shared::new();
+    let mut guard = shared(&CLUSTER, "ha");
     restore(&mut guard);
     guard
 }

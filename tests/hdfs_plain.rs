@@ -5,20 +5,17 @@
 mod common;
 mod conformance;
 
-use std::sync::{Mutex, MutexGuard, OnceLock};
+use std::sync::MutexGuard;
 
-use common::minicluster::{direct, MiniCluster};
+use common::minicluster::{direct, shared, MiniCluster, Shared};
 use common::*;
 use conformance::*;
 
 /// One cluster for every test in this file; it shuts down when the test process exits
 /// (the launcher stops on EOF of its stdin).
 fn cluster() -> MutexGuard<'static, MiniCluster> {
-    static CLUSTER: OnceLock<Mutex<MiniCluster>> = OnceLock::new();
-    CLUSTER
-        .get_or_init(|| Mutex::new(MiniCluster::start("plain")))
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
+    static CLUSTER: Shared = Shared::new();
+    shared(&CLUSTER, "plain")
 }
 
 fn namenode() -> String {

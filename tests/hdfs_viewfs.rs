@@ -7,18 +7,15 @@
 mod common;
 mod conformance;
 
-use std::sync::{Mutex, MutexGuard, OnceLock};
+use std::sync::MutexGuard;
 
-use common::minicluster::{exists_at, MiniCluster};
+use common::minicluster::{exists_at, shared, MiniCluster, Shared};
 use common::*;
 use conformance::*;
 
 fn cluster() -> MutexGuard<'static, MiniCluster> {
-    static CLUSTER: OnceLock<Mutex<MiniCluster>> = OnceLock::new();
-    CLUSTER
-        .get_or_init(|| Mutex::new(MiniCluster::start("viewfs")))
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
+    static CLUSTER: Shared = Shared::new();
+    shared(&CLUSTER, "viewfs")
 }
 
 /// The mount table as the launcher describes it; the tests below rely on exactly this.

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::mpsc;
+use std::sync::{mpsc, Mutex, MutexGuard, OnceLock};
 use std::time::Duration;
 
 pub struct MiniCluster {
@@ -138,4 +138,16 @@ pub fn exists_at(nn: &str, path: &str) -> bool {
         Err(hdfs_native::HdfsError::FileNotFound(_)) => false,
         Err(e) => panic!("get_file_info {nn}{path}: {e}"),
     })
+}
+
+/// The cluster one test binary shares: `static CLUSTER: Shared = Shared::new();`.
+pub type Shared = OnceLock<Mutex<MiniCluster>>;
+
+/// Starts the shared cluster of `shape` on first use and locks it for the caller, so
+/// tests that change it never overlap. A test that panicked while holding it does not
+/// wedge the others. The cluster stops when the test process exits (stdin EOF).
+pub fn shared(cell: &'static Shared, shape: &str) -> MutexGuard<'static, MiniCluster> {
+    cell.get_or_init(|| Mutex::new(MiniCluster::start(shape)))
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
 }
