@@ -141,6 +141,15 @@ pub struct BrokerConfig {
     /// Bounds every length read off the Thrift wire, so a bad peer cannot make us allocate.
     pub max_message_size_bytes: usize,
     pub max_connections: usize,
+    /// Open readers + writers one client (`clientId`) may hold; opening more is refused.
+    pub max_open_fds_per_client: usize,
+    /// Open readers + writers of all clients together.
+    pub max_open_fds: usize,
+    /// pwrite data one writer holds at once (one call's, or several racing on the fd);
+    /// a single larger pwrite is refused.
+    pub max_writer_buffer_mb: usize,
+    /// How long a connection may stall in the middle of a message before it is dropped.
+    pub message_read_timeout_seconds: u64,
     /// Bounded wait for in-flight calls on SIGTERM.
     pub shutdown_timeout_seconds: u64,
 }
@@ -167,6 +176,10 @@ impl Default for BrokerConfig {
             kerberos_token_expire_seconds: 86000,
             max_message_size_bytes: 256 * 1024 * 1024,
             max_connections: 4096,
+            max_open_fds_per_client: 8192,
+            max_open_fds: 65536,
+            max_writer_buffer_mb: 128,
+            message_read_timeout_seconds: 120,
             shutdown_timeout_seconds: 30,
         }
     }
@@ -267,6 +280,22 @@ const KEYS: &[(&str, Apply)] = &[
     }),
     ("max_connections", |c, v| {
         c.max_connections = positive::<usize>(v)?;
+        Ok(())
+    }),
+    ("max_open_fds_per_client", |c, v| {
+        c.max_open_fds_per_client = positive::<usize>(v)?;
+        Ok(())
+    }),
+    ("max_open_fds", |c, v| {
+        c.max_open_fds = positive::<usize>(v)?;
+        Ok(())
+    }),
+    ("max_writer_buffer_mb", |c, v| {
+        c.max_writer_buffer_mb = positive::<usize>(v)?;
+        Ok(())
+    }),
+    ("message_read_timeout_seconds", |c, v| {
+        c.message_read_timeout_seconds = positive::<u64>(v)?;
         Ok(())
     }),
     ("shutdown_timeout_seconds", |c, v| {
@@ -927,6 +956,10 @@ mod tests {
         assert_eq!(d.kerberos_token_expire_seconds, 86000);
         assert_eq!(d.max_message_size_bytes, 268_435_456);
         assert_eq!(d.max_connections, 4096);
+        assert_eq!(d.max_open_fds_per_client, 8192);
+        assert_eq!(d.max_open_fds, 65536);
+        assert_eq!(d.max_writer_buffer_mb, 128);
+        assert_eq!(d.message_read_timeout_seconds, 120);
         assert_eq!(d.shutdown_timeout_seconds, 30);
         assert_eq!(parse("").unwrap(), d);
         assert_eq!(parse("# nothing\n").unwrap(), d);

@@ -23,10 +23,6 @@ use crate::wire::frame::FrameScanner;
 use crate::wire::generated::TBrokerOperationStatusCode as Code;
 use crate::wire::{self, Incoming, Reply};
 
-/// How long a connection may sit in the middle of a message before it is dropped. Between
-/// messages there is no limit: clients keep pooled connections idle for long.
-const MID_MESSAGE_TIMEOUT: Duration = Duration::from_secs(120);
-
 /// Buffers larger than this are released after their message instead of kept for the next.
 const KEEP_BUFFER: usize = 64 * 1024;
 
@@ -102,6 +98,9 @@ async fn serve_connection(
     let mut input = BytesMut::new();
     let mut output = Vec::new();
     let mut calls = 0u64;
+    // How long the connection may sit in the middle of a message. Between messages there is
+    // no limit: clients keep pooled connections idle for long.
+    let stall_limit = Duration::from_secs(broker.config.message_read_timeout_seconds);
     loop {
         // Run every whole message already buffered (clients may pipeline).
         loop {
@@ -149,7 +148,7 @@ async fn serve_connection(
         let limit = if input.is_empty() {
             Duration::MAX
         } else {
-            MID_MESSAGE_TIMEOUT
+            stall_limit
         };
         let read = tokio::select! {
             r = tokio::time::timeout(limit, socket.read_buf(&mut input)) => match r {

@@ -6,7 +6,7 @@
 //! stuck close on one store never delays another request (the Java broker's hang).
 
 use std::collections::{HashMap, HashSet, VecDeque};
-use std::sync::atomic::AtomicU64;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -40,6 +40,47 @@ pub struct ReaderSlot {
 pub struct WriterSlot {
     pub path: String,
     pub state: tokio::sync::Mutex<WriterState>,
+    /// pwrite bytes this writer holds right now, running or waiting for the mutex
+    /// (bounded by `max_writer_buffer_mb`, see [`WriterSlot::hold`]).
+    pub buffered: AtomicUsize,
+}
+
+impl WriterSlot {
+    pub fn new(path: String, stream: Box<dyn WriteStream>) -> Self {
+        WriterSlot {
+            path,
+            state: tokio::sync::Mutex::new(WriterState {
+                stream: Some(stream),
+                written: 0,
+                last_len: 0,
+                failure: None,
+            }),
+            buffered: AtomicUsize::new(0),
+        }
+    }
+
+    /// Counts `len` pwrite bytes against `limit` for as long as the guard lives; `None`
+    /// when they would take the writer past it (the caller refuses that pwrite).
+    pub fn hold(&self, len: usize, limit: usize) -> Option<BufferHold<'_>> {
+        let before = self.buffered.fetch_add(len, Ordering::AcqRel);
+        if before.saturating_add(len) > limit {
+            self.buffered.fetch_sub(len, Ordering::AcqRel);
+            return None;
+        }
+        Some(BufferHold { slot: self, len })
+    }
+}
+
+/// pwrite bytes counted in [`WriterSlot::buffered`] until dropped.
+pub struct BufferHold<'a> {
+    slot: &'a WriterSlot,
+    len: usize,
+}
+
+impl Drop for BufferHold<'_> {
+    fn drop(&mut self) {
+        self.slot.buffered.fetch_sub(self.len, Ordering::AcqRel);
+    }
 }
 
 pub struct WriterState {
@@ -139,8 +180,38 @@ pub struct OpenCounts {
     pub clients: usize,
 }
 
+/// Caps on open fds (`max_open_fds_per_client`, `max_open_fds`): a client that leaks
+/// readers, or many at once, meets a clear refusal instead of exhausting memory or the
+/// process's file descriptors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FdLimits {
+    pub per_client: usize,
+    pub total: usize,
+}
+
+impl FdLimits {
+    pub const UNLIMITED: FdLimits = FdLimits {
+        per_client: usize::MAX,
+        total: usize::MAX,
+    };
+}
+
+/// An open refused by [`FdLimits`]: the stream comes back so the caller can close or abort
+/// it, with the reason for the client.
+pub struct Refused {
+    pub stream: Stream,
+    pub reason: String,
+}
+
+impl std::fmt::Debug for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.reason)
+    }
+}
+
 pub struct Sessions {
     table: Mutex<Table>,
+    limits: FdLimits,
     expire_after: Duration,
     /// Wakes the reaper when the first fd appears (it sleeps while there are none).
     fd_opened: Notify,
@@ -163,9 +234,15 @@ impl Sessions {
                 readers: 0,
                 writers: 0,
             }),
+            limits: FdLimits::UNLIMITED,
             expire_after,
             fd_opened: Notify::new(),
         }
+    }
+
+    pub fn with_limits(mut self, limits: FdLimits) -> Self {
+        self.limits = limits;
+        self
     }
 
     fn lock(&self) -> MutexGuard<'_, Table> {
@@ -180,9 +257,20 @@ impl Sessions {
         }
     }
 
-    /// Registers a new stream for `client` and returns its fresh fd.
-    pub fn insert(&self, client: &str, stream: Stream) -> FdId {
+    /// Whether `client` may open one more stream now; `Err` says which limit it meets.
+    /// Checked before a stream is opened, so a refused client costs the store nothing;
+    /// [`Sessions::insert`] checks again, atomically.
+    pub fn check_room(&self, client: &str) -> Result<(), String> {
+        self.limits.check(&self.lock(), client)
+    }
+
+    /// Registers a new stream for `client` and returns its fresh fd, unless the client or
+    /// the broker holds as many fds as the limits allow.
+    pub fn insert(&self, client: &str, stream: Stream) -> Result<FdId, Refused> {
         let mut table = self.lock();
+        if let Err(reason) = self.limits.check(&table, client) {
+            return Err(Refused { stream, reason });
+        }
         let fd = loop {
             let fd = FdId {
                 high: rand::random(),
@@ -206,7 +294,7 @@ impl Sessions {
         table.fds.insert(fd, Entry { client, stream });
         drop(table);
         self.fd_opened.notify_one();
-        fd
+        Ok(fd)
     }
 
     /// Finds an fd and refreshes its client.
@@ -408,6 +496,26 @@ pub async fn run_reaper(sessions: Arc<Sessions>) {
     }
 }
 
+impl FdLimits {
+    fn check(&self, table: &Table, client: &str) -> Result<(), String> {
+        let held = table.clients.get(client).map_or(0, |c| c.fds.len());
+        if held >= self.per_client {
+            return Err(format!(
+                "too many open streams: client {client} holds {held} (max_open_fds_per_client = {}); it must close streams it no longer reads or writes",
+                self.per_client
+            ));
+        }
+        if table.fds.len() >= self.total {
+            return Err(format!(
+                "too many open streams: the broker holds {} for all clients (max_open_fds = {}); try again once some are closed",
+                table.fds.len(),
+                self.total
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// `max(1 s, min(60 s, expiry / 2))`, as SEMANTICS.md asks.
 pub fn reaper_period(expire_after: Duration) -> Duration {
     (expire_after / 2).clamp(Duration::from_secs(1), Duration::from_secs(60))
@@ -444,7 +552,7 @@ mod tests {
     #[test]
     fn closed_fds_are_remembered_and_unknown_ones_are_not() {
         let s = Sessions::new(Duration::from_secs(10));
-        let fd = s.insert("be1:9060", reader());
+        let fd = s.insert("be1:9060", reader()).unwrap();
         assert!(matches!(s.get(fd), Lookup::Open(_)));
         let (_, outcome) = s.remove_reader(fd).ok().unwrap();
         outcome.finish(Ok(()));
@@ -462,6 +570,29 @@ mod tests {
     }
 
     #[test]
+    fn fd_limits_refuse_per_client_and_in_total_and_free_up_on_close() {
+        let s = Sessions::new(Duration::from_secs(10)).with_limits(FdLimits {
+            per_client: 2,
+            total: 3,
+        });
+        let a1 = s.insert("a", reader()).unwrap();
+        s.insert("a", reader()).unwrap();
+        let refused = s.insert("a", reader()).unwrap_err();
+        assert!(refused.reason.contains("client a holds 2"), "{refused:?}");
+        assert!(refused.reason.contains("max_open_fds_per_client = 2"));
+        assert!(s.check_room("a").is_err());
+        // Another client is not held back by a's limit, only by the total.
+        s.insert("b", reader()).unwrap();
+        let refused = s.insert("c", reader()).unwrap_err();
+        assert!(refused.reason.contains("max_open_fds = 3"), "{refused:?}");
+        let (_, outcome) = s.remove_reader(a1).ok().unwrap();
+        outcome.finish(Ok(()));
+        assert!(s.check_room("a").is_ok());
+        s.insert("c", reader()).unwrap();
+        assert_eq!(s.counts(), (3, 3));
+    }
+
+    #[test]
     fn open_counts_follow_every_way_out_of_the_table() {
         let s = Sessions::new(Duration::from_secs(10));
         let writer = || {
@@ -473,12 +604,13 @@ mod tests {
                     last_len: 0,
                     failure: None,
                 }),
+                buffered: AtomicUsize::new(0),
             }))
         };
-        let r1 = s.insert("a", reader());
-        s.insert("a", writer());
-        s.insert("b", reader());
-        s.insert("c", writer());
+        let r1 = s.insert("a", reader()).unwrap();
+        s.insert("a", writer()).unwrap();
+        s.insert("b", reader()).unwrap();
+        s.insert("c", writer()).unwrap();
         let counts = |r, w, c| OpenCounts {
             readers: r,
             writers: w,
@@ -492,8 +624,8 @@ mod tests {
         let later = Instant::now() + Duration::from_secs(11);
         assert_eq!(s.take_expired(later).len(), 3);
         assert_eq!(s.open_counts(), counts(0, 0, 0));
-        s.insert("d", writer());
-        s.insert("d", reader());
+        s.insert("d", writer()).unwrap();
+        s.insert("d", reader()).unwrap();
         assert_eq!(s.open_counts(), counts(1, 1, 1));
         assert_eq!(s.take_all().len(), 2);
         assert_eq!(s.open_counts(), counts(0, 0, 0));
@@ -502,14 +634,14 @@ mod tests {
     #[test]
     fn only_idle_clients_expire() {
         let s = Sessions::new(Duration::from_secs(10));
-        let idle = s.insert("idle", reader());
-        let busy = s.insert("busy", reader());
+        let idle = s.insert("idle", reader()).unwrap();
+        let busy = s.insert("busy", reader()).unwrap();
         let later = Instant::now() + Duration::from_secs(11);
         // `busy` was seen "later" than the expiry: simulate by touching then checking at now.
         let taken = s.take_expired(later);
         assert_eq!(taken.len(), 2);
         assert!(matches!(s.get(idle), Lookup::Gone(Gone::Expired { .. })));
-        let fresh = s.insert("busy", reader());
+        let fresh = s.insert("busy", reader()).unwrap();
         assert!(s.take_expired(Instant::now()).is_empty());
         assert!(matches!(s.get(fresh), Lookup::Open(_)));
         assert!(matches!(s.get(busy), Lookup::Gone(_)));

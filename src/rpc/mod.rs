@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use crate::audit::Audit;
 use crate::config::BrokerConfig;
-use crate::sessions::{FdId, Gone, Lookup, Sessions, Stream};
+use crate::sessions::{FdId, FdLimits, Gone, Lookup, Sessions, Stream};
 use crate::storage::{Backends, Location, Properties, Storage, StorageError};
 use crate::wire::generated::{
     TBrokerFD, TBrokerOperationStatus, TBrokerOperationStatusCode as Code,
@@ -40,7 +40,10 @@ impl Broker {
         }
         Broker {
             audit,
-            sessions: Arc::new(Sessions::new(expiry)),
+            sessions: Arc::new(Sessions::new(expiry).with_limits(FdLimits {
+                per_client: config.max_open_fds_per_client,
+                total: config.max_open_fds,
+            })),
             backends: Backends::new(conf_dir, expiry),
             config,
         }

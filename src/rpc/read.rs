@@ -15,22 +15,43 @@ use crate::wire::{Method, Reply};
 /// A missing file (or a directory) is FILE_NOT_FOUND.
 pub async fn open_reader(broker: &Broker, req: TBrokerOpenReaderRequest) -> Reply {
     broker.sessions.touch(&req.client_id);
+    let refused = |why: String| {
+        Reply::failure(
+            Method::OpenReader,
+            status::status(
+                Code::TARGET_STORAGE_SERVICE_ERROR,
+                format!("openReader failed: {}: {why}", req.path),
+            ),
+        )
+    };
+    if let Err(why) = broker.sessions.check_room(&req.client_id) {
+        return refused(why);
+    }
     let opened = async {
         let (fs, loc) = broker.open_fs(&req.path, &req.properties).await?;
         fs.open_read(&loc).await.map(|stream| (stream, loc))
     }
     .await;
-    match opened {
-        Ok((stream, loc)) => {
-            let size = stream.size() as i64;
-            let slot = ReaderSlot {
-                path: loc.to_string(),
-                stream,
-                position: AtomicU64::new(req.start_offset.max(0) as u64),
-            };
-            let fd = broker
-                .sessions
-                .insert(&req.client_id, Stream::Reader(Arc::new(slot)));
+    let (stream, loc) = match opened {
+        Ok(opened) => opened,
+        Err(e) => {
+            return Reply::failure(
+                Method::OpenReader,
+                status::from_error("openReader", &req.path, &e),
+            )
+        }
+    };
+    let size = stream.size() as i64;
+    let slot = ReaderSlot {
+        path: loc.to_string(),
+        stream,
+        position: AtomicU64::new(req.start_offset.max(0) as u64),
+    };
+    match broker
+        .sessions
+        .insert(&req.client_id, Stream::Reader(Arc::new(slot)))
+    {
+        Ok(fd) => {
             tracing::debug!(%fd, client = %req.client_id, path = %req.path, "opened reader");
             Reply::OpenReader(TBrokerOpenReaderResponse::new(
                 status::ok(),
@@ -38,10 +59,8 @@ pub async fn open_reader(broker: &Broker, req: TBrokerOpenReaderRequest) -> Repl
                 Some(size),
             ))
         }
-        Err(e) => Reply::failure(
-            Method::OpenReader,
-            status::from_error("openReader", &req.path, &e),
-        ),
+        // Another open of the same client won the last place meanwhile.
+        Err(refusal) => refused(refusal.reason),
     }
 }
 

@@ -8,7 +8,7 @@
 use std::sync::Arc;
 
 use super::{fd_id, status, to_thrift_fd, Broker};
-use crate::sessions::{Lookup, Stream, WriterSlot, WriterState};
+use crate::sessions::{Lookup, Stream, WriterSlot};
 use crate::wire::generated::{
     TBrokerCloseWriterRequest, TBrokerOpenWriterRequest, TBrokerOpenWriterResponse,
     TBrokerOperationStatus, TBrokerOperationStatusCode as Code, TBrokerPWriteRequest,
@@ -19,35 +19,51 @@ use crate::wire::{Method, Reply};
 /// `openMode` is always APPEND and means nothing.
 pub async fn open_writer(broker: &Broker, req: TBrokerOpenWriterRequest) -> Reply {
     broker.sessions.touch(&req.client_id);
+    let refused = |why: String| {
+        Reply::failure(
+            Method::OpenWriter,
+            status::status(
+                Code::TARGET_STORAGE_SERVICE_ERROR,
+                format!("openWriter failed: {}: {why}", req.path),
+            ),
+        )
+    };
+    if let Err(why) = broker.sessions.check_room(&req.client_id) {
+        return refused(why);
+    }
     let created = async {
         let (fs, loc) = broker.open_fs(&req.path, &req.properties).await?;
         fs.create(&loc).await.map(|stream| (stream, loc))
     }
     .await;
-    match created {
-        Ok((stream, loc)) => {
-            let slot = WriterSlot {
-                path: loc.to_string(),
-                state: tokio::sync::Mutex::new(WriterState {
-                    stream: Some(stream),
-                    written: 0,
-                    last_len: 0,
-                    failure: None,
-                }),
-            };
-            let fd = broker
-                .sessions
-                .insert(&req.client_id, Stream::Writer(Arc::new(slot)));
+    let (stream, loc) = match created {
+        Ok(created) => created,
+        Err(e) => {
+            return Reply::failure(
+                Method::OpenWriter,
+                status::from_error("openWriter", &req.path, &e),
+            )
+        }
+    };
+    let slot = Arc::new(WriterSlot::new(loc.to_string(), stream));
+    match broker
+        .sessions
+        .insert(&req.client_id, Stream::Writer(slot.clone()))
+    {
+        Ok(fd) => {
             tracing::debug!(%fd, client = %req.client_id, path = %req.path, "opened writer");
             Reply::OpenWriter(TBrokerOpenWriterResponse::new(
                 status::ok(),
                 Some(to_thrift_fd(fd)),
             ))
         }
-        Err(e) => Reply::failure(
-            Method::OpenWriter,
-            status::from_error("openWriter", &req.path, &e),
-        ),
+        // Another open of the same client won the last place meanwhile.
+        Err(refusal) => {
+            if let Err(e) = crate::sessions::abort_writer(&slot).await {
+                tracing::warn!(path = %slot.path, "abort of a refused writer failed: {e}");
+            }
+            refused(refusal.reason)
+        }
     }
 }
 
@@ -57,13 +73,32 @@ pub async fn pwrite(broker: &Broker, req: TBrokerPWriteRequest) -> Reply {
         Lookup::Open(Stream::Writer(writer)) => writer,
         other => return Reply::Status(broker.not_open("pwrite", fd, &other)),
     };
-    let mut state = writer.state.lock().await;
     let fail = |code, why: String| {
         Reply::Status(status::status(
             code,
             format!("pwrite failed: fd {fd} ({}): {why}", writer.path),
         ))
     };
+    // Counted before waiting for the writer's lock: pwrites racing on one fd (replays from
+    // several connections) must not pile up unbounded data behind a slow store.
+    let limit = broker.config.max_writer_buffer_mb.saturating_mul(1 << 20);
+    let Some(_held) = writer.hold(req.data.len(), limit) else {
+        let why = if req.data.len() > limit {
+            format!(
+                "{} bytes in one pwrite is more than max_writer_buffer_mb = {} allows; send smaller chunks",
+                req.data.len(),
+                broker.config.max_writer_buffer_mb
+            )
+        } else {
+            format!(
+                "other pwrites on this fd already hold {} bytes (max_writer_buffer_mb = {}); send one pwrite at a time",
+                writer.buffered.load(std::sync::atomic::Ordering::Acquire),
+                broker.config.max_writer_buffer_mb
+            )
+        };
+        return fail(Code::INVALID_ARGUMENT, why);
+    };
+    let mut state = writer.state.lock().await;
     if let Some(failure) = &state.failure {
         return fail(Code::TARGET_STORAGE_SERVICE_ERROR, failure.clone());
     }
