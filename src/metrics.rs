@@ -151,6 +151,7 @@ struct Metrics {
     client_sessions: IntGauge,
     resident_memory: IntGauge,
     open_fds: IntGauge,
+    tasks: IntGauge,
 }
 
 static METRICS: LazyLock<Metrics> = LazyLock::new(Metrics::new);
@@ -258,6 +259,10 @@ impl Metrics {
             open_fds: gauge(
                 "process_open_fds",
                 "File descriptors open in the broker process.",
+            ),
+            tasks: gauge(
+                "broker_tasks_alive",
+                "Tokio tasks alive: one per connection plus background work; a leak shows here.",
             ),
             registry,
         }
@@ -382,6 +387,9 @@ pub fn render(sessions: &Sessions) -> String {
     }
     if let Some(fds) = open_fds() {
         m.open_fds.set(fds as i64);
+    }
+    if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+        m.tasks.set(runtime.metrics().num_alive_tasks() as i64);
     }
     let mut out = String::new();
     if let Err(e) = TextEncoder::new().encode_utf8(&m.registry.gather(), &mut out) {
