@@ -67,20 +67,7 @@ impl Fixture {
     }
 
     fn connect(&self) -> Client {
-        let mut channel = thrift::transport::TTcpChannel::new();
-        channel.open(format!("127.0.0.1:{}", self.port)).unwrap();
-        use thrift::transport::TIoChannel;
-        let (r, w) = channel.split().unwrap();
-        TFileBrokerServiceSyncClient::new(
-            thrift::protocol::TBinaryInputProtocol::new(
-                thrift::transport::TBufferedReadTransport::new(r),
-                true,
-            ),
-            thrift::protocol::TBinaryOutputProtocol::new(
-                thrift::transport::TBufferedWriteTransport::new(w),
-                true,
-            ),
-        )
+        client_on(self.port)
     }
 
     fn raw(&self) -> std::net::TcpStream {

@@ -137,13 +137,7 @@ impl BrokerProcess {
     }
 
     pub fn client(&self) -> Client {
-        let mut channel = TTcpChannel::new();
-        channel.open(format!("127.0.0.1:{}", self.port)).unwrap();
-        let (r, w) = channel.split().unwrap();
-        TFileBrokerServiceSyncClient::new(
-            TBinaryInputProtocol::new(TBufferedReadTransport::new(r), true),
-            TBinaryOutputProtocol::new(TBufferedWriteTransport::new(w), true),
-        )
+        client_on(self.port)
     }
 
     pub fn raw(&self) -> TcpStream {
@@ -221,6 +215,18 @@ pub type Props = BTreeMap<String, String>;
 
 /// No properties: what the `file:` tests send. Every path-taking helper below has a
 /// `_with` variant taking the map instead, for stores that need credentials or HA keys.
+/// A Thrift client on a new connection to the broker on 127.0.0.1:`port` (for threads
+/// that cannot borrow the [`BrokerProcess`]).
+pub fn client_on(port: u16) -> Client {
+    let mut channel = TTcpChannel::new();
+    channel.open(format!("127.0.0.1:{port}")).unwrap();
+    let (r, w) = channel.split().unwrap();
+    TFileBrokerServiceSyncClient::new(
+        TBinaryInputProtocol::new(TBufferedReadTransport::new(r), true),
+        TBinaryOutputProtocol::new(TBufferedWriteTransport::new(w), true),
+    )
+}
+
 pub fn props() -> Props {
     BTreeMap::new()
 }
