@@ -17,7 +17,7 @@ use crate::storage::{Backends, Location, Properties, Storage, StorageError};
 use crate::wire::generated::{
     TBrokerFD, TBrokerOperationStatus, TBrokerOperationStatusCode as Code,
 };
-use crate::wire::{Call, Reply};
+use crate::wire::{Call, Method, Reply};
 
 /// Everything a request may touch, shared by all connections.
 pub struct Broker {
@@ -115,6 +115,15 @@ impl Broker {
             Code::TARGET_STORAGE_SERVICE_ERROR,
             format!("{operation} failed: {why}"),
         )
+    }
+
+    /// The answer for an open refused by the fd limits (nothing was opened).
+    fn open_refused(&self, method: Method, path: &str, why: String) -> Reply {
+        let status = status::status(
+            Code::TARGET_STORAGE_SERVICE_ERROR,
+            format!("{} failed: {path}: {why}", method.name()),
+        );
+        Reply::failure(method, status)
     }
 
     /// Answers a repeated close of an fd its client already closed with the first close's

@@ -15,15 +15,7 @@ use crate::wire::{Method, Reply};
 /// A missing file (or a directory) is FILE_NOT_FOUND.
 pub async fn open_reader(broker: &Broker, req: TBrokerOpenReaderRequest) -> Reply {
     broker.sessions.touch(&req.client_id);
-    let refused = |why: String| {
-        Reply::failure(
-            Method::OpenReader,
-            status::status(
-                Code::TARGET_STORAGE_SERVICE_ERROR,
-                format!("openReader failed: {}: {why}", req.path),
-            ),
-        )
-    };
+    let refused = |why| broker.open_refused(Method::OpenReader, &req.path, why);
     if let Err(why) = broker.sessions.check_room(&req.client_id) {
         return refused(why);
     }

@@ -19,15 +19,7 @@ use crate::wire::{Method, Reply};
 /// `openMode` is always APPEND and means nothing.
 pub async fn open_writer(broker: &Broker, req: TBrokerOpenWriterRequest) -> Reply {
     broker.sessions.touch(&req.client_id);
-    let refused = |why: String| {
-        Reply::failure(
-            Method::OpenWriter,
-            status::status(
-                Code::TARGET_STORAGE_SERVICE_ERROR,
-                format!("openWriter failed: {}: {why}", req.path),
-            ),
-        )
-    };
+    let refused = |why| broker.open_refused(Method::OpenWriter, &req.path, why);
     if let Err(why) = broker.sessions.check_room(&req.client_id) {
         return refused(why);
     }
