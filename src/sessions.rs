@@ -104,8 +104,11 @@ pub enum Stream {
 /// close gets the same answer as the first (FE retries a close whose reply was lost).
 #[derive(Clone)]
 pub enum Gone {
-    /// Closed by its client; the receiver yields the close's outcome once it is known.
-    Closed(watch::Receiver<Option<Result<(), String>>>),
+    /// Closed by its client, the close still running: the receiver yields its outcome.
+    Closing(watch::Receiver<Option<Result<(), String>>>),
+    /// Closed by its client with this outcome. Kept without the channel, so a remembered
+    /// close costs a few dozen bytes (there are up to [`TOMBSTONES`] of them).
+    Closed(Result<(), Arc<str>>),
     /// Reaped after its client was idle too long.
     Expired { client: Arc<str> },
 }
@@ -134,6 +137,13 @@ struct Tombstones {
 }
 
 impl Tombstones {
+    /// Replaces a running close's channel by its outcome.
+    fn settle(&mut self, fd: FdId, outcome: Result<(), Arc<str>>) {
+        if let Some(gone @ Gone::Closing(_)) = self.map.get_mut(&fd) {
+            *gone = Gone::Closed(outcome);
+        }
+    }
+
     fn insert(&mut self, fd: FdId, gone: Gone) {
         if self.map.insert(fd, gone).is_none() {
             self.order.push_back(fd);
@@ -217,8 +227,9 @@ pub struct Sessions {
     fd_opened: Notify,
 }
 
-/// How many closed or reaped fds are remembered for replayed calls.
-const TOMBSTONES: usize = 65_536;
+/// How many closed or reaped fds are remembered for replayed calls: a replayed close comes
+/// within an RPC timeout (seconds), and this many cost about 2 MiB.
+const TOMBSTONES: usize = 32_768;
 
 impl Sessions {
     pub fn new(expire_after: Duration) -> Self {
@@ -322,7 +333,7 @@ impl Sessions {
     }
 
     /// Takes a reader out of the table for closing (see [`Sessions::remove`]).
-    pub fn remove_reader(&self, fd: FdId) -> Result<(Arc<ReaderSlot>, CloseOutcome), Lookup> {
+    pub fn remove_reader(&self, fd: FdId) -> Result<(Arc<ReaderSlot>, CloseOutcome<'_>), Lookup> {
         self.remove(fd, |s| match s {
             Stream::Reader(r) => Some(r.clone()),
             Stream::Writer(_) => None,
@@ -330,7 +341,7 @@ impl Sessions {
     }
 
     /// Takes a writer out of the table for closing (see [`Sessions::remove`]).
-    pub fn remove_writer(&self, fd: FdId) -> Result<(Arc<WriterSlot>, CloseOutcome), Lookup> {
+    pub fn remove_writer(&self, fd: FdId) -> Result<(Arc<WriterSlot>, CloseOutcome<'_>), Lookup> {
         self.remove(fd, |s| match s {
             Stream::Writer(w) => Some(w.clone()),
             Stream::Reader(_) => None,
@@ -344,7 +355,7 @@ impl Sessions {
         &self,
         fd: FdId,
         pick: impl FnOnce(&Stream) -> Option<T>,
-    ) -> Result<(T, CloseOutcome), Lookup> {
+    ) -> Result<(T, CloseOutcome<'_>), Lookup> {
         let mut table = self.lock();
         let Some(entry) = table.fds.get(&fd) else {
             return Err(match table.gone.map.get(&fd) {
@@ -367,8 +378,13 @@ impl Sessions {
             }
         }
         let (tx, rx) = watch::channel(None);
-        table.gone.insert(fd, Gone::Closed(rx));
-        Ok((picked, CloseOutcome(tx)))
+        table.gone.insert(fd, Gone::Closing(rx));
+        let outcome = CloseOutcome {
+            sessions: self,
+            fd,
+            tx: Some(tx),
+        };
+        Ok((picked, outcome))
     }
 
     /// Takes every stream of every client idle longer than the expiry out of the table.
@@ -436,22 +452,34 @@ impl Sessions {
     }
 }
 
-/// Delivers a close's outcome to the fd's tombstone.
-pub struct CloseOutcome(watch::Sender<Option<Result<(), String>>>);
+/// Delivers a close's outcome to the fd's tombstone: to replays already waiting on it,
+/// and to the table for later ones.
+pub struct CloseOutcome<'a> {
+    sessions: &'a Sessions,
+    fd: FdId,
+    /// `None` once settled.
+    tx: Option<watch::Sender<Option<Result<(), String>>>>,
+}
 
-impl CloseOutcome {
-    pub fn finish(self, outcome: Result<(), String>) {
-        self.0.send_replace(Some(outcome));
+impl CloseOutcome<'_> {
+    pub fn finish(mut self, outcome: Result<(), String>) {
+        self.settle(outcome);
+    }
+
+    fn settle(&mut self, outcome: Result<(), String>) {
+        let Some(tx) = self.tx.take() else {
+            return;
+        };
+        let kept = outcome.clone().map_err(Arc::from);
+        tx.send_replace(Some(outcome));
+        self.sessions.lock().gone.settle(self.fd, kept);
     }
 }
 
-impl Drop for CloseOutcome {
+impl Drop for CloseOutcome<'_> {
     /// A close abandoned midway (its connection dropped) still answers replays.
     fn drop(&mut self) {
-        if self.0.borrow().is_none() {
-            self.0
-                .send_replace(Some(Err("the close was interrupted".into())));
-        }
+        self.settle(Err("the close was interrupted".into()));
     }
 }
 
@@ -555,8 +583,9 @@ mod tests {
         let fd = s.insert("be1:9060", reader()).unwrap();
         assert!(matches!(s.get(fd), Lookup::Open(_)));
         let (_, outcome) = s.remove_reader(fd).ok().unwrap();
+        assert!(matches!(s.get(fd), Lookup::Gone(Gone::Closing(_))));
         outcome.finish(Ok(()));
-        assert!(matches!(s.get(fd), Lookup::Gone(Gone::Closed(_))));
+        assert!(matches!(s.get(fd), Lookup::Gone(Gone::Closed(Ok(())))));
         assert!(matches!(s.get(FdId { high: 1, low: 2 }), Lookup::Unknown));
         assert_eq!(s.counts(), (0, 0));
         assert_eq!(

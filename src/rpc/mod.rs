@@ -106,7 +106,9 @@ impl Broker {
                 "fd {fd} expired: client {client} was idle for more than {} s, so its streams were closed (writers aborted, nothing committed)",
                 self.sessions.expire_after().as_secs(),
             ),
-            Lookup::Gone(Gone::Closed(_)) => format!("fd {fd} is already closed"),
+            Lookup::Gone(Gone::Closing(_) | Gone::Closed(_)) => {
+                format!("fd {fd} is already closed")
+            }
             Lookup::Open(Stream::Reader(_)) => format!("fd {fd} is a reader, not a writer"),
             Lookup::Open(Stream::Writer(_)) => format!("fd {fd} is a writer, not a reader"),
             Lookup::Unknown => format!("fd {fd} was not issued by this broker"),
@@ -135,12 +137,15 @@ impl Broker {
         fd: FdId,
         lookup: Lookup,
     ) -> TBrokerOperationStatus {
-        let Lookup::Gone(Gone::Closed(mut outcome)) = lookup else {
-            return self.not_open(operation, fd, &lookup);
-        };
-        let first = match outcome.wait_for(|o| o.is_some()).await {
-            Ok(o) => o.clone().unwrap_or(Ok(())),
-            Err(_) => Err("the close was interrupted".to_string()),
+        let first = match lookup {
+            Lookup::Gone(Gone::Closing(mut outcome)) => {
+                match outcome.wait_for(|o| o.is_some()).await {
+                    Ok(o) => o.clone().unwrap_or(Ok(())),
+                    Err(_) => Err("the close was interrupted".to_string()),
+                }
+            }
+            Lookup::Gone(Gone::Closed(outcome)) => outcome.map_err(|e| e.to_string()),
+            other => return self.not_open(operation, fd, &other),
         };
         match first {
             Ok(()) => status::ok(),
