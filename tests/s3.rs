@@ -510,8 +510,12 @@ fn secrets_stay_out_of_a_debug_log() {
     std::thread::sleep(Duration::from_millis(300));
     let log = broker.log();
     assert!(
-        log.contains("Trying credential provider"),
+        log.contains("calculated string to sign"),
         "the signer's own DEBUG lines are in the log (else this test proves nothing)"
+    );
+    assert!(
+        !log.contains("Trying credential provider"),
+        "reqsign's provider lines (which print stock providers' keys) are held at INFO"
     );
     for secret in [SECRET_KEY, token] {
         assert!(!log.contains(secret), "a secret reached the DEBUG log");

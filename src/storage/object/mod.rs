@@ -1,7 +1,9 @@
 //! Object stores on opendal: the filesystem shape the RPCs expect, given to a flat
 //! namespace of keys, the same for every store. What differs per store (which properties
 //! name the credentials and the endpoint, how an opendal `Operator` is built from them)
-//! is a [`Dialect`], one file each (`s3.rs`; OSS, COS, OBS ... come the same way).
+//! is a [`Dialect`], one file each: `s3.rs`; `oss.rs` and `cos.rs` on their native
+//! opendal services; `obs.rs`, `ks3.rs` and `tos.rs` on those stores' S3-compatible APIs
+//! (`compat.rs`); `gcs.rs` and `azure.rs`. `props.rs` reads properties for all of them.
 //!
 //! The mapping, as Hadoop's S3A draws it:
 //!
@@ -24,7 +26,16 @@
 //!   it, so nothing partial becomes visible.
 //! * Reads are ranged GETs, clamped at the size the object had when it was opened.
 
+pub mod azure;
+pub mod compat;
+pub mod cos;
+pub mod gcs;
+pub mod ks3;
+pub mod obs;
+pub mod oss;
+mod props;
 pub mod s3;
+pub mod tos;
 
 use std::hash::Hash;
 use std::net::SocketAddr;
@@ -78,9 +89,14 @@ pub trait Dialect: Send + Sync + 'static {
     /// The store's name in messages ("S3").
     const STORE: &'static str;
 
-    /// Reads the request's properties. Missing or contradictory keys are
-    /// `InvalidArgument` naming the keys; unknown keys are ignored.
-    fn settings(&self, bucket: &str, props: &Properties) -> Result<Self::Settings>;
+    /// Whether the URI's authority carries more than a bucket (Azure's
+    /// `container@account.blob.core.windows.net`): then `@` and dots are the dialect's.
+    const ACCOUNT_IN_AUTHORITY: bool = false;
+
+    /// Reads the request's properties for the URI's scheme and authority (the bucket).
+    /// Missing or contradictory keys are `InvalidArgument` naming the keys; unknown keys
+    /// are ignored.
+    fn settings(&self, scheme: &str, bucket: &str, props: &Properties) -> Result<Self::Settings>;
 
     /// A log-safe description of the settings (endpoint, region, kind of credentials;
     /// never a key).
@@ -111,8 +127,8 @@ impl<D: Dialect> ObjectBackend<D> {
 
     /// The storage for `loc`'s bucket under these properties.
     pub fn resolve(&self, loc: &Location, props: &Properties) -> Result<Arc<ObjectStorage>> {
-        let bucket = bucket_of(loc)?;
-        let settings = self.dialect.settings(bucket, props)?;
+        let bucket = bucket_of(loc, D::ACCOUNT_IN_AUTHORITY)?;
+        let settings = self.dialect.settings(loc.scheme(), bucket, props)?;
         let storage = self.clients.get_or_build(&settings, || {
             let transport = http_transport().map_err(|e| StorageError::Io {
                 path: loc.to_string(),
@@ -149,8 +165,9 @@ impl<D: Dialect> ObjectBackend<D> {
     }
 }
 
-/// The bucket of `scheme://bucket/key`.
-fn bucket_of(loc: &Location) -> Result<&str> {
+/// The bucket of `scheme://bucket/key` (the whole authority when `account` says it
+/// holds an account too).
+fn bucket_of(loc: &Location, account: bool) -> Result<&str> {
     let invalid = |reason: &str| StorageError::InvalidPath {
         path: loc.to_string(),
         reason: reason.to_string(),
@@ -158,7 +175,7 @@ fn bucket_of(loc: &Location) -> Result<&str> {
     let bucket = loc
         .authority()
         .ok_or_else(|| invalid("no bucket (expected scheme://bucket/key)"))?;
-    if bucket.contains('@') {
+    if bucket.contains('@') && !account {
         return Err(invalid(
             "credentials in the URI are not supported: pass them as properties",
         ));
@@ -912,9 +929,14 @@ mod tests {
         let root = Location::parse("s3a://b/").unwrap();
         assert_eq!(key_of(&root), "");
         assert_eq!(prefix_of(&root), "/");
-        assert!(bucket_of(&Location::parse("s3a:///k").unwrap()).is_err());
-        assert!(bucket_of(&Location::parse("s3a://ak:sk@b/k").unwrap()).is_err());
-        assert_eq!(bucket_of(&l).unwrap(), "b");
+        assert!(bucket_of(&Location::parse("s3a:///k").unwrap(), false).is_err());
+        assert!(bucket_of(&Location::parse("s3a://ak:sk@b/k").unwrap(), false).is_err());
+        assert_eq!(bucket_of(&l, false).unwrap(), "b");
+        let azure = Location::parse("wasbs://c@acct.blob.core.windows.net/k").unwrap();
+        assert_eq!(
+            bucket_of(&azure, true).unwrap(),
+            "c@acct.blob.core.windows.net"
+        );
     }
 
     #[test]
