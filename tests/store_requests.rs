@@ -489,3 +489,71 @@ fn no_secret_reaches_a_debug_log() {
         assert!(!log.contains(secret), "a secret reached the DEBUG log");
     }
 }
+
+/// A GCS key file for a listener: the test key, tokens from the listener's `/token`.
+fn gcs_key_props(listener: &HttpListener, dir: &std::path::Path) -> Props {
+    let key = serde_json::json!({
+        "type": "service_account",
+        "client_email": "broker@test.iam.gserviceaccount.com",
+        "private_key": include_str!("data/gcs-test-key.pem"),
+        "token_uri": format!("http://127.0.0.1:{}/token", listener.port()),
+    });
+    let keyfile = dir.join("key.json");
+    std::fs::write(&keyfile, key.to_string()).unwrap();
+    props(&[
+        (
+            "fs.gs.auth.service.account.json.keyfile",
+            keyfile.to_str().unwrap(),
+        ),
+        (
+            "fs.gs.storage.root.url",
+            &format!("http://127.0.0.1:{}", listener.port()),
+        ),
+    ])
+}
+
+/// The token server refusing the key, or the API refusing the token, is NOT_AUTHORIZED
+/// with what the server said; a refused permission is 502 with GCS's message.
+#[test]
+fn gcs_refusals_are_not_authorized_or_502() {
+    let dir = tempfile::tempdir().unwrap();
+    let refusing_token_server = HttpListener::start(|_| {
+        Reply::new(400)
+            .header("Content-Type", "application/json")
+            .body(r#"{"error":"invalid_grant","error_description":"Invalid JWT Signature."}"#)
+    });
+    let broker = BrokerProcess::start();
+    let p = gcs_key_props(&refusing_token_server, dir.path());
+    let r = exists_with(&mut broker.client(), "gs://bkt/a.csv", &p);
+    assert_code(&r.op_status, Code::NOT_AUTHORIZED);
+    assert!(message(&r.op_status).contains("invalid_grant"), "{r:?}");
+
+    let refusing_api = HttpListener::start(|r| {
+        if r.path() == "/token" {
+            Reply::new(200)
+                .header("Content-Type", "application/json")
+                .body(r#"{"access_token":"gcs-access-token-5a7e","expires_in":3600}"#)
+        } else if r.path().contains("forbidden") || r.query().contains("forbidden") {
+            Reply::new(403).header("Content-Type", "application/json").body(
+                r#"{"error":{"code":403,"message":"broker@test.iam.gserviceaccount.com does not have storage.objects.get access.","errors":[{"message":"no access","domain":"global","reason":"forbidden"}]}}"#,
+            )
+        } else {
+            Reply::new(401).header("Content-Type", "application/json").body(
+                r#"{"error":{"code":401,"message":"Invalid Credentials","errors":[{"message":"Invalid Credentials","domain":"global","reason":"authError"}]}}"#,
+            )
+        }
+    });
+    let p = gcs_key_props(&refusing_api, dir.path());
+    let r = exists_with(&mut broker.client(), "gs://bkt/a.csv", &p);
+    assert_code(&r.op_status, Code::NOT_AUTHORIZED);
+    assert!(
+        message(&r.op_status).contains("Invalid Credentials"),
+        "{r:?}"
+    );
+    let r = exists_with(&mut broker.client(), "gs://bkt/forbidden/a.csv", &p);
+    assert_code(&r.op_status, Code::TARGET_STORAGE_SERVICE_ERROR);
+    assert!(
+        message(&r.op_status).contains("does not have storage.objects.get"),
+        "{r:?}"
+    );
+}

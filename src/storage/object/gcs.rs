@@ -26,7 +26,7 @@ use rsa::pkcs8::DecodePrivateKey;
 use sha2::Digest;
 
 use super::props::{endpoint_url, get, invalid, one_of, parse_bool};
-use super::Dialect;
+use super::{CredentialFailure, Dialect};
 use crate::storage::{Properties, Result};
 
 pub struct Gcs;
@@ -212,6 +212,13 @@ impl Dialect for Gcs {
     }
 
     fn operator(s: &GcsSettings) -> opendal::Result<Operator> {
+        Self::operator_reporting(s, &CredentialFailure::default())
+    }
+
+    fn operator_reporting(
+        s: &GcsSettings,
+        failure: &CredentialFailure,
+    ) -> opendal::Result<Operator> {
         let b = opendal::services::Gcs::default()
             .bucket(&s.bucket)
             .root("/")
@@ -238,6 +245,7 @@ impl Dialect for Gcs {
                         email: email.clone(),
                         key,
                         token_uri: token_uri.clone(),
+                        failure: failure.clone(),
                     },
                 ))
                 .disable_config_load()
@@ -255,6 +263,8 @@ struct ServiceAccountToken {
     email: String,
     key: rsa::RsaPrivateKey,
     token_uri: String,
+    /// Where a failed exchange says why (reqsign's chain drops the error itself).
+    failure: CredentialFailure,
 }
 
 impl std::fmt::Debug for ServiceAccountToken {
@@ -304,6 +314,21 @@ impl ProvideCredential for ServiceAccountToken {
         &self,
         ctx: &Context,
     ) -> reqsign_core::Result<Option<Self::Credential>> {
+        let result = self.exchange(ctx).await;
+        match &result {
+            Ok(_) => self.failure.clear(),
+            Err(e) => self.failure.record(
+                e.kind() == reqsign_core::ErrorKind::CredentialInvalid,
+                e.to_string(),
+            ),
+        }
+        result.map(Some)
+    }
+}
+
+impl ServiceAccountToken {
+    /// One JWT-bearer exchange: the token, or why there is none.
+    async fn exchange(&self, ctx: &Context) -> reqsign_core::Result<reqsign_google::Credential> {
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
@@ -320,7 +345,12 @@ impl ProvideCredential for ServiceAccountToken {
             .map_err(|e| {
                 reqsign_core::Error::config_invalid(format!("token URI {}: {e}", self.token_uri))
             })?;
-        let response = ctx.http_send(request).await?;
+        let response = ctx.http_send(request).await.map_err(|e| {
+            reqsign_core::Error::unexpected(format!(
+                "the token server {} did not answer: {e}",
+                self.token_uri
+            ))
+        })?;
         let status = response.status();
         let text = String::from_utf8_lossy(response.body()).to_string();
         if !status.is_success() {
@@ -347,14 +377,14 @@ impl ProvideCredential for ServiceAccountToken {
             .get("expires_in")
             .and_then(|v| v.as_u64())
             .unwrap_or(3600);
-        Ok(Some(reqsign_google::Credential::with_token(
+        Ok(reqsign_google::Credential::with_token(
             reqsign_google::Token {
                 access_token: access_token.to_string(),
                 expires_at: Some(
                     reqsign_core::time::Timestamp::now() + Duration::from_secs(expires_in),
                 ),
             },
-        )))
+        ))
     }
 }
 
@@ -490,6 +520,7 @@ mod tests {
             email: "a@b".into(),
             key: rsa::RsaPrivateKey::from_pkcs8_pem(TEST_KEY).unwrap(),
             token_uri: "http://127.0.0.1:9/token".into(),
+            failure: CredentialFailure::default(),
         };
         let jwt = provider.assertion(1_000).unwrap();
         let parts: Vec<&str> = jwt.split('.').collect();

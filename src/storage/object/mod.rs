@@ -39,7 +39,7 @@ pub mod tos;
 
 use std::hash::Hash;
 use std::net::SocketAddr;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, UNIX_EPOCH};
 
 use async_trait::async_trait;
@@ -78,6 +78,9 @@ const CREDENTIALS_REFUSED: &[&str] = &[
     "SecurityTokenExpired",
     "InvalidSecurityToken",
     "AuthenticationFailed",
+    "InvalidAuthenticationInfo",
+    // GCS answers with HTTP status codes: 401 is an unauthenticated request.
+    "401",
 ];
 
 /// What one object store adds to the shared semantics.
@@ -108,6 +111,36 @@ pub trait Dialect: Send + Sync + 'static {
     /// The opendal operator for these settings, without layers (the backend adds the
     /// shared HTTP client and retries).
     fn operator(settings: &Self::Settings) -> opendal::Result<Operator>;
+
+    /// [`Dialect::operator`], for a dialect whose own credential provider can fail for a
+    /// reason worth telling (a token exchange refused): it records it in `failure`.
+    fn operator_reporting(
+        settings: &Self::Settings,
+        failure: &CredentialFailure,
+    ) -> opendal::Result<Operator> {
+        let _ = failure;
+        Self::operator(settings)
+    }
+}
+
+/// Why a credential provider of ours last failed: reqsign's provider chain swallows
+/// provider errors, and the signer then says only "failed to load signing credential".
+#[derive(Clone, Default)]
+pub struct CredentialFailure(Arc<Mutex<Option<(bool, String)>>>);
+
+impl CredentialFailure {
+    /// `refused`: the credentials themselves were refused (else the exchange failed).
+    pub fn record(&self, refused: bool, message: String) {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = Some((refused, message));
+    }
+
+    pub fn clear(&self) {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    }
+
+    fn last(&self) -> Option<(bool, String)> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
 }
 
 /// One object store's client cache, like `hdfs::HdfsBackend`: one operator per settings,
@@ -134,7 +167,8 @@ impl<D: Dialect> ObjectBackend<D> {
                 path: loc.to_string(),
                 message: e,
             })?;
-            let op = D::operator(&settings)
+            let credential_failure = CredentialFailure::default();
+            let op = D::operator_reporting(&settings, &credential_failure)
                 .map_err(|e| {
                     StorageError::InvalidArgument(format!(
                         "{loc}: cannot set up an {} client: {}",
@@ -159,6 +193,7 @@ impl<D: Dialect> ObjectBackend<D> {
                 op,
                 store: D::STORE,
                 anonymous: D::is_anonymous(&settings),
+                credential_failure,
             })
         })?;
         Ok(storage)
@@ -238,6 +273,7 @@ pub struct ObjectStorage {
     op: Operator,
     store: &'static str,
     anonymous: bool,
+    credential_failure: CredentialFailure,
 }
 
 /// The key of a path: `/a/b` → `a/b`; the root is the empty key.
@@ -293,6 +329,23 @@ impl ObjectStorage {
         let path = path.to_string();
         if err.kind() == ErrorKind::NotFound {
             return StorageError::NotFound { path };
+        }
+        if describe_error(&err).contains("failed to load signing credential") {
+            match self.credential_failure.last() {
+                Some((true, why)) => {
+                    return StorageError::NotAuthorized(format!(
+                        "{path}: {} refused the credentials: {why}",
+                        self.store
+                    ))
+                }
+                Some((false, why)) => {
+                    return StorageError::Io {
+                        path,
+                        message: format!("{} credentials could not be obtained: {why}", self.store),
+                    }
+                }
+                None => {}
+            }
         }
         match store_code(err.message()) {
             Some((code, message)) if CREDENTIALS_REFUSED.contains(&code.as_str()) => {
@@ -560,12 +613,21 @@ fn store_code(text: &str) -> Option<(String, String)> {
     Some((code, message))
 }
 
-/// The value of `field: "..."` in a `Debug`-printed struct, unescaped.
+/// The value of `field: "..."` (or of `field: 401`, a number) in a `Debug`-printed
+/// struct, unescaped. Only a whole field name counts (`code`, not `status_code`).
 fn debug_field(text: &str, field: &str) -> Option<String> {
-    let marker = format!("{field}: \"");
-    let start = text.find(&marker)? + marker.len();
+    let marker = format!("{field}: ");
+    let start = text.match_indices(&marker).find_map(|(at, _)| {
+        let before = text[..at].chars().next_back();
+        (!before.is_some_and(|c| c.is_alphanumeric() || c == '_')).then_some(at + marker.len())
+    })?;
+    let rest = &text[start..];
+    let Some(quoted) = rest.strip_prefix('"') else {
+        let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+        return (!digits.is_empty()).then_some(digits);
+    };
     let mut out = String::new();
-    let mut chars = text[start..].chars();
+    let mut chars = quoted.chars();
     while let Some(c) = chars.next() {
         match c {
             '"' => return Some(out),
@@ -919,6 +981,15 @@ mod tests {
         assert!(store_code("").is_none());
         assert!(store_code("<html>bad gateway</html>").is_none());
         assert!(store_code(r#"S3Error { code: "", message: "x" }"#).is_none());
+        // GCS's JSON errors carry the HTTP status as a number; a longer field name that
+        // ends in `code` is not the code.
+        let gcs = r#"GcsErrorResponse { error: GcsError { code: 401, message: "Invalid Credentials", errors: [] } }"#;
+        assert_eq!(
+            store_code(gcs).unwrap(),
+            ("401".to_string(), "Invalid Credentials".to_string())
+        );
+        let tricky = r#"E { status_code: 500, code: "SlowDown", message: "m" }"#;
+        assert_eq!(store_code(tricky).unwrap().0, "SlowDown");
     }
 
     #[test]
