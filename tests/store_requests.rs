@@ -557,3 +557,98 @@ fn gcs_refusals_are_not_authorized_or_502() {
         "{r:?}"
     );
 }
+
+/// COS and an S3-compatible store (KS3) map their XML refusals like S3: credentials
+/// refused → NOT_AUTHORIZED, anything else → 502, both with the store's code and message.
+#[test]
+fn cos_and_ks3_refusals_carry_the_stores_code() {
+    let listener = HttpListener::start(|r| {
+        if r.path().contains("denied") || r.query().contains("denied") {
+            xml_error(403, "AccessDenied", "Access Denied by bucket policy.")
+        } else {
+            xml_error(
+                403,
+                "InvalidAccessKeyId",
+                "The access key Id you provided does not exist.",
+            )
+        }
+    });
+    let broker = BrokerProcess::start();
+    let mut c = broker.client();
+    let endpoint = format!("http://localhost:{}", listener.port());
+    let cos = props(&[
+        ("fs.cosn.bucket.endpoint_suffix", &endpoint),
+        ("fs.cosn.userinfo.secretId", ACCESS),
+        ("fs.cosn.userinfo.secretKey", SECRET),
+    ]);
+    let ks3 = props(&[
+        ("fs.ks3.endpoint", &endpoint),
+        ("fs.ks3.AccessKey", ACCESS),
+        ("fs.ks3.AccessSecret", SECRET),
+    ]);
+    for (base, p, store) in [("cosn://bkt-1", &cos, "COS"), ("ks3://bkt", &ks3, "KS3")] {
+        let r = exists_with(&mut c, &format!("{base}/a.csv"), p);
+        assert_code(&r.op_status, Code::NOT_AUTHORIZED);
+        assert!(
+            message(&r.op_status).contains("InvalidAccessKeyId"),
+            "{r:?}"
+        );
+        assert!(message(&r.op_status).contains(store), "{r:?}");
+        let r = exists_with(&mut c, &format!("{base}/denied/a.csv"), p);
+        assert_code(&r.op_status, Code::TARGET_STORAGE_SERVICE_ERROR);
+        assert!(message(&r.op_status).contains("AccessDenied"), "{r:?}");
+        assert!(message(&r.op_status).contains("bucket policy"), "{r:?}");
+    }
+}
+
+/// A pread is one ranged GET of the bytes asked for, clamped at the object's size.
+#[test]
+fn oss_pread_is_a_ranged_get() {
+    let listener = HttpListener::start(|r| match r.method.as_str() {
+        "HEAD" => object_head(),
+        _ => {
+            let range = r.header("range").unwrap_or_default().to_string();
+            let body: &[u8] = match range.as_str() {
+                "bytes=1-3" => b"ell",
+                "bytes=3-4" => b"lo",
+                _ => b"?",
+            };
+            Reply::new(206)
+                .header("Content-Range", &format!("{}/5", range.replace('=', " ")))
+                .header("Last-Modified", "Mon, 02 Jan 2023 03:04:05 GMT")
+                .body(body)
+        }
+    });
+    let broker = BrokerProcess::start();
+    let mut c = broker.client();
+    let p = props(&[
+        (
+            "fs.oss.endpoint",
+            &format!("http://localhost:{}", listener.port()),
+        ),
+        ("fs.oss.accessKeyId", ACCESS),
+        ("fs.oss.accessKeySecret", SECRET),
+    ]);
+    let fd = reader_fd_with(&mut c, "oss://bkt/a.csv", "be:1", &p);
+    let r = pread(&mut c, &fd, 1, 3);
+    assert_ok(&r.op_status);
+    assert_eq!(r.data.as_deref(), Some(&b"ell"[..]));
+    let r = pread(&mut c, &fd, 3, 100);
+    assert_ok(&r.op_status);
+    assert_eq!(r.data.as_deref(), Some(&b"lo"[..]));
+    let gets: Vec<Recorded> = listener
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "GET")
+        .collect();
+    assert_eq!(gets.len(), 2, "{gets:#?}");
+    for (r, range) in gets.iter().zip(["bytes=1-3", "bytes=3-4"]) {
+        assert_eq!(r.path(), "/a.csv");
+        assert_eq!(r.header("range"), Some(range));
+        assert!(r
+            .header("authorization")
+            .unwrap_or_default()
+            .starts_with("OSS"));
+    }
+    assert_ok(&close_reader(&mut c, &fd));
+}
