@@ -652,3 +652,39 @@ fn oss_pread_is_a_ranged_get() {
     }
     assert_ok(&close_reader(&mut c, &fd));
 }
+
+/// OSS and GCS without credentials send unsigned requests (public buckets) and never
+/// ask a token or metadata server for any.
+#[test]
+fn oss_and_gcs_without_keys_send_unsigned_requests() {
+    let listener = HttpListener::start(|r| {
+        if r.path().starts_with("/storage/") {
+            Reply::new(200).header("Content-Type", "application/json").body(
+                r#"{"name":"a.csv","bucket":"bkt","size":"5","updated":"2023-01-02T03:04:05.000Z"}"#,
+            )
+        } else {
+            object_head()
+        }
+    });
+    let broker = BrokerProcess::start();
+    let mut c = broker.client();
+    let endpoint = format!("http://localhost:{}", listener.port());
+    for (path, p) in [
+        ("oss://bkt/a.csv", props(&[("fs.oss.endpoint", &endpoint)])),
+        (
+            "gs://bkt/a.csv",
+            props(&[("fs.gs.storage.root.url", &endpoint)]),
+        ),
+    ] {
+        let r = exists_with(&mut c, path, &p);
+        assert_ok(&r.op_status);
+        assert!(r.is_path_exist, "{path}: {r:?}");
+    }
+    let requests = listener.requests();
+    assert_eq!(requests.len(), 2, "{requests:#?}");
+    assert_eq!(requests[0].path(), "/a.csv");
+    assert_eq!(requests[1].path(), "/storage/v1/b/bkt/o/a.csv");
+    for r in &requests {
+        assert!(r.header("authorization").is_none(), "{r:?}");
+    }
+}
