@@ -47,6 +47,12 @@ pub fn init(config: &BrokerConfig, sys_dir: &Path, audit_dir: &Path) -> std::io:
             .parse()
             .expect("static directive"),
     );
+    // reqsign debug-logs each credential provider it tries with its `Debug`, which for
+    // the stock static providers of OSS and COS (the only way their opendal services
+    // take keys) prints the keys: its records stay at INFO whatever the level.
+    for quiet in REQSIGN_TARGETS {
+        filter = filter.add_directive(format!("{quiet}=info").parse().expect("static directive"));
+    }
     for module in &config.sys_log_verbose_modules {
         if let Ok(d) = format!("apache_hdfs_broker::{module}=debug").parse() {
             filter = filter.add_directive(d);
@@ -125,6 +131,9 @@ fn rolling_file(
         )),
     })
 }
+
+/// Crates whose DEBUG records may carry credentials (see [`init`]).
+const REQSIGN_TARGETS: &[&str] = &["reqsign_core", "reqsign_aliyun_oss", "reqsign_tencent_cos"];
 
 /// Key words that mark a property value as a secret.
 const SECRET_WORDS: &[&str] = &[

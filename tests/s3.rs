@@ -467,9 +467,10 @@ fn refused_credentials_and_bad_properties() {
         assert_code(&r.op_status, Code::INVALID_ARGUMENT);
         assert!(message(&r.op_status).contains(key), "{key}: {r:?}");
     }
-    // The other object stores are not served yet: a clear path status.
+    // S3 keys say nothing to another store: its own missing key is named.
     let r = exists_with(&mut c, "oss://bucket/x", &s3.props());
-    assert_code(&r.op_status, Code::INVALID_INPUT_FILE_PATH);
+    assert_code(&r.op_status, Code::INVALID_ARGUMENT);
+    assert!(message(&r.op_status).contains("fs.oss.endpoint"), "{r:?}");
     let r = exists_with(&mut c, "s3a:///no-bucket", &s3.props());
     assert_code(&r.op_status, Code::INVALID_INPUT_FILE_PATH);
     let r = exists_with(&mut c, "s3a://no-such-bucket-here/x", &s3.props());
@@ -510,8 +511,12 @@ fn secrets_stay_out_of_a_debug_log() {
     std::thread::sleep(Duration::from_millis(300));
     let log = broker.log();
     assert!(
-        log.contains("Trying credential provider"),
+        log.contains("calculated string to sign"),
         "the signer's own DEBUG lines are in the log (else this test proves nothing)"
+    );
+    assert!(
+        !log.contains("Trying credential provider"),
+        "reqsign's provider lines (which print stock providers' keys) are held at INFO"
     );
     for secret in [SECRET_KEY, token] {
         assert!(!log.contains(secret), "a secret reached the DEBUG log");
@@ -712,4 +717,91 @@ fn the_broker_recovers_when_the_server_comes_back() {
         b"after"
     );
     assert_ok(&delete_with(&mut c, &dir, &p));
+}
+
+/// How many S3 clients the broker has built so far (one log line each).
+fn clients_built(broker: &BrokerProcess) -> usize {
+    broker.log().matches("new S3 client for bucket").count()
+}
+
+/// One client per connection settings: the same settings (under either key spelling)
+/// share it, other credentials get their own, at most 256 are kept (the least recently
+/// used goes), and one idle longer than `client_expire_seconds` is dropped and rebuilt.
+#[test]
+fn clients_are_shared_per_settings_bounded_and_dropped_when_idle() {
+    let s3 = server();
+    let path = format!("{}/{}/a.csv", s3.base("s3a"), unique("cache"));
+    let built = |broker: &BrokerProcess, n: usize| {
+        wait_for(
+            &format!("{n} clients built"),
+            Duration::from_secs(5),
+            || clients_built(broker) >= n,
+        );
+    };
+
+    let broker = BrokerProcess::start_with(&[("client_expire_seconds", "2")]);
+    let mut c = broker.client();
+    let hadoop = s3.props();
+    let starrocks: Props = [
+        ("aws.s3.access_key", ACCESS_KEY),
+        ("aws.s3.secret_key", SECRET_KEY),
+        ("aws.s3.endpoint", &s3.endpoint()),
+        ("aws.s3.enable_path_style_access", "true"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    for p in [&hadoop, &hadoop, &starrocks] {
+        assert_ok(&exists_with(&mut c, &path, p).op_status);
+    }
+    built(&broker, 1);
+    let other = with(&hadoop, &[("fs.s3a.secret.key", "wrong-secret-value-42")]);
+    assert_code(
+        &exists_with(&mut c, &path, &other).op_status,
+        Code::NOT_AUTHORIZED,
+    );
+    built(&broker, 2);
+    assert_ok(&exists_with(&mut c, &path, &hadoop).op_status);
+    // Idle past the expiry: the next call builds the client anew.
+    std::thread::sleep(Duration::from_millis(2500));
+    assert_ok(&exists_with(&mut c, &path, &hadoop).op_status);
+    built(&broker, 3);
+    assert_eq!(clients_built(&broker), 3, "no other client was built");
+
+    // 257 distinct credentials, then the first again: it was evicted.
+    let broker = BrokerProcess::start();
+    let mut c = broker.client();
+    for i in 0..=256 {
+        let p = with(
+            &hadoop,
+            &[("fs.s3a.access.key", &format!("no-such-key-{i}"))],
+        );
+        assert_code(
+            &exists_with(&mut c, &path, &p).op_status,
+            Code::NOT_AUTHORIZED,
+        );
+    }
+    built(&broker, 257);
+    let first = with(&hadoop, &[("fs.s3a.access.key", "no-such-key-0")]);
+    assert_code(
+        &exists_with(&mut c, &path, &first).op_status,
+        Code::NOT_AUTHORIZED,
+    );
+    built(&broker, 258);
+    let last = with(&hadoop, &[("fs.s3a.access.key", "no-such-key-256")]);
+    assert_code(
+        &exists_with(&mut c, &path, &last).op_status,
+        Code::NOT_AUTHORIZED,
+    );
+    let marker = with(&hadoop, &[("fs.s3a.access.key", "no-such-key-marker")]);
+    assert_code(
+        &exists_with(&mut c, &path, &marker).op_status,
+        Code::NOT_AUTHORIZED,
+    );
+    built(&broker, 259);
+    assert_eq!(
+        clients_built(&broker),
+        259,
+        "the most recent client was kept"
+    );
 }

@@ -138,6 +138,13 @@ pub struct Backends {
     local: Arc<local::LocalStorage>,
     hdfs: hdfs::HdfsBackend,
     s3: object::ObjectBackend<object::s3::S3>,
+    oss: object::ObjectBackend<object::oss::Oss>,
+    cos: object::ObjectBackend<object::cos::Cos>,
+    obs: object::ObjectBackend<object::obs::Obs>,
+    ks3: object::ObjectBackend<object::ks3::Ks3>,
+    tos: object::ObjectBackend<object::tos::Tos>,
+    gcs: object::ObjectBackend<object::gcs::Gcs>,
+    azure: object::ObjectBackend<object::azure::Azure>,
 }
 
 impl Backends {
@@ -148,6 +155,13 @@ impl Backends {
             local: Arc::new(local::LocalStorage),
             hdfs: hdfs::HdfsBackend::new(conf_dir, idle_expiry),
             s3: object::ObjectBackend::new(object::s3::S3, idle_expiry),
+            oss: object::ObjectBackend::new(object::oss::Oss, idle_expiry),
+            cos: object::ObjectBackend::new(object::cos::Cos, idle_expiry),
+            obs: object::ObjectBackend::new(Default::default(), idle_expiry),
+            ks3: object::ObjectBackend::new(Default::default(), idle_expiry),
+            tos: object::ObjectBackend::new(Default::default(), idle_expiry),
+            gcs: object::ObjectBackend::new(object::gcs::Gcs, idle_expiry),
+            azure: object::ObjectBackend::new(object::azure::Azure, idle_expiry),
         }
     }
 
@@ -165,14 +179,15 @@ impl Backends {
                 Ok((fs, loc))
             }
             "s3a" | "s3" | "s3n" => Ok((self.s3.resolve(loc, props)?, loc.clone())),
-            "oss" | "cosn" | "cos" | "obs" | "ks3" | "tos" | "gs" | "abfs" | "abfss" | "wasb"
-            | "wasbs" => Err(StorageError::InvalidPath {
-                path: loc.to_string(),
-                reason: format!(
-                    "scheme '{}' is not served by this broker build yet",
-                    loc.scheme()
-                ),
-            }),
+            "oss" => Ok((self.oss.resolve(loc, props)?, loc.clone())),
+            "cosn" | "cos" => Ok((self.cos.resolve(loc, props)?, loc.clone())),
+            "obs" => Ok((self.obs.resolve(loc, props)?, loc.clone())),
+            "ks3" => Ok((self.ks3.resolve(loc, props)?, loc.clone())),
+            "tos" => Ok((self.tos.resolve(loc, props)?, loc.clone())),
+            "gs" => Ok((self.gcs.resolve(loc, props)?, loc.clone())),
+            "abfs" | "abfss" | "wasb" | "wasbs" => {
+                Ok((self.azure.resolve(loc, props)?, loc.clone()))
+            }
             other => Err(StorageError::InvalidPath {
                 path: loc.to_string(),
                 reason: format!("unsupported scheme '{other}'"),

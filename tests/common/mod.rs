@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+pub mod http_listener;
 pub mod minicluster;
 pub mod seaweed;
 

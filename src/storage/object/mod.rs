@@ -1,7 +1,9 @@
 //! Object stores on opendal: the filesystem shape the RPCs expect, given to a flat
 //! namespace of keys, the same for every store. What differs per store (which properties
 //! name the credentials and the endpoint, how an opendal `Operator` is built from them)
-//! is a [`Dialect`], one file each (`s3.rs`; OSS, COS, OBS ... come the same way).
+//! is a [`Dialect`], one file each: `s3.rs`; `oss.rs` and `cos.rs` on their native
+//! opendal services; `obs.rs`, `ks3.rs` and `tos.rs` on those stores' S3-compatible APIs
+//! (`compat.rs`); `gcs.rs` and `azure.rs`. `props.rs` reads properties for all of them.
 //!
 //! The mapping, as Hadoop's S3A draws it:
 //!
@@ -24,11 +26,20 @@
 //!   it, so nothing partial becomes visible.
 //! * Reads are ranged GETs, clamped at the size the object had when it was opened.
 
+pub mod azure;
+pub mod compat;
+pub mod cos;
+pub mod gcs;
+pub mod ks3;
+pub mod obs;
+pub mod oss;
+mod props;
 pub mod s3;
+pub mod tos;
 
 use std::hash::Hash;
 use std::net::SocketAddr;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, UNIX_EPOCH};
 
 use async_trait::async_trait;
@@ -67,6 +78,9 @@ const CREDENTIALS_REFUSED: &[&str] = &[
     "SecurityTokenExpired",
     "InvalidSecurityToken",
     "AuthenticationFailed",
+    "InvalidAuthenticationInfo",
+    // GCS answers with HTTP status codes: 401 is an unauthenticated request.
+    "401",
 ];
 
 /// What one object store adds to the shared semantics.
@@ -78,9 +92,14 @@ pub trait Dialect: Send + Sync + 'static {
     /// The store's name in messages ("S3").
     const STORE: &'static str;
 
-    /// Reads the request's properties. Missing or contradictory keys are
-    /// `InvalidArgument` naming the keys; unknown keys are ignored.
-    fn settings(&self, bucket: &str, props: &Properties) -> Result<Self::Settings>;
+    /// Whether the URI's authority carries more than a bucket (Azure's
+    /// `container@account.blob.core.windows.net`): then `@` and dots are the dialect's.
+    const ACCOUNT_IN_AUTHORITY: bool = false;
+
+    /// Reads the request's properties for the URI's scheme and authority (the bucket).
+    /// Missing or contradictory keys are `InvalidArgument` naming the keys; unknown keys
+    /// are ignored.
+    fn settings(&self, scheme: &str, bucket: &str, props: &Properties) -> Result<Self::Settings>;
 
     /// A log-safe description of the settings (endpoint, region, kind of credentials;
     /// never a key).
@@ -92,6 +111,36 @@ pub trait Dialect: Send + Sync + 'static {
     /// The opendal operator for these settings, without layers (the backend adds the
     /// shared HTTP client and retries).
     fn operator(settings: &Self::Settings) -> opendal::Result<Operator>;
+
+    /// [`Dialect::operator`], for a dialect whose own credential provider can fail for a
+    /// reason worth telling (a token exchange refused): it records it in `failure`.
+    fn operator_reporting(
+        settings: &Self::Settings,
+        failure: &CredentialFailure,
+    ) -> opendal::Result<Operator> {
+        let _ = failure;
+        Self::operator(settings)
+    }
+}
+
+/// Why a credential provider of ours last failed: reqsign's provider chain swallows
+/// provider errors, and the signer then says only "failed to load signing credential".
+#[derive(Clone, Default)]
+pub struct CredentialFailure(Arc<Mutex<Option<(bool, String)>>>);
+
+impl CredentialFailure {
+    /// `refused`: the credentials themselves were refused (else the exchange failed).
+    pub fn record(&self, refused: bool, message: String) {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = Some((refused, message));
+    }
+
+    pub fn clear(&self) {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    }
+
+    fn last(&self) -> Option<(bool, String)> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
 }
 
 /// One object store's client cache, like `hdfs::HdfsBackend`: one operator per settings,
@@ -111,14 +160,15 @@ impl<D: Dialect> ObjectBackend<D> {
 
     /// The storage for `loc`'s bucket under these properties.
     pub fn resolve(&self, loc: &Location, props: &Properties) -> Result<Arc<ObjectStorage>> {
-        let bucket = bucket_of(loc)?;
-        let settings = self.dialect.settings(bucket, props)?;
+        let bucket = bucket_of(loc, D::ACCOUNT_IN_AUTHORITY)?;
+        let settings = self.dialect.settings(loc.scheme(), bucket, props)?;
         let storage = self.clients.get_or_build(&settings, || {
             let transport = http_transport().map_err(|e| StorageError::Io {
                 path: loc.to_string(),
                 message: e,
             })?;
-            let op = D::operator(&settings)
+            let credential_failure = CredentialFailure::default();
+            let op = D::operator_reporting(&settings, &credential_failure)
                 .map_err(|e| {
                     StorageError::InvalidArgument(format!(
                         "{loc}: cannot set up an {} client: {}",
@@ -143,14 +193,16 @@ impl<D: Dialect> ObjectBackend<D> {
                 op,
                 store: D::STORE,
                 anonymous: D::is_anonymous(&settings),
+                credential_failure,
             })
         })?;
         Ok(storage)
     }
 }
 
-/// The bucket of `scheme://bucket/key`.
-fn bucket_of(loc: &Location) -> Result<&str> {
+/// The bucket of `scheme://bucket/key` (the whole authority when `account` says it
+/// holds an account too).
+fn bucket_of(loc: &Location, account: bool) -> Result<&str> {
     let invalid = |reason: &str| StorageError::InvalidPath {
         path: loc.to_string(),
         reason: reason.to_string(),
@@ -158,7 +210,7 @@ fn bucket_of(loc: &Location) -> Result<&str> {
     let bucket = loc
         .authority()
         .ok_or_else(|| invalid("no bucket (expected scheme://bucket/key)"))?;
-    if bucket.contains('@') {
+    if bucket.contains('@') && !account {
         return Err(invalid(
             "credentials in the URI are not supported: pass them as properties",
         ));
@@ -221,6 +273,7 @@ pub struct ObjectStorage {
     op: Operator,
     store: &'static str,
     anonymous: bool,
+    credential_failure: CredentialFailure,
 }
 
 /// The key of a path: `/a/b` → `a/b`; the root is the empty key.
@@ -276,6 +329,23 @@ impl ObjectStorage {
         let path = path.to_string();
         if err.kind() == ErrorKind::NotFound {
             return StorageError::NotFound { path };
+        }
+        if describe_error(&err).contains("failed to load signing credential") {
+            match self.credential_failure.last() {
+                Some((true, why)) => {
+                    return StorageError::NotAuthorized(format!(
+                        "{path}: {} refused the credentials: {why}",
+                        self.store
+                    ))
+                }
+                Some((false, why)) => {
+                    return StorageError::Io {
+                        path,
+                        message: format!("{} credentials could not be obtained: {why}", self.store),
+                    }
+                }
+                None => {}
+            }
         }
         match store_code(err.message()) {
             Some((code, message)) if CREDENTIALS_REFUSED.contains(&code.as_str()) => {
@@ -543,12 +613,21 @@ fn store_code(text: &str) -> Option<(String, String)> {
     Some((code, message))
 }
 
-/// The value of `field: "..."` in a `Debug`-printed struct, unescaped.
+/// The value of `field: "..."` (or of `field: 401`, a number) in a `Debug`-printed
+/// struct, unescaped. Only a whole field name counts (`code`, not `status_code`).
 fn debug_field(text: &str, field: &str) -> Option<String> {
-    let marker = format!("{field}: \"");
-    let start = text.find(&marker)? + marker.len();
+    let marker = format!("{field}: ");
+    let start = text.match_indices(&marker).find_map(|(at, _)| {
+        let before = text[..at].chars().next_back();
+        (!before.is_some_and(|c| c.is_alphanumeric() || c == '_')).then_some(at + marker.len())
+    })?;
+    let rest = &text[start..];
+    let Some(quoted) = rest.strip_prefix('"') else {
+        let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+        return (!digits.is_empty()).then_some(digits);
+    };
     let mut out = String::new();
-    let mut chars = text[start..].chars();
+    let mut chars = quoted.chars();
     while let Some(c) = chars.next() {
         match c {
             '"' => return Some(out),
@@ -902,6 +981,15 @@ mod tests {
         assert!(store_code("").is_none());
         assert!(store_code("<html>bad gateway</html>").is_none());
         assert!(store_code(r#"S3Error { code: "", message: "x" }"#).is_none());
+        // GCS's JSON errors carry the HTTP status as a number; a longer field name that
+        // ends in `code` is not the code.
+        let gcs = r#"GcsErrorResponse { error: GcsError { code: 401, message: "Invalid Credentials", errors: [] } }"#;
+        assert_eq!(
+            store_code(gcs).unwrap(),
+            ("401".to_string(), "Invalid Credentials".to_string())
+        );
+        let tricky = r#"E { status_code: 500, code: "SlowDown", message: "m" }"#;
+        assert_eq!(store_code(tricky).unwrap().0, "SlowDown");
     }
 
     #[test]
@@ -912,9 +1000,14 @@ mod tests {
         let root = Location::parse("s3a://b/").unwrap();
         assert_eq!(key_of(&root), "");
         assert_eq!(prefix_of(&root), "/");
-        assert!(bucket_of(&Location::parse("s3a:///k").unwrap()).is_err());
-        assert!(bucket_of(&Location::parse("s3a://ak:sk@b/k").unwrap()).is_err());
-        assert_eq!(bucket_of(&l).unwrap(), "b");
+        assert!(bucket_of(&Location::parse("s3a:///k").unwrap(), false).is_err());
+        assert!(bucket_of(&Location::parse("s3a://ak:sk@b/k").unwrap(), false).is_err());
+        assert_eq!(bucket_of(&l, false).unwrap(), "b");
+        let azure = Location::parse("wasbs://c@acct.blob.core.windows.net/k").unwrap();
+        assert_eq!(
+            bucket_of(&azure, true).unwrap(),
+            "c@acct.blob.core.windows.net"
+        );
     }
 
     #[test]

@@ -39,6 +39,40 @@ pub struct S3Settings {
     credentials: Credentials,
 }
 
+impl S3Settings {
+    /// A client signing with a key pair (SigV4) for an S3-compatible store (OBS, KS3,
+    /// TOS): virtual-host style, as those stores' S3 APIs require, unless the bucket
+    /// name holds a dot.
+    pub(super) fn compatible(
+        bucket: &str,
+        endpoint: String,
+        region: String,
+        (access_key, secret_key): (&str, &str),
+        session_token: Option<&str>,
+    ) -> Self {
+        S3Settings {
+            bucket: bucket.to_string(),
+            virtual_host: !bucket.contains('.'),
+            endpoint,
+            region,
+            credentials: Credentials::Keys {
+                access_key: access_key.to_string(),
+                secret_key: secret_key.to_string(),
+                session_token: session_token.map(str::to_string),
+                then_chain: false,
+            },
+        }
+    }
+
+    pub(super) fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+
+    pub(super) fn region(&self) -> &str {
+        &self.region
+    }
+}
+
 #[derive(Clone, PartialEq, Eq, Hash)]
 enum Credentials {
     /// Unsigned requests (public buckets).
@@ -335,7 +369,7 @@ impl Dialect for S3 {
     type Settings = S3Settings;
     const STORE: &'static str = "S3";
 
-    fn settings(&self, bucket: &str, props: &Properties) -> Result<S3Settings> {
+    fn settings(&self, _scheme: &str, bucket: &str, props: &Properties) -> Result<S3Settings> {
         let credentials = credentials(props)?;
         let ssl = either_bool(props, SSL)?.unwrap_or(true);
         let path_style = either_bool(props, PATH_STYLE)?.unwrap_or(false);
@@ -456,7 +490,7 @@ mod tests {
     }
 
     fn settings(pairs: &[(&str, &str)]) -> Result<S3Settings> {
-        S3.settings("bkt", &props(pairs))
+        S3.settings("s3a", "bkt", &props(pairs))
     }
 
     #[track_caller]
@@ -528,7 +562,7 @@ mod tests {
         let s = settings(&[("fs.s3a.endpoint", "s3.dualstack.us-west-2.amazonaws.com")]).unwrap();
         assert_eq!(s.region, "us-west-2");
         // A dotted bucket cannot be a TLS host name: path style.
-        let s = S3.settings("my.bucket", &props(&[])).unwrap();
+        let s = S3.settings("s3", "my.bucket", &props(&[])).unwrap();
         assert!(!s.virtual_host);
     }
 
