@@ -41,7 +41,11 @@ impl Broker {
         Broker {
             audit,
             sessions: Arc::new(Sessions::new(expiry)),
-            backends: Backends::new(conf_dir, expiry),
+            backends: Backends::new(
+                conf_dir,
+                expiry,
+                std::time::Duration::from_secs(config.kerberos_token_expire_seconds),
+            ),
             config,
         }
     }

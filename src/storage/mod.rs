@@ -8,6 +8,7 @@
 mod cache;
 pub mod glob;
 pub mod hdfs;
+mod kerberos;
 pub mod local;
 mod location;
 pub mod object;
@@ -142,11 +143,16 @@ pub struct Backends {
 
 impl Backends {
     /// `conf_dir` is the broker's `conf/` folder (Hadoop XML files are read from it);
-    /// cached clients idle longer than `idle_expiry` are dropped.
-    pub fn new(conf_dir: Option<&std::path::Path>, idle_expiry: std::time::Duration) -> Self {
+    /// cached clients idle longer than `idle_expiry` are dropped, Kerberos-secured ones
+    /// also once they are `kerberos_max_age` old.
+    pub fn new(
+        conf_dir: Option<&std::path::Path>,
+        idle_expiry: std::time::Duration,
+        kerberos_max_age: std::time::Duration,
+    ) -> Self {
         Backends {
             local: Arc::new(local::LocalStorage),
-            hdfs: hdfs::HdfsBackend::new(conf_dir, idle_expiry),
+            hdfs: hdfs::HdfsBackend::new(conf_dir, idle_expiry, kerberos_max_age),
             s3: object::ObjectBackend::new(object::s3::S3, idle_expiry),
         }
     }

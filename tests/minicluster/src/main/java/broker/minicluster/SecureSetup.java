@@ -21,6 +21,10 @@ import org.apache.hadoop.security.UserGroupInformation;
 final class SecureSetup {
   /** Short names of the user principals; each gets {@code /NAME} owned by it, mode 0700. */
   static final String[] USERS = {"alice", "bob"};
+  /** Has a keytab but is not in the KDC. */
+  static final String UNKNOWN = "ghost";
+  /** In the KDC, but its keytab holds keys the KDC replaced. */
+  static final String STALE = "stale";
   /** Service principal of namenode and datanodes: the short name "hdfs" is the superuser. */
   static final String SERVICE_HOST = "localhost";
 
@@ -66,6 +70,17 @@ final class SecureSetup {
     for (String user : USERS) {
       kdc.createPrincipal(userKeytab(user), user);
     }
+    // Keytabs that cannot log in: one whose principal the KDC no longer knows, one whose
+    // keys the KDC has since replaced. (MiniKdc keeps its Kerby server private.)
+    java.lang.reflect.Field f = MiniKdc.class.getDeclaredField("simpleKdc");
+    f.setAccessible(true);
+    org.apache.kerby.kerberos.kerb.server.SimpleKdcServer kerby =
+        (org.apache.kerby.kerberos.kerb.server.SimpleKdcServer) f.get(kdc);
+    kdc.createPrincipal(userKeytab(UNKNOWN), UNKNOWN);
+    kerby.deletePrincipal(userPrincipal(UNKNOWN));
+    kdc.createPrincipal(userKeytab(STALE), STALE);
+    kerby.deletePrincipal(userPrincipal(STALE));
+    kerby.createPrincipal(userPrincipal(STALE));
     krb5Conf = new File(dir, "krb5.conf");
     MiniCluster.writeAtomically(krb5Conf, krb5ConfText());
   }
@@ -142,6 +157,10 @@ final class SecureSetup {
       m.put("kerberos.user." + user + ".principal", userPrincipal(user));
       m.put("kerberos.user." + user + ".keytab", userKeytab(user).getPath());
       m.put("kerberos.user." + user + ".home", "/" + user);
+    }
+    for (String user : new String[] {UNKNOWN, STALE}) {
+      m.put("kerberos.user." + user + ".principal", userPrincipal(user));
+      m.put("kerberos.user." + user + ".keytab", userKeytab(user).getPath());
     }
     return m;
   }
