@@ -240,7 +240,8 @@ fn library_clients_keep_principals_apart() {
 fn two_principals_concurrently_through_one_broker() {
     let s = secure();
     let (alice, bob) = (user("alice"), user("bob"));
-    let kb = KerberosBroker::start(&s, &[]);
+    // At DEBUG, so that what the HDFS client logs is checked for secrets too.
+    let kb = KerberosBroker::start(&s, &[("sys_log_level", "DEBUG")]);
     let run = unique("conc");
     let threads: Vec<_> = (0..8)
         .map(|i| {
@@ -300,6 +301,12 @@ fn two_principals_concurrently_through_one_broker() {
     let simple = list_with(&mut c, &format!("{}/alice/*", s.nn), false, false, &props());
     assert_code(&simple.op_status, Code::TARGET_STORAGE_SERVICE_ERROR);
     kb.assert_never_logged(&bob.keytab_base64());
+    // Nor, even at DEBUG, the SASL exchange or the block access tokens.
+    let log = kb.broker.log();
+    assert!(log.contains("DEBUG"), "the broker logs at DEBUG");
+    for token in ["RpcSaslProto", "block_token", "password: ["] {
+        assert!(!log.contains(token), "'{token}' in the broker log");
+    }
 }
 
 /// A keytab sent inline lives in a private file only while a client or stream needs it.
