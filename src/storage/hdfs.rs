@@ -295,6 +295,11 @@ fn hdfs_error(loc: &Location, err: HdfsError) -> StorageError {
         HdfsError::SASLError(msg) => {
             StorageError::NotAuthorized(format!("{path}: authentication failed: {msg}"))
         }
+        HdfsError::OperationFailed(msg) if msg.contains("libgssapi") => {
+            StorageError::NotAuthorized(format!(
+                "{path}: Kerberos needs MIT's GSSAPI library libgssapi_krb5.so.2 on the broker host (Debian/Ubuntu: libgssapi-krb5-2, RHEL: krb5-libs): {msg}"
+            ))
+        }
         HdfsError::NoSASLMechanism => StorageError::NotAuthorized(format!(
             "{path}: the namenode offers no authentication this client can do (Kerberos settings missing or wrong?)"
         )),
