@@ -668,6 +668,31 @@ mod tests {
     }
 
     #[test]
+    fn authentication_failures_are_not_authorized() {
+        let loc = Location::parse("hdfs://nn:8020/a").unwrap();
+        let missing_lib = HdfsError::OperationFailed("Failed to load libgssapi_krb".into());
+        let err = hdfs_error(&loc, missing_lib);
+        assert!(
+            matches!(&err, StorageError::NotAuthorized(m) if m.contains("libgssapi-krb5-2")),
+            "{err}"
+        );
+        let err = hdfs_error(&loc, HdfsError::SASLError("boom".into()));
+        assert!(matches!(err, StorageError::NotAuthorized(_)), "{err}");
+        let simple_refused = HdfsError::FatalRPCError(
+            "org.apache.hadoop.security.AccessControlException".into(),
+            "SIMPLE authentication is not enabled.  Available:[TOKEN, KERBEROS]".into(),
+        );
+        let err = hdfs_error(&loc, simple_refused);
+        assert!(matches!(err, StorageError::NotAuthorized(_)), "{err}");
+        // A permission refusal stays a storage error, as for simple auth.
+        let denied = HdfsError::RPCError(
+            "org.apache.hadoop.security.AccessControlException".into(),
+            "Permission denied: user=alice, access=READ_EXECUTE, inode=\"/bob\"".into(),
+        );
+        assert!(matches!(hdfs_error(&loc, denied), StorageError::Io { .. }));
+    }
+
+    #[test]
     fn hadoop_xml_is_read() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("core-site.xml");
