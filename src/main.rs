@@ -120,6 +120,15 @@ async fn serve(config: BrokerConfig, conf_path: PathBuf) -> Result<(), String> {
     if expiry_checking {
         tokio::spawn(sessions::run_reaper(broker.sessions.clone()));
     }
+    // Expired HDFS clients go even when no request comes, inline keytab files with them.
+    let sweeper = broker.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+        loop {
+            tick.tick().await;
+            sweeper.backends.sweep();
+        }
+    });
     if let Some(http) = http {
         // Logged before the thrift line, so whoever waits for that one finds this too.
         if let Ok(bound) = http.local_addr() {

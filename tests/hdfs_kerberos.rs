@@ -357,6 +357,15 @@ fn inline_keytab_is_private_and_removed() {
         let _ = exists_with(&mut c, &path, &props);
         !kb.keytab_files().contains(file)
     });
+    // With no request at all, the remaining client ages out and its file goes too.
+    wait_for(
+        "the last keytab file to go",
+        Duration::from_secs(15),
+        || kb.keytab_files().is_empty(),
+    );
+    // A new client writes a new file, which shutdown removes.
+    assert!(exists_with(&mut c, &path, &props).is_path_exist);
+    assert_eq!(kb.keytab_files().len(), 1);
     kb.assert_never_logged(&bob.keytab_base64());
     assert!(kb.broker.terminate().success());
     assert!(kb.keytab_files().is_empty(), "removed at shutdown");

@@ -2,7 +2,8 @@
 //!
 //! Clients are expensive (connections, auth), so one is kept per connection-relevant
 //! settings. Entries idle longer than `client_expire_seconds` are dropped on the next
-//! look-up (no background task), and past [`MAX_CLIENTS`] the least recently used goes.
+//! look-up or [`sweep`](ClientCache::sweep), and past [`MAX_CLIENTS`] the least recently
+//! used goes.
 //! An entry may also carry a maximum age (secured clients: `kerberos_token_expire_seconds`)
 //! past which it is rebuilt however busy it is.
 //! Open streams hold their own handles, so dropping an entry never breaks one. The lock
@@ -58,9 +59,7 @@ impl<K: Eq + Hash + Clone, V> ClientCache<K, V> {
         build: impl FnOnce() -> Result<V, E>,
     ) -> Result<Arc<V>, E> {
         let now = Instant::now();
-        let live = |e: &Entry<V>| {
-            now.duration_since(e.used) <= self.idle_expiry && e.expires.is_none_or(|t| now < t)
-        };
+        let live = |e: &Entry<V>| self.live(e, now);
         {
             let mut entries = self.lock();
             entries.retain(|_, e| live(e));
@@ -95,6 +94,16 @@ impl<K: Eq + Hash + Clone, V> ClientCache<K, V> {
             },
         );
         Ok(client)
+    }
+
+    fn live(&self, e: &Entry<V>, now: Instant) -> bool {
+        now.duration_since(e.used) <= self.idle_expiry && e.expires.is_none_or(|t| now < t)
+    }
+
+    /// Drops the entries that are too idle or too old now, without waiting for a look-up.
+    pub fn sweep(&self) {
+        let now = Instant::now();
+        self.lock().retain(|_, e| self.live(e, now));
     }
 
     #[cfg(test)]
@@ -139,5 +148,9 @@ mod tests {
             !Arc::ptr_eq(&first, &later),
             "an old client is rebuilt, busy or not"
         );
+        std::thread::sleep(Duration::from_millis(40));
+        assert_eq!(aged.len(), 1);
+        aged.sweep();
+        assert_eq!(aged.len(), 0, "swept without a look-up");
     }
 }

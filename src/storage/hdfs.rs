@@ -165,6 +165,14 @@ impl HdfsBackend {
     }
 }
 
+impl HdfsBackend {
+    /// Drops clients that are idle or too old now (with them, inline keytabs no stream
+    /// still holds), also when no request comes to do it.
+    pub fn sweep(&self) {
+        self.clients.sweep();
+    }
+}
+
 /// Fills in the authority of `hdfs:///path` from `fs.defaultFS`.
 fn qualify(loc: &Location, config: &HashMap<String, String>) -> Result<Location> {
     if loc.authority().is_some() {

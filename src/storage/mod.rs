@@ -157,6 +157,12 @@ impl Backends {
         }
     }
 
+    /// Drops expired HDFS clients now (see `main`: once a second), so an inline keytab's
+    /// file does not wait for the next request to go.
+    pub fn sweep(&self) {
+        self.hdfs.sweep();
+    }
+
     /// The backend serving `loc`, and `loc` fully qualified as that backend prints it
     /// (an HDFS path without authority gets the one of `fs.defaultFS`).
     pub async fn resolve(
