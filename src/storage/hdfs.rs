@@ -163,9 +163,7 @@ impl HdfsBackend {
         })?;
         Ok((storage, loc))
     }
-}
 
-impl HdfsBackend {
     /// Drops clients that are idle or too old now (with them, inline keytabs no stream
     /// still holds), also when no request comes to do it.
     pub fn sweep(&self) {

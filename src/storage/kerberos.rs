@@ -100,8 +100,13 @@ impl<'a> Identity<'a> {
         let (keytab_path, file) = match self.keytab {
             KeytabSource::Path(path) => (PathBuf::from(path), None),
             KeytabSource::Inline(content) => {
+                // `base64` wraps lines unless told -w0: whitespace is not part of it.
+                let packed: Vec<u8> = content
+                    .bytes()
+                    .filter(|b| !b.is_ascii_whitespace())
+                    .collect();
                 let bytes = base64::engine::general_purpose::STANDARD
-                    .decode(content.as_bytes())
+                    .decode(&packed)
                     .map_err(|e| {
                         StorageError::InvalidArgument(format!(
                             "{KEYTAB_CONTENT_KEY} (for {}) is not valid base64: {e}",
@@ -313,6 +318,11 @@ mod tests {
         let dir_mode = std::fs::metadata(&parent).unwrap().permissions().mode();
         assert_eq!(dir_mode & 0o777, 0o700);
         assert_eq!(std::fs::read(&creds.keytab).unwrap(), [1, 2, 3, 4]);
+        let wrapped = props(&[(PRINCIPAL_KEY, "a@R"), (KEYTAB_CONTENT_KEY, "AQID\nBA==\n")]);
+        let id2 = Identity::from_props(&wrapped).unwrap();
+        let creds2 = id2.credentials(&dir).unwrap();
+        assert_eq!(std::fs::read(&creds2.keytab).unwrap(), [1, 2, 3, 4]);
+        drop(creds2);
         let stream_handle = creds.keep_alive();
         let path = creds.keytab.clone();
         drop(creds);
