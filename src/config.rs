@@ -391,6 +391,22 @@ pub fn is_env_key(key: &str) -> bool {
         && bytes.all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
 }
 
+/// The UPPER_CASE `KEY = value` lines of conf text (`${VAR}` expanded, trimmed, later
+/// duplicates winning), which the broker sets as its own environment at start, as
+/// `start_broker.sh` exports them: `KRB5_CONFIG`, `HADOOP_USER_NAME`, `TMPDIR` ...
+pub fn environment_lines(
+    text: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Vec<(String, String)>, ConfigError> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    for entry in parse_entries(text).iter().filter(|e| is_env_key(&e.key)) {
+        let value = java_trim(&expand_vars(&entry.key, &entry.value, env)?).to_string();
+        out.retain(|(k, _)| k != &entry.key);
+        out.push((entry.key.clone(), value));
+    }
+    Ok(out)
+}
+
 /// The names of all keys [`BrokerConfig`] understands.
 pub fn known_keys() -> impl Iterator<Item = &'static str> {
     KEYS.iter().map(|&(name, _)| name)
@@ -1127,6 +1143,23 @@ mod tests {
                 Err(e) => assert!(e.to_string().contains(key), "{e}"),
             }
         }
+    }
+
+    #[test]
+    fn upper_case_lines_are_environment() {
+        let env = |k: &str| (k == "HOME_X").then(|| "/h".to_string());
+        let lines = environment_lines(
+            "KRB5_CONFIG = ${HOME_X}/krb5.conf\nbroker_ipc_port = 1\nTMPDIR=/a\nTMPDIR = /b \n",
+            &env,
+        )
+        .unwrap();
+        assert_eq!(
+            lines,
+            vec![
+                ("KRB5_CONFIG".to_string(), "/h/krb5.conf".to_string()),
+                ("TMPDIR".to_string(), "/b".to_string())
+            ]
+        );
     }
 
     #[test]

@@ -53,6 +53,9 @@ pub fn init(config: &BrokerConfig, sys_dir: &Path, audit_dir: &Path) -> std::io:
     for quiet in REQSIGN_TARGETS {
         filter = filter.add_directive(format!("{quiet}=info").parse().expect("static directive"));
     }
+    // hdfs-native logs its protocol messages at DEBUG, Kerberos (SASL) tokens and block
+    // access tokens (identifier and password) included: never below INFO.
+    filter = filter.add_directive("hdfs_native=info".parse().expect("static directive"));
     for module in &config.sys_log_verbose_modules {
         if let Ok(d) = format!("apache_hdfs_broker::{module}=debug").parse() {
             filter = filter.add_directive(d);

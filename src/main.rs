@@ -52,6 +52,20 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    // UPPER_CASE lines are environment variables (KRB5_CONFIG ...), as start_broker.sh
+    // exports them: set here too, before any thread starts, for brokers started directly.
+    let text = std::fs::read(&conf_path).unwrap_or_default();
+    match apache_hdfs_broker::config::environment_lines(&String::from_utf8_lossy(&text), &env) {
+        Ok(lines) => {
+            for (key, value) in lines {
+                std::env::set_var(key, value);
+            }
+        }
+        Err(e) => {
+            eprintln!("apache_hdfs_broker: bad configuration: {e}");
+            return ExitCode::FAILURE;
+        }
+    }
     let log_dir = config
         .sys_log_dir
         .clone()
@@ -106,6 +120,9 @@ async fn serve(config: BrokerConfig, conf_path: PathBuf) -> Result<(), String> {
     if expiry_checking {
         tokio::spawn(sessions::run_reaper(broker.sessions.clone()));
     }
+    // Expired HDFS clients go even when no request comes, inline keytab files with them.
+    let sweeper = broker.clone();
+    tokio::spawn(async move { sweeper.backends.run_sweeper().await });
     if let Some(http) = http {
         // Logged before the thrift line, so whoever waits for that one finds this too.
         if let Ok(bound) = http.local_addr() {

@@ -567,7 +567,7 @@ fn a_dropped_writer_is_aborted_not_completed() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let key = format!("{}/dropped.bin", unique("drop"));
     runtime.block_on(async {
-        let backends = Backends::new(None, Duration::from_secs(60));
+        let backends = Backends::new(None, Duration::from_secs(60), Duration::from_secs(60));
         let loc = Location::parse(&format!("s3a://{DROP_BUCKET}/{key}")).unwrap();
         let (fs, loc) = backends.resolve(&loc, &s3.props()).await.unwrap();
         let mut writer = fs.create(&loc).await.unwrap();

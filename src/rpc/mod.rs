@@ -44,7 +44,11 @@ impl Broker {
                 per_client: config.max_open_fds_per_client,
                 total: config.max_open_fds,
             })),
-            backends: Backends::new(conf_dir, expiry),
+            backends: Backends::new(
+                conf_dir,
+                expiry,
+                std::time::Duration::from_secs(config.kerberos_token_expire_seconds),
+            ),
             config,
         }
     }

@@ -2,7 +2,10 @@
 //!
 //! Clients are expensive (connections, auth), so one is kept per connection-relevant
 //! settings. Entries idle longer than `client_expire_seconds` are dropped on the next
-//! look-up (no background task), and past [`MAX_CLIENTS`] the least recently used goes.
+//! look-up or [`sweep`](ClientCache::sweep), and past [`MAX_CLIENTS`] the least recently
+//! used goes.
+//! An entry may also carry a maximum age (secured clients: `kerberos_token_expire_seconds`)
+//! past which it is rebuilt however busy it is.
 //! Open streams hold their own handles, so dropping an entry never breaks one. The lock
 //! is held only for the map operations: building a client happens outside it.
 
@@ -15,8 +18,17 @@ use std::time::{Duration, Instant};
 pub const MAX_CLIENTS: usize = 256;
 
 pub struct ClientCache<K, V> {
-    entries: Mutex<HashMap<K, (Arc<V>, Instant)>>,
+    entries: Mutex<HashMap<K, Entry<V>>>,
     idle_expiry: Duration,
+    /// Wakes a sweeper waiting for the first entry (see [`ClientCache::sweep`]).
+    added: tokio::sync::Notify,
+}
+
+struct Entry<V> {
+    client: Arc<V>,
+    used: Instant,
+    /// Rebuilt from this instant on, however often it is used.
+    expires: Option<Instant>,
 }
 
 impl<K: Eq + Hash + Clone, V> ClientCache<K, V> {
@@ -24,10 +36,11 @@ impl<K: Eq + Hash + Clone, V> ClientCache<K, V> {
         ClientCache {
             entries: Mutex::new(HashMap::new()),
             idle_expiry,
+            added: tokio::sync::Notify::new(),
         }
     }
 
-    fn lock(&self) -> MutexGuard<'_, HashMap<K, (Arc<V>, Instant)>> {
+    fn lock(&self) -> MutexGuard<'_, HashMap<K, Entry<V>>> {
         self.entries.lock().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -37,33 +50,81 @@ impl<K: Eq + Hash + Clone, V> ClientCache<K, V> {
         key: &K,
         build: impl FnOnce() -> Result<V, E>,
     ) -> Result<Arc<V>, E> {
+        self.get_or_build_aged(key, None, build)
+    }
+
+    /// As [`get_or_build`](Self::get_or_build); a client built here is rebuilt once it is
+    /// `max_age` old.
+    pub fn get_or_build_aged<E>(
+        &self,
+        key: &K,
+        max_age: Option<Duration>,
+        build: impl FnOnce() -> Result<V, E>,
+    ) -> Result<Arc<V>, E> {
         let now = Instant::now();
+        let live = |e: &Entry<V>| self.live(e, now);
         {
             let mut entries = self.lock();
-            entries.retain(|_, (_, used)| now.duration_since(*used) <= self.idle_expiry);
-            if let Some((client, used)) = entries.get_mut(key) {
-                *used = now;
-                return Ok(client.clone());
+            entries.retain(|_, e| live(e));
+            if let Some(entry) = entries.get_mut(key) {
+                entry.used = now;
+                return Ok(entry.client.clone());
             }
         }
         let client = Arc::new(build()?);
         let mut entries = self.lock();
         // Another call may have built the same client meanwhile: keep the first.
-        if let Some((existing, used)) = entries.get_mut(key) {
-            *used = now;
-            return Ok(existing.clone());
+        if let Some(entry) = entries.get_mut(key).filter(|e| live(e)) {
+            entry.used = now;
+            return Ok(entry.client.clone());
         }
         if entries.len() >= MAX_CLIENTS {
             let oldest = entries
                 .iter()
-                .min_by_key(|(_, (_, used))| *used)
+                .min_by_key(|(_, e)| e.used)
                 .map(|(k, _)| k.clone());
             if let Some(oldest) = oldest {
                 entries.remove(&oldest);
             }
         }
-        entries.insert(key.clone(), (client.clone(), now));
+        let expires = max_age.map(|age| now + age);
+        entries.insert(
+            key.clone(),
+            Entry {
+                client: client.clone(),
+                used: now,
+                expires,
+            },
+        );
+        drop(entries);
+        self.added.notify_one();
         Ok(client)
+    }
+
+    fn live(&self, e: &Entry<V>, now: Instant) -> bool {
+        now < self.deadline(e)
+    }
+
+    /// When an entry stops being live: idle too long, or too old.
+    fn deadline(&self, e: &Entry<V>) -> Instant {
+        let idle = e.used + self.idle_expiry + Duration::from_nanos(1);
+        e.expires.map_or(idle, |t| t.min(idle))
+    }
+
+    /// Drops the entries that are too idle or too old now, without waiting for a look-up.
+    /// Returns how long until the next one may expire (`None`: the cache is empty), so a
+    /// sweeper sleeps exactly that long, or until [`ClientCache::added`] while empty.
+    pub fn sweep(&self) -> Option<Duration> {
+        let now = Instant::now();
+        let mut entries = self.lock();
+        entries.retain(|_, e| self.live(e, now));
+        let next = entries.values().map(|e| self.deadline(e)).min()?;
+        Some(next.saturating_duration_since(now))
+    }
+
+    /// Resolves once an entry may have been added since the cache was last seen empty.
+    pub async fn added(&self) {
+        self.added.notified().await
     }
 
     #[cfg(test)]
@@ -96,5 +157,26 @@ mod tests {
         std::thread::sleep(Duration::from_millis(5));
         let second = short.get_or_build(&1, || Ok::<_, ()>(1)).unwrap();
         assert!(!Arc::ptr_eq(&first, &second), "an idle client is rebuilt");
+
+        let aged: ClientCache<u32, u32> = ClientCache::new(Duration::from_secs(60));
+        let age = Some(Duration::from_millis(30));
+        let first = aged.get_or_build_aged(&1, age, || Ok::<_, ()>(1)).unwrap();
+        let again = aged.get_or_build_aged(&1, age, || Ok::<_, ()>(1)).unwrap();
+        assert!(Arc::ptr_eq(&first, &again), "a young client is reused");
+        std::thread::sleep(Duration::from_millis(40));
+        let later = aged.get_or_build_aged(&1, age, || Ok::<_, ()>(1)).unwrap();
+        assert!(
+            !Arc::ptr_eq(&first, &later),
+            "an old client is rebuilt, busy or not"
+        );
+        let next = aged.sweep().expect("one client cached");
+        assert!(
+            next <= Duration::from_millis(30),
+            "the sweeper wakes at its max age"
+        );
+        std::thread::sleep(Duration::from_millis(40));
+        assert_eq!(aged.len(), 1);
+        assert_eq!(aged.sweep(), None, "nothing left: the sweeper may sleep");
+        assert_eq!(aged.len(), 0, "swept without a look-up");
     }
 }

@@ -3,8 +3,9 @@
 //! Configuration comes in three layers, later ones winning: `core-site.xml` and
 //! `hdfs-site.xml` from `HADOOP_CONF_DIR`, the same files in the broker's `conf/`, then
 //! the request's own `dfs.*`, `fs.*` and `hadoop.*` properties. One client is kept per
-//! (scheme, authority, user, request properties); open streams hold their own handles to
-//! the namenode connection, so evicting a client never breaks a stream in flight.
+//! (scheme, authority, user or Kerberos identity, request properties); open streams hold
+//! their own handles to the namenode connection (and to an inline keytab's file), so
+//! evicting a client never breaks a stream in flight. Kerberos: see [`super::kerberos`].
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -16,6 +17,7 @@ use bytes::Bytes;
 use hdfs_native::{Client, ClientBuilder, HdfsError, WriteOptions};
 
 use super::cache::ClientCache;
+use super::kerberos::{self, Identity, KeytabDir, PrivateKeytab};
 use super::{
     FileStatus, Location, Properties, ReadStream, Result, Storage, StorageError, WriteStream,
 };
@@ -47,12 +49,17 @@ fn is_connection_key(key: &str) -> bool {
         || key.starts_with("hadoop.")
         || key == "username"
         || key == "password"
+        || kerberos::is_kerberos_key(key)
 }
 
 pub struct HdfsBackend {
     /// Values from the Hadoop XML files, read once at start.
     defaults: HashMap<String, String>,
     clients: ClientCache<ClientKey, HdfsStorage>,
+    /// Where inline keytabs live while their clients do.
+    keytabs: KeytabDir,
+    /// `kerberos_token_expire_seconds`: the oldest a secured client gets.
+    kerberos_max_age: Duration,
 }
 
 #[derive(Clone, PartialEq, Eq, Hash)]
@@ -64,7 +71,7 @@ struct ClientKey {
 
 impl HdfsBackend {
     /// Reads the Hadoop XML files of `HADOOP_CONF_DIR`, then of `conf_dir` (the broker's).
-    pub fn new(conf_dir: Option<&Path>, idle_expiry: Duration) -> Self {
+    pub fn new(conf_dir: Option<&Path>, idle_expiry: Duration, kerberos_max_age: Duration) -> Self {
         let mut defaults: HashMap<String, String> = BROKER_DEFAULTS
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -88,6 +95,8 @@ impl HdfsBackend {
         HdfsBackend {
             defaults,
             clients: ClientCache::new(idle_expiry),
+            keytabs: KeytabDir::default(),
+            kerberos_max_age,
         }
     }
 
@@ -103,19 +112,22 @@ impl HdfsBackend {
         for (k, v) in props {
             if is_connection_key(k) {
                 key_props.push((k.clone(), v.clone()));
-                if k != "username" && k != "password" {
+                if k != "username" && k != "password" && !kerberos::is_kerberos_key(k) {
                     config.insert(k.clone(), v.clone());
                 }
             }
         }
-        if config
-            .get("hadoop.security.authentication")
-            .is_some_and(|v| v.eq_ignore_ascii_case("kerberos"))
-        {
-            return Err(StorageError::InvalidArgument(format!(
-                "{loc}: hadoop.security.authentication = kerberos is not supported by this broker build yet"
-            )));
-        }
+        let in_loc = |e: StorageError| match e {
+            StorageError::InvalidArgument(m) => {
+                StorageError::InvalidArgument(format!("{loc}: {m}"))
+            }
+            other => other,
+        };
+        let identity = if kerberos::wants_kerberos(&config).map_err(in_loc)? {
+            Some(Identity::from_props(props).map_err(in_loc)?)
+        } else {
+            None
+        };
         let loc = qualify(loc, &config)?;
         let authority = loc.authority().unwrap_or_default().to_string();
         check_nameservice(&authority, &config)?;
@@ -125,19 +137,47 @@ impl HdfsBackend {
             authority,
             props: key_props,
         };
-        let storage = self.clients.get_or_build(&key, || {
+        let max_age = identity.as_ref().map(|_| self.kerberos_max_age);
+        let storage = self.clients.get_or_build_aged(&key, max_age, || {
             let mut builder = ClientBuilder::new()
                 .with_url(format!("{}://{}", key.scheme, key.authority))
                 .with_config(config);
-            if let Some(user) = props.get("username").filter(|u| !u.is_empty()) {
+            let mut keytab = None;
+            if let Some(identity) = &identity {
+                // The principal is the user: `username` would ask the namenode to let it
+                // impersonate someone else, which the Java broker never does either.
+                let credentials = identity.credentials(&self.keytabs).map_err(in_loc)?;
+                builder = builder
+                    .with_kerberos_principal(credentials.principal.clone())
+                    .with_kerberos_keytab(credentials.keytab.to_string_lossy())
+                    .with_kerberos_cache(credentials.cache.clone());
+                keytab = credentials.keep_alive();
+                tracing::debug!(principal = %credentials.principal, "new Kerberos HDFS client for {loc}");
+            } else if let Some(user) = props.get("username").filter(|u| !u.is_empty()) {
                 builder = builder.with_user(user.clone());
             }
             let client = builder.build().map_err(|e| {
                 StorageError::InvalidArgument(format!("{loc}: cannot set up an HDFS client: {e}"))
             })?;
-            Ok(HdfsStorage { client })
+            Ok(HdfsStorage { client, keytab })
         })?;
         Ok((storage, loc))
+    }
+
+    /// Drops clients that are idle or too old now (with them, inline keytabs no stream
+    /// still holds), also when no request comes to do it. Runs until the process ends and
+    /// sleeps while no client is cached: an idle broker does no work.
+    pub async fn run_sweeper(&self) {
+        loop {
+            match self.clients.sweep() {
+                // A client added meanwhile may expire sooner (a short max age).
+                Some(next) => tokio::select! {
+                    _ = tokio::time::sleep(next) => {}
+                    _ = self.clients.added() => {}
+                },
+                None => self.clients.added().await,
+            }
+        }
     }
 }
 
@@ -254,12 +294,38 @@ fn read_hadoop_xml(path: &Path) -> std::io::Result<Option<HashMap<String, String
 /// One namenode, nameservice or viewfs mount table.
 pub struct HdfsStorage {
     client: Client,
+    /// An inline keytab's file: kept while this client or any stream of it lives, since
+    /// every new namenode connection reads it again.
+    keytab: Option<Arc<PrivateKeytab>>,
 }
 
 /// Keeps the namenode's reason in the message (permission denied names user and inode).
 fn hdfs_error(loc: &Location, err: HdfsError) -> StorageError {
     let path = loc.to_string();
     match err {
+        // Logging in failed (the KDC's or GSSAPI's reason), or the namenode refused how we
+        // authenticated (Kerberos against a simple cluster or the other way round).
+        HdfsError::GSSAPIError(_, _, msg) => {
+            StorageError::NotAuthorized(format!("{path}: Kerberos login failed: {msg}"))
+        }
+        HdfsError::SASLError(msg) => {
+            StorageError::NotAuthorized(format!("{path}: authentication failed: {msg}"))
+        }
+        HdfsError::OperationFailed(msg) if msg.contains("libgssapi") => {
+            StorageError::NotAuthorized(format!(
+                "{path}: Kerberos needs MIT's GSSAPI library libgssapi_krb5.so.2 on the broker host (Debian/Ubuntu: libgssapi-krb5-2, RHEL: krb5-libs): {msg}"
+            ))
+        }
+        HdfsError::NoSASLMechanism => StorageError::NotAuthorized(format!(
+            "{path}: the namenode offers no authentication this client can do (Kerberos settings missing or wrong?)"
+        )),
+        HdfsError::RPCError(class, msg) | HdfsError::FatalRPCError(class, msg)
+            if class.ends_with("SaslException")
+                || (class.ends_with("AccessControlException")
+                    && msg.contains("authentication is not enabled")) =>
+        {
+            StorageError::NotAuthorized(format!("{path}: {}", first_line(&msg)))
+        }
         HdfsError::FileNotFound(_) => StorageError::NotFound { path },
         HdfsError::AlreadyExists(_) => StorageError::AlreadyExists { path },
         HdfsError::RPCError(class, msg) if class.ends_with("FileNotFoundException") => {
@@ -336,6 +402,7 @@ impl Storage for HdfsStorage {
             .await
             .map_err(|e| hdfs_error(loc, e))?;
         Ok(Box::new(HdfsReader {
+            _keytab: self.keytab.clone(),
             size: reader.file_length() as u64,
             reader: Mutex::new(Arc::new(reader)),
             client: self.client.clone(),
@@ -359,6 +426,7 @@ impl Storage for HdfsStorage {
             .await
             .map_err(|e| hdfs_error(loc, e))?;
         Ok(Box::new(HdfsWriter {
+            _keytab: self.keytab.clone(),
             writer: Some(writer),
             client: self.client.clone(),
             loc: loc.clone(),
@@ -399,6 +467,7 @@ struct HdfsReader {
     /// to clone or swap the `Arc`, never across I/O, so reads of one fd never wait.
     reader: Mutex<Arc<hdfs_native::file::FileReader>>,
     client: Client,
+    _keytab: Option<Arc<PrivateKeytab>>,
     size: u64,
     loc: Location,
 }
@@ -491,6 +560,7 @@ struct HdfsWriter {
     /// `None` once closed or abandoned.
     writer: Option<hdfs_native::file::FileWriter>,
     client: Client,
+    _keytab: Option<Arc<PrivateKeytab>>,
     loc: Location,
 }
 
@@ -611,6 +681,31 @@ mod tests {
         let c = conf(&[("fs.defaultFS", "hdfs://ns1")]);
         assert_eq!(qualify(&loc, &c).unwrap().to_string(), "hdfs://ns1/user/x");
         assert!(qualify(&loc, &conf(&[])).is_err());
+    }
+
+    #[test]
+    fn authentication_failures_are_not_authorized() {
+        let loc = Location::parse("hdfs://nn:8020/a").unwrap();
+        let missing_lib = HdfsError::OperationFailed("Failed to load libgssapi_krb".into());
+        let err = hdfs_error(&loc, missing_lib);
+        assert!(
+            matches!(&err, StorageError::NotAuthorized(m) if m.contains("libgssapi-krb5-2")),
+            "{err}"
+        );
+        let err = hdfs_error(&loc, HdfsError::SASLError("boom".into()));
+        assert!(matches!(err, StorageError::NotAuthorized(_)), "{err}");
+        let simple_refused = HdfsError::FatalRPCError(
+            "org.apache.hadoop.security.AccessControlException".into(),
+            "SIMPLE authentication is not enabled.  Available:[TOKEN, KERBEROS]".into(),
+        );
+        let err = hdfs_error(&loc, simple_refused);
+        assert!(matches!(err, StorageError::NotAuthorized(_)), "{err}");
+        // A permission refusal stays a storage error, as for simple auth.
+        let denied = HdfsError::RPCError(
+            "org.apache.hadoop.security.AccessControlException".into(),
+            "Permission denied: user=alice, access=READ_EXECUTE, inode=\"/bob\"".into(),
+        );
+        assert!(matches!(hdfs_error(&loc, denied), StorageError::Io { .. }));
     }
 
     #[test]

@@ -8,6 +8,7 @@
 mod cache;
 pub mod glob;
 pub mod hdfs;
+mod kerberos;
 pub mod local;
 mod location;
 pub mod object;
@@ -149,11 +150,16 @@ pub struct Backends {
 
 impl Backends {
     /// `conf_dir` is the broker's `conf/` folder (Hadoop XML files are read from it);
-    /// cached clients idle longer than `idle_expiry` are dropped.
-    pub fn new(conf_dir: Option<&std::path::Path>, idle_expiry: std::time::Duration) -> Self {
+    /// cached clients idle longer than `idle_expiry` are dropped, Kerberos-secured ones
+    /// also once they are `kerberos_max_age` old.
+    pub fn new(
+        conf_dir: Option<&std::path::Path>,
+        idle_expiry: std::time::Duration,
+        kerberos_max_age: std::time::Duration,
+    ) -> Self {
         Backends {
             local: Arc::new(local::LocalStorage),
-            hdfs: hdfs::HdfsBackend::new(conf_dir, idle_expiry),
+            hdfs: hdfs::HdfsBackend::new(conf_dir, idle_expiry, kerberos_max_age),
             s3: object::ObjectBackend::new(object::s3::S3, idle_expiry),
             oss: object::ObjectBackend::new(object::oss::Oss, idle_expiry),
             cos: object::ObjectBackend::new(object::cos::Cos, idle_expiry),
@@ -163,6 +169,12 @@ impl Backends {
             gcs: object::ObjectBackend::new(object::gcs::Gcs, idle_expiry),
             azure: object::ObjectBackend::new(object::azure::Azure, idle_expiry),
         }
+    }
+
+    /// Drops expired HDFS clients when they expire (see `main`), so an inline keytab's
+    /// file does not wait for the next request to go.
+    pub async fn run_sweeper(&self) {
+        self.hdfs.run_sweeper().await
     }
 
     /// The backend serving `loc`, and `loc` fully qualified as that backend prints it

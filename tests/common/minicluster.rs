@@ -24,10 +24,17 @@ impl MiniCluster {
     /// its `Ready!` line (the launcher's own readiness check), up to three minutes (the
     /// first start may build the launcher).
     pub fn start(shape: &str) -> MiniCluster {
+        Self::start_with(shape, &[])
+    }
+
+    /// As [`start`](Self::start), with launcher options (`--datanodes 1`,
+    /// `--ticket-lifetime 20` ...).
+    pub fn start_with(shape: &str, options: &[&str]) -> MiniCluster {
         let workdir = tempfile::tempdir().unwrap();
         let mut child = Command::new(launcher())
             .arg(shape)
             .arg(workdir.path())
+            .args(options)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())

@@ -2,15 +2,16 @@
 # Starts a real HDFS (Hadoop MiniDFSCluster) for the broker's tests.
 #
 #   run.sh SHAPE WORKDIR [--datanodes N] [--ports P1,P2,...] [--conf KEY=VALUE]...
+#          [--ticket-lifetime SECONDS]
 #
-# SHAPE: plain | ha | federated | viewfs. Prints "Ready!" on stdout once the cluster is up,
-# then answers one line ("ok" / "error: ...") per stdin command; EOF on stdin shuts it down.
+# SHAPE: plain | ha | federated | viewfs | secure (MiniKdc + Kerberos HDFS). Prints "Ready!"
+# on stdout once the cluster is up, then answers one line ("ok" / "error: ...") per stdin command; EOF on stdin shuts it down.
 # See README.md. Env: JAVA_HOME, MINICLUSTER_JAVA_OPTS (extra JVM flags),
 # MINICLUSTER_LOG_LEVEL (Hadoop log level in WORKDIR/minicluster.log, default INFO).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 if [ $# -lt 2 ]; then
-  echo "usage: $0 plain|ha|federated|viewfs WORKDIR [--datanodes N] [--ports P1,P2,...] [--conf KEY=VALUE]..." >&2
+  echo "usage: $0 plain|ha|federated|viewfs|secure WORKDIR [--datanodes N] [--ports P1,P2,...] [--conf KEY=VALUE]... [--ticket-lifetime S]" >&2
   exit 2
 fi
 shape=$1

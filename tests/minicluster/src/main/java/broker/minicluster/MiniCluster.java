@@ -54,7 +54,7 @@ public final class MiniCluster {
   static final String VIEWFS_CLUSTER = "cluster";
   static final long SETTLE_TIMEOUT_MS = 60_000;
 
-  enum Shape { PLAIN, HA, FEDERATED, VIEWFS }
+  enum Shape { PLAIN, HA, FEDERATED, VIEWFS, SECURE }
 
   /** One namenode, in MiniDFSCluster's index order (nameservice by nameservice). */
   static final class Nn {
@@ -104,6 +104,8 @@ public final class MiniCluster {
   final List<Integer> fixedPorts;
   final Map<String, String> overrides;
   final PrintStream out;
+  /** The secure shape's KDC and principals; null in every other shape. */
+  final SecureSetup secure;
 
   final List<Nn> namenodes = new ArrayList<>();
   final List<Dn> datanodes = new ArrayList<>();
@@ -115,7 +117,7 @@ public final class MiniCluster {
   final AtomicBoolean closed = new AtomicBoolean();
 
   MiniCluster(Shape shape, File workDir, int numDataNodes, List<Integer> fixedPorts,
-      Map<String, String> overrides, PrintStream out) {
+      Map<String, String> overrides, long ticketLifetimeSeconds, PrintStream out) {
     this.shape = shape;
     this.workDir = workDir;
     this.dataDir = new File(workDir, "data");
@@ -127,6 +129,7 @@ public final class MiniCluster {
     this.fixedPorts = fixedPorts;
     this.overrides = overrides;
     this.out = out;
+    this.secure = shape == Shape.SECURE ? new SecureSetup(workDir, ticketLifetimeSeconds) : null;
   }
 
   // ---------------------------------------------------------------------------------------
@@ -153,8 +156,8 @@ public final class MiniCluster {
       mc = parse(args, proto);
     } catch (IllegalArgumentException e) {
       System.err.println("minicluster: " + e.getMessage());
-      System.err.println("usage: MiniCluster plain|ha|federated|viewfs WORKDIR"
-          + " [--datanodes N] [--ports P1,P2,...] [--conf KEY=VALUE]...");
+      System.err.println("usage: MiniCluster plain|ha|federated|viewfs|secure WORKDIR"
+          + " [--datanodes N] [--ports P1,P2,...] [--conf KEY=VALUE]... [--ticket-lifetime S]");
       proto.println("error: " + oneLine(e.getMessage()));
       System.exit(2);
       return;
@@ -189,12 +192,13 @@ public final class MiniCluster {
       shape = Shape.valueOf(args[0].toUpperCase(Locale.ROOT));
     } catch (IllegalArgumentException e) {
       throw new IllegalArgumentException("unknown shape '" + args[0]
-          + "' (expected plain, ha, federated or viewfs)");
+          + "' (expected plain, ha, federated, viewfs or secure)");
     }
     File workDir = new File(args[1]).getAbsoluteFile();
     int dns = 3;
     List<Integer> ports = new ArrayList<>();
     Map<String, String> overrides = new LinkedHashMap<>();
+    long ticketLifetime = 86400;
     for (int i = 2; i < args.length; i++) {
       String a = args[i];
       String v = i + 1 < args.length ? args[i + 1] : null;
@@ -219,11 +223,18 @@ public final class MiniCluster {
           overrides.put(v.substring(0, v.indexOf('=')), v.substring(v.indexOf('=') + 1));
           i++;
           break;
+        case "--ticket-lifetime":
+          // secure shape: the KDC's longest ticket, in seconds
+          if (v == null) throw new IllegalArgumentException("--ticket-lifetime needs seconds");
+          ticketLifetime = Long.parseLong(v);
+          if (ticketLifetime < 2) throw new IllegalArgumentException("--ticket-lifetime >= 2");
+          i++;
+          break;
         default:
           throw new IllegalArgumentException("unknown option " + a);
       }
     }
-    return new MiniCluster(shape, workDir, dns, ports, overrides, proto);
+    return new MiniCluster(shape, workDir, dns, ports, overrides, ticketLifetime, proto);
   }
 
   // ---------------------------------------------------------------------------------------
@@ -240,6 +251,13 @@ public final class MiniCluster {
 
     MiniDFSNNTopology topology = topology();
     Configuration conf = serverConf();
+    if (secure != null) {
+      secure.start();
+      secure.secureServerConf(conf);
+      // Overrides still win over the secure defaults.
+      for (Map.Entry<String, String> e : overrides.entrySet()) conf.set(e.getKey(), e.getValue());
+      secure.loginAsService(conf);
+    }
 
     cluster = new MiniDFSCluster.Builder(conf, dataDir)
         .nnTopology(topology)
@@ -275,7 +293,8 @@ public final class MiniCluster {
     PortSource ports = new PortSource(fixedPorts);
     MiniDFSNNTopology topo = new MiniDFSNNTopology();
     switch (shape) {
-      case PLAIN: {
+      case PLAIN:
+      case SECURE: {
         Nn nn = new Nn(0, null, null, ports.next(), ports.next());
         namenodes.add(nn);
         topo.addNameservice(new MiniDFSNNTopology.NSConf(null).addNN(
@@ -359,7 +378,7 @@ public final class MiniCluster {
   Map<String, String> coreSite() {
     Map<String, String> m = new LinkedHashMap<>();
     m.put("fs.defaultFS", defaultFs);
-    m.put("hadoop.security.authentication", "simple");
+    m.put("hadoop.security.authentication", secure != null ? "kerberos" : "simple");
     for (Map.Entry<String, String> e : mounts.entrySet()) {
       m.put("fs.viewfs.mounttable." + VIEWFS_CLUSTER + ".link." + e.getKey(), e.getValue());
     }
@@ -392,6 +411,7 @@ public final class MiniCluster {
     m.put("dfs.replication", String.valueOf(replication));
     m.put("dfs.blocksize", String.valueOf(blockSize));
     m.put("dfs.permissions.enabled", "true");
+    if (secure != null) m.putAll(secure.clientKeys());
     return m;
   }
 
@@ -511,6 +531,14 @@ public final class MiniCluster {
       p.put("viewfs.cluster", VIEWFS_CLUSTER);
       p.put("viewfs.fallback", mountFallback);
     }
+    if (secure != null) {
+      List<String> kj = new ArrayList<>();
+      for (Map.Entry<String, String> e : secure.facts().entrySet()) {
+        p.put(e.getKey(), e.getValue());
+        kj.add(str(e.getKey().substring("kerberos.".length())) + ": " + str(e.getValue()));
+      }
+      j.append("  ,\"kerberos\": {").append(String.join(", ", kj)).append("}\n");
+    }
     j.append("}\n");
 
     StringBuilder props = new StringBuilder("# Written by tests/minicluster; same facts as"
@@ -569,6 +597,15 @@ public final class MiniCluster {
         fs.setPermission(tmp, new FsPermission((short) 01777));
         if (shape == Shape.VIEWFS && root.getHost().equals("ns1")) {
           fs.mkdirs(new Path("/data"));
+        }
+        if (secure != null) {
+          // Each user's own directory, closed to everybody else.
+          for (String user : SecureSetup.USERS) {
+            Path home = new Path("/" + user);
+            fs.mkdirs(home);
+            fs.setOwner(home, user, user);
+            fs.setPermission(home, new FsPermission((short) 0700));
+          }
         }
       }
     }
@@ -786,6 +823,7 @@ public final class MiniCluster {
       t.printStackTrace();
     }
     watchdog.interrupt();
+    if (secure != null) secure.stop();
     System.err.println("minicluster: cluster shut down");
   }
 
