@@ -13,7 +13,9 @@ fuzz_target!(|data: &[u8]| {
     };
     let (pattern, name) = text.split_once('\0').unwrap_or((text, text));
     if let Ok(flat) = expand(pattern) {
-        for p in &flat {
+        // Up to 1024 patterns by design; compiling a few shows the expansion yields
+        // components the matcher takes (compile itself is fuzzed below).
+        for p in flat.iter().take(4) {
             for component in p.split('/') {
                 let _ = GlobPattern::compile(component).map(|g| g.matches(name));
             }

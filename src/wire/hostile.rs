@@ -398,3 +398,16 @@ fn a_message_cut_anywhere_needs_more_and_never_panics() {
         }
     }
 }
+
+#[test]
+fn a_missing_required_field_is_named() {
+    let msg = call(
+        "ping",
+        &request(&[&field(T_I32, 1)[..], &be32(1), &[0]].concat()),
+    );
+    assert_eq!(scan(&msg), Ok(Some(msg.len())));
+    assert_eq!(
+        bad_args(&msg, Method::Ping),
+        "protocol error, missing required field TBrokerPingBrokerRequest.client_id"
+    );
+}
