@@ -143,6 +143,37 @@ fn every_length_inflated_to_i32_max() {
             "message too long, bad length 2147483647"
         );
     }
+    // pwrite's data: a known binary field, read (not skipped) by the decoder.
+    let fd = [
+        &field(T_I64, 1)[..],
+        &[0; 8],
+        &field(T_I64, 2),
+        &[0; 8],
+        &[0],
+    ]
+    .concat();
+    let pwrite = call(
+        "pwrite",
+        &request(
+            &[
+                &field(T_I32, 1)[..],
+                &be32(1),
+                &field(T_STRUCT, 2),
+                &fd,
+                &field(T_I64, 3),
+                &[0; 8],
+                &field(T_STRING, 4),
+                &max,
+                &[0],
+            ]
+            .concat(),
+        ),
+    );
+    assert!(matches!(scan(&pwrite), Err(FrameError::TooLarge { .. })));
+    assert_eq!(
+        bad_args(&pwrite, Method::Pwrite),
+        "message too long, bad length 2147483647"
+    );
     let open_writer = call(
         "openWriter",
         &request(&[&field(T_MAP, 5)[..], &[T_STRING, T_STRING], &max, &[0]].concat()),
