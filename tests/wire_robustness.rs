@@ -126,6 +126,11 @@ fn missing_required_field_is_invalid_argument_not_an_exception() {
         RawReply::Success { name, seq, value } => {
             assert_eq!((name.as_str(), seq), ("checkPathExist", 1));
             assert_code(&value.op_status, Code::INVALID_ARGUMENT);
+            let message = value.op_status.message.as_deref().unwrap_or_default();
+            assert!(
+                message.contains("TBrokerCheckPathExistRequest.path"),
+                "the message names the missing field: {message}"
+            );
             assert!(!value.is_path_exist);
         }
         other => panic!("expected a response, got {other:?}"),

@@ -8,6 +8,8 @@ pub mod frame;
 #[allow(clippy::all, dead_code, unused_variables, deprecated)]
 #[rustfmt::skip]
 pub mod generated;
+#[cfg(test)]
+mod hostile;
 mod input;
 
 use thrift::protocol::{
@@ -233,9 +235,18 @@ pub fn decode(msg: &[u8]) -> thrift::Result<Incoming> {
         Err(e) => Incoming::BadArgs {
             seq,
             method,
-            error: e.to_string(),
+            error: describe(&e),
         },
     })
+}
+
+/// The error with its cause: the thrift crate's `Display` of a protocol error prints only
+/// the kind ("bad data"), dropping the message that says which field and why.
+fn describe(e: &thrift::Error) -> String {
+    match e {
+        thrift::Error::Protocol(p) if !p.message.is_empty() => format!("{p}, {}", p.message),
+        other => other.to_string(),
+    }
 }
 
 fn read_call(input: &mut SliceInput<'_>, method: Method) -> thrift::Result<Call> {
