@@ -257,12 +257,7 @@ const AI_CANONNAME: i32 = 0x0002;
 mod tests {
     use super::*;
 
-    fn props(pairs: &[(&str, &str)]) -> Properties {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
+    use crate::storage::props_of as props;
 
     #[test]
     fn host_placeholder_becomes_the_host_name() {

@@ -23,6 +23,15 @@ pub use location::Location;
 /// The user's `WITH BROKER (...)` map, verbatim. Unknown keys are ignored by every backend.
 pub type Properties = BTreeMap<String, String>;
 
+/// Request properties from literal pairs (unit tests of every backend).
+#[cfg(test)]
+pub fn props_of(pairs: &[(&str, &str)]) -> Properties {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
 pub type Result<T, E = StorageError> = std::result::Result<T, E>;
 
 /// Why a storage call failed. Each variant maps to one status code in `rpc::status`;

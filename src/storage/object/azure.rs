@@ -226,12 +226,7 @@ mod tests {
     use super::*;
     use crate::storage::StorageError;
 
-    fn props(pairs: &[(&str, &str)]) -> Properties {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
+    use crate::storage::props_of as props;
 
     const KEY: &str = "c2VjcmV0LWFjY291bnQta2V5"; // base64 of "secret-account-key"
 

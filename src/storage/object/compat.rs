@@ -112,12 +112,7 @@ mod tests {
     use super::*;
     use crate::storage::StorageError;
 
-    fn props(pairs: &[(&str, &str)]) -> Properties {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
+    use crate::storage::props_of as props;
 
     #[test]
     fn endpoints_and_regions_of_each_store() {

@@ -92,12 +92,7 @@ mod tests {
     use super::*;
     use crate::storage::StorageError;
 
-    fn props(pairs: &[(&str, &str)]) -> Properties {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
+    use crate::storage::props_of as props;
 
     const KEYS: [(&str, &str); 2] = [
         ("fs.cosn.userinfo.secretId", "AKID"),

@@ -396,12 +396,7 @@ mod tests {
     /// A throwaway 1024-bit test key (generated for these tests, used nowhere else).
     pub const TEST_KEY: &str = include_str!("../../../tests/data/gcs-test-key.pem");
 
-    fn props(pairs: &[(&str, &str)]) -> Properties {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
+    use crate::storage::props_of as props;
 
     fn key_json(token_uri: Option<&str>) -> String {
         let mut json = serde_json::json!({

@@ -107,12 +107,7 @@ mod tests {
     use super::*;
     use crate::storage::StorageError;
 
-    fn props(pairs: &[(&str, &str)]) -> Properties {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
+    use crate::storage::props_of as props;
 
     #[test]
     fn keys_build_the_settings() {

@@ -117,12 +117,7 @@ pub fn host_of(url: &str) -> String {
 mod tests {
     use super::*;
 
-    fn props(pairs: &[(&str, &str)]) -> Properties {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
+    use crate::storage::props_of as props;
 
     #[test]
     fn synonyms_must_agree_and_pairs_come_together() {

@@ -482,12 +482,7 @@ impl Dialect for S3 {
 mod tests {
     use super::*;
 
-    fn props(pairs: &[(&str, &str)]) -> Properties {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
+    use crate::storage::props_of as props;
 
     fn settings(pairs: &[(&str, &str)]) -> Result<S3Settings> {
         S3.settings("s3a", "bkt", &props(pairs))
