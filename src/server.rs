@@ -11,11 +11,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::{Buf, BytesMut};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncReadExt, AsyncWriteExt, Interest};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch, Semaphore};
 
 use crate::audit;
+use crate::buffer::{FileRange, ReadData};
 use crate::metrics;
 use crate::rpc::{self, Broker};
 use crate::sessions::{abort_writer, Stream};
@@ -117,11 +118,16 @@ async fn serve_connection(
                             return;
                         }
                     };
-                    answer(incoming, peer, broker, &mut output).await;
+                    let data = answer(incoming, peer, broker, &mut output).await;
                     calls += 1;
-                    if socket.write_all(&output).await.is_err() {
+                    if write_reply(&mut socket, &output, data.as_ref())
+                        .await
+                        .is_err()
+                    {
                         return;
                     }
+                    // The pread buffer goes back to its pool only once its bytes were sent.
+                    drop(data);
                     if output.capacity() > KEEP_BUFFER {
                         output = Vec::new();
                     } else {
@@ -176,8 +182,60 @@ async fn serve_connection(
     }
 }
 
-/// Runs one decoded message and encodes its reply into `out`.
-async fn answer(incoming: Incoming, peer: SocketAddr, broker: &Broker, out: &mut Vec<u8>) {
+/// Writes an encoded reply. A pread's data follows the header straight from the buffer it
+/// was read into (one vectored write sequence, never copied into `head`) or, for a local
+/// file, from the page cache by `sendfile(2)`; then its trailer.
+async fn write_reply(
+    socket: &mut TcpStream,
+    head: &[u8],
+    data: Option<&ReadData>,
+) -> std::io::Result<()> {
+    match data {
+        None => socket.write_all(head).await,
+        Some(ReadData::Buffer(data)) => {
+            let mut parts = Buf::chain(Buf::chain(head, data.filled()), wire::DATA_TRAILER);
+            socket.write_all_buf(&mut parts).await
+        }
+        Some(ReadData::File(range)) => {
+            socket.write_all(head).await?;
+            send_file(socket, range).await?;
+            socket.write_all(wire::DATA_TRAILER).await
+        }
+    }
+}
+
+/// `sendfile(2)` of the whole range, waiting for the socket like any other write. The
+/// header already promised `range.len` bytes: a file cut shorter meanwhile can only end
+/// the connection (the client sees a transport error and retries).
+async fn send_file(socket: &TcpStream, range: &FileRange) -> std::io::Result<()> {
+    let (mut offset, end) = (range.offset, range.offset + range.len as u64);
+    while offset < end {
+        socket.writable().await?;
+        let left = (end - offset) as usize;
+        let sent = socket.try_io(Interest::WRITABLE, || {
+            rustix::fs::sendfile(socket, &*range.file, Some(&mut offset), left).map_err(Into::into)
+        });
+        match sent {
+            Ok(0) => {
+                tracing::warn!("pread reply cut short: the file shrank while it was being sent");
+                return Err(std::io::ErrorKind::UnexpectedEof.into());
+            }
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+/// Runs one decoded message and encodes its reply into `out`. A successful pread's data
+/// is returned instead of encoded: [`write_reply`] sends it after `out`.
+async fn answer(
+    incoming: Incoming,
+    peer: SocketAddr,
+    broker: &Broker,
+    out: &mut Vec<u8>,
+) -> Option<ReadData> {
     let started = Instant::now();
     match incoming {
         Incoming::Call { seq, call } => {
@@ -193,6 +251,10 @@ async fn answer(incoming: Incoming, peer: SocketAddr, broker: &Broker, out: &mut
             tracing::debug!(%peer, method = method.name(), status = reply.status_code(), elapsed_us = started.elapsed().as_micros() as u64, "call");
             wire::encode_reply(out, method, seq, &reply);
             metrics::rpc(method, reply.status_code(), started.elapsed());
+            match reply {
+                Reply::Data(data) => Some(data),
+                _ => None,
+            }
         }
         Incoming::BadArgs { seq, method, error } => {
             tracing::warn!(%peer, method = method.name(), "malformed request: {error}");
@@ -202,11 +264,13 @@ async fn answer(incoming: Incoming, peer: SocketAddr, broker: &Broker, out: &mut
             );
             wire::encode_reply(out, method, seq, &Reply::failure(method, status));
             metrics::rpc(method, Code::INVALID_ARGUMENT.0, started.elapsed());
+            None
         }
         Incoming::UnknownMethod { seq, name } => {
             tracing::info!(%peer, method = %name, "unknown method");
             wire::encode_exception(out, &name, seq, wire::unknown_method(&name));
             metrics::rpc_unknown_method(started.elapsed());
+            None
         }
     }
 }

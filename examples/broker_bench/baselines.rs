@@ -85,7 +85,9 @@ fn serve_instant(mut socket: TcpStream, size: u64, full: &[u8]) {
                     Some(size as i64),
                 )),
             )),
-            Call::CloseReader(_) => socket.write_all(&encoded(Method::CloseReader, seq, &Reply::Status(ok()))),
+            Call::CloseReader(_) => {
+                socket.write_all(&encoded(Method::CloseReader, seq, &Reply::Status(ok())))
+            }
             Call::Ping(_) => socket.write_all(&encoded(Method::Ping, seq, &Reply::Status(ok()))),
             _ => return,
         };

@@ -59,7 +59,11 @@ impl Conn {
         self.out.clear();
         let mut o = TBinaryOutputProtocol::new(&mut self.out, true);
         (|| -> thrift::Result<()> {
-            o.write_message_begin(&TMessageIdentifier::new(method, TMessageType::Call, self.seq))?;
+            o.write_message_begin(&TMessageIdentifier::new(
+                method,
+                TMessageType::Call,
+                self.seq,
+            ))?;
             o.write_struct_begin(&TStructIdentifier::new("args"))?;
             o.write_field_begin(&TFieldIdentifier::new("request", TType::Struct, 1))?;
             request.write_to_out_protocol(&mut o)?;
@@ -111,27 +115,46 @@ impl Conn {
     }
 
     pub fn ping(&mut self) -> Result<()> {
-        let status: TBrokerOperationStatus =
-            self.call("ping", &TBrokerPingBrokerRequest::new(V, "broker_bench".to_string()))?;
+        let status: TBrokerOperationStatus = self.call(
+            "ping",
+            &TBrokerPingBrokerRequest::new(V, "broker_bench".to_string()),
+        )?;
         check(&status)
     }
 
     pub fn open_reader(&mut self, path: &str, props: &Props) -> Result<(TBrokerFD, i64)> {
-        let req = TBrokerOpenReaderRequest::new(V, path.to_string(), 0, "broker_bench".to_string(), props.clone());
+        let req = TBrokerOpenReaderRequest::new(
+            V,
+            path.to_string(),
+            0,
+            "broker_bench".to_string(),
+            props.clone(),
+        );
         let resp: TBrokerOpenReaderResponse = self.call("openReader", &req)?;
         check(&resp.op_status)?;
         Ok((resp.fd.ok_or("openReader: no fd")?, resp.size.unwrap_or(0)))
     }
 
     pub fn close_reader(&mut self, fd: &TBrokerFD) -> Result<()> {
-        let status: TBrokerOperationStatus =
-            self.call("closeReader", &TBrokerCloseReaderRequest::new(V, fd.clone()))?;
+        let status: TBrokerOperationStatus = self.call(
+            "closeReader",
+            &TBrokerCloseReaderRequest::new(V, fd.clone()),
+        )?;
         check(&status)
     }
 
     /// One pread whose data lands in `buf` (grown once, then reused); returns its length.
-    pub fn pread_into(&mut self, fd: &TBrokerFD, offset: i64, length: i64, buf: &mut Vec<u8>) -> Result<usize> {
-        self.send("pread", &TBrokerPReadRequest::new(V, fd.clone(), offset, length))?;
+    pub fn pread_into(
+        &mut self,
+        fd: &TBrokerFD,
+        offset: i64,
+        length: i64,
+        buf: &mut Vec<u8>,
+    ) -> Result<usize> {
+        self.send(
+            "pread",
+            &TBrokerPReadRequest::new(V, fd.clone(), offset, length),
+        )?;
         self.begin_reply("pread")?;
         self.input.read_struct_begin().map_err(err)?;
         let mut status = None;
@@ -141,14 +164,20 @@ impl Conn {
             match (field.field_type, field.id) {
                 (TType::Stop, _) => break,
                 (TType::Struct, Some(1)) => {
-                    status = Some(TBrokerOperationStatus::read_from_in_protocol(&mut self.input).map_err(err)?)
+                    status = Some(
+                        TBrokerOperationStatus::read_from_in_protocol(&mut self.input)
+                            .map_err(err)?,
+                    )
                 }
                 (TType::String, Some(2)) => {
                     n = self.input.read_i32().map_err(err)? as usize;
                     if buf.len() < n {
                         buf.resize(n, 0);
                     }
-                    self.input.transport.read_exact(&mut buf[..n]).map_err(err)?;
+                    self.input
+                        .transport
+                        .read_exact(&mut buf[..n])
+                        .map_err(err)?;
                 }
                 (other, _) => self.input.skip(other).map_err(err)?,
             }
@@ -161,14 +190,27 @@ impl Conn {
     }
 
     pub fn list(&mut self, pattern: &str) -> Result<usize> {
-        let req = TBrokerListPathRequest::new(V, pattern.to_string(), false, Props::new(), Some(false), None);
+        let req = TBrokerListPathRequest::new(
+            V,
+            pattern.to_string(),
+            false,
+            Props::new(),
+            Some(false),
+            None,
+        );
         let resp: TBrokerListResponse = self.call("listPath", &req)?;
         check(&resp.op_status)?;
         Ok(resp.files.map_or(0, |f| f.len()))
     }
 
     pub fn open_writer(&mut self, path: &str) -> Result<TBrokerFD> {
-        let req = TBrokerOpenWriterRequest::new(V, path.to_string(), TBrokerOpenMode::APPEND, "broker_bench".to_string(), Props::new());
+        let req = TBrokerOpenWriterRequest::new(
+            V,
+            path.to_string(),
+            TBrokerOpenMode::APPEND,
+            "broker_bench".to_string(),
+            Props::new(),
+        );
         let resp: TBrokerOpenWriterResponse = self.call("openWriter", &req)?;
         check(&resp.op_status)?;
         resp.fd.ok_or_else(|| "openWriter: no fd".to_string())
@@ -181,8 +223,10 @@ impl Conn {
     }
 
     pub fn close_writer(&mut self, fd: &TBrokerFD) -> Result<()> {
-        let status: TBrokerOperationStatus =
-            self.call("closeWriter", &TBrokerCloseWriterRequest::new(V, fd.clone()))?;
+        let status: TBrokerOperationStatus = self.call(
+            "closeWriter",
+            &TBrokerCloseWriterRequest::new(V, fd.clone()),
+        )?;
         check(&status)
     }
 

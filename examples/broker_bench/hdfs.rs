@@ -43,14 +43,20 @@ impl Cluster {
             let _ = child.wait();
             return Err(format!("MiniDFSCluster did not start (said {first:?})"));
         }
-        let facts = std::fs::read_to_string(dir.path().join("cluster.properties")).map_err(|e| e.to_string())?;
+        let facts = std::fs::read_to_string(dir.path().join("cluster.properties"))
+            .map_err(|e| e.to_string())?;
         let uri = facts
             .lines()
             .find_map(|l| l.strip_prefix("namenode.0.uri="))
             .ok_or("cluster.properties has no namenode.0.uri")?
             .trim()
             .to_string();
-        Ok(Cluster { child, stdin, _dir: dir, uri })
+        Ok(Cluster {
+            child,
+            stdin,
+            _dir: dir,
+            uri,
+        })
     }
 }
 
@@ -70,7 +76,10 @@ impl Drop for Cluster {
 }
 
 pub fn hdfs_reads(s: &Settings, broker: &Broker, report: &mut Report) {
-    eprintln!("group 6: HDFS, {} MiB per run (starting a MiniDFSCluster)", s.hdfs_bytes >> 20);
+    eprintln!(
+        "group 6: HDFS, {} MiB per run (starting a MiniDFSCluster)",
+        s.hdfs_bytes >> 20
+    );
     let cluster = match Cluster::start(&s.repo) {
         Ok(c) => c,
         Err(e) => {
@@ -79,12 +88,21 @@ pub fn hdfs_reads(s: &Settings, broker: &Broker, report: &mut Report) {
             return;
         }
     };
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
-    let client = ClientBuilder::new().with_url(cluster.uri.clone()).build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let client = ClientBuilder::new()
+        .with_url(cluster.uri.clone())
+        .build()
+        .unwrap();
     let path = "/bench/big.bin";
     let size = s.hdfs_bytes;
     rt.block_on(async {
-        let mut w = client.create(path, WriteOptions::default().overwrite(true)).await.unwrap();
+        let mut w = client
+            .create(path, WriteOptions::default().overwrite(true))
+            .await
+            .unwrap();
         let data = Bytes::from(vec![b'h'; CHUNK]);
         let mut written = 0u64;
         while written < size {
@@ -122,10 +140,26 @@ pub fn hdfs_reads(s: &Settings, broker: &Broker, report: &mut Report) {
         n.push(y);
         r.push(x / y);
     }
-    report.metric("hdfs_read.broker", "6 HDFS 8 MiB preads via broker", median(b), "MB/s");
-    report.metric("hdfs_read.native", "6 HDFS 8 MiB reads, hdfs-native in-process", median(n), "MB/s");
-    report.target(Target { key: "hdfs_read.ratio", label: "6 HDFS via broker / hdfs-native in-process", value: median(r), at_least: true, limit: 0.9, unit: "ratio" });
+    report.metric(
+        "hdfs_read.broker",
+        "6 HDFS 8 MiB preads via broker",
+        median(b),
+        "MB/s",
+    );
+    report.metric(
+        "hdfs_read.native",
+        "6 HDFS 8 MiB reads, hdfs-native in-process",
+        median(n),
+        "MB/s",
+    );
+    report.target(Target {
+        key: "hdfs_read.ratio",
+        label: "6 HDFS via broker / hdfs-native in-process",
+        value: median(r),
+        at_least: true,
+        limit: 0.9,
+        unit: "ratio",
+    });
     drop(rt);
     drop(cluster);
 }
-

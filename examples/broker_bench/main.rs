@@ -3,7 +3,8 @@
 //!
 //! ```text
 //! broker_bench --broker target/release/apache_hdfs_broker [--be-client PATH] [--quick]
-//!              [--no-hdfs] [--out target/bench/results.json] [--data target/bench/data]
+//!              [--no-hdfs] [--only 1,2,..] [--out target/bench/results.json]
+//!              [--data target/bench/data]
 //! ```
 //!
 //! Every group measures the broker and its limit in the same run, alternating which goes
@@ -61,6 +62,8 @@ fn main() -> ExitCode {
     let mut out = repo.join("target/bench/results.json");
     let mut data = repo.join("target/bench/data");
     let mut quick = false;
+    // Comma-separated group numbers (1-6), for working on one group.
+    let mut only: Option<String> = None;
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--broker" => s.broker = args.next().expect("--broker PATH").into(),
@@ -69,6 +72,7 @@ fn main() -> ExitCode {
             "--data" => data = args.next().expect("--data DIR").into(),
             "--no-hdfs" => s.hdfs = false,
             "--quick" => quick = true,
+            "--only" => only = Some(args.next().expect("--only GROUPS")),
             other => {
                 eprintln!("broker_bench: unknown argument {other}");
                 return ExitCode::from(2);
@@ -88,14 +92,26 @@ fn main() -> ExitCode {
     let big = ensure_file(&data.join("big.bin"), 1 << 30);
     let small = ensure_file(&data.join("small.bin"), 4096);
 
+    let wanted = |g: &str| only.as_deref().is_none_or(|o| o.split(',').any(|x| x == g));
     let mut report = Report::default();
-    groups::footprint(&s, &small, &mut report);
+    if wanted("5") {
+        groups::footprint(&s, &small, &mut report);
+    }
     let (broker, _) = Broker::start(&s.broker, &[]);
-    groups::large_reads(&s, &broker, &big, &mut report);
-    groups::small_reads(&s, &broker, &big, 1 << 30, &mut report);
-    groups::writes(&s, &broker, &data, &mut report);
-    groups::listing(&s, &broker, &data, &mut report);
-    if s.hdfs {
+    if wanted("1") {
+        groups::large_reads(&s, &broker, &big, &mut report);
+    }
+    if wanted("2") {
+        groups::small_reads(&s, &broker, &big, 1 << 30, &mut report);
+    }
+    if wanted("3") {
+        groups::writes(&s, &broker, &data, &mut report);
+    }
+    if wanted("4") {
+        groups::listing(&s, &broker, &data, &mut report);
+    }
+    if !wanted("6") {
+    } else if s.hdfs {
         hdfs::hdfs_reads(&s, &broker, &mut report);
     } else {
         report.skip("6", "HDFS group off (--quick or --no-hdfs)");
@@ -105,13 +121,33 @@ fn main() -> ExitCode {
     let table = report.table();
     println!("\n{table}");
     let header = [
-        ("date", quote(&command_line("date", &["-u", "+%Y-%m-%dT%H:%M:%SZ"]))),
+        (
+            "date",
+            quote(&command_line("date", &["-u", "+%Y-%m-%dT%H:%M:%SZ"])),
+        ),
         ("quick", quick.to_string()),
         ("runs", s.runs.to_string()),
-        ("nproc", std::thread::available_parallelism().map_or(0, |n| n.get()).to_string()),
+        (
+            "nproc",
+            std::thread::available_parallelism()
+                .map_or(0, |n| n.get())
+                .to_string(),
+        ),
         ("cpu", quote(&proc_field("/proc/cpuinfo", "model name"))),
         ("mem_total", quote(&proc_field("/proc/meminfo", "MemTotal"))),
-        ("git", quote(&command_line("git", &["-C", &repo.to_string_lossy(), "rev-parse", "--short", "HEAD"]))),
+        (
+            "git",
+            quote(&command_line(
+                "git",
+                &[
+                    "-C",
+                    &repo.to_string_lossy(),
+                    "rev-parse",
+                    "--short",
+                    "HEAD",
+                ],
+            )),
+        ),
     ];
     if let Some(dir) = out.parent() {
         std::fs::create_dir_all(dir).unwrap();

@@ -16,7 +16,11 @@ pub struct Broker {
 
 /// A port free right now (the broker binds it a moment later).
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 impl Broker {
@@ -53,18 +57,44 @@ impl Broker {
             if let Ok(Some(status)) = child.try_wait() {
                 panic!("the broker exited at start: {status}");
             }
-            assert!(started.elapsed() < Duration::from_secs(30), "the broker did not answer a ping in 30 s");
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "the broker did not answer a ping in 30 s"
+            );
             std::thread::sleep(Duration::from_millis(1));
         };
         // Drain stdout so the broker never blocks on it.
         let stdout = child.stdout.take().unwrap();
         std::thread::spawn(move || for _ in BufReader::new(stdout).lines() {});
-        (Broker { child, addr, _dir: dir }, first_ping)
+        (
+            Broker {
+                child,
+                addr,
+                _dir: dir,
+            },
+            first_ping,
+        )
     }
 
     /// Resident set size now, in bytes (`VmRSS`).
     pub fn rss(&self) -> u64 {
         rss_of(self.child.id())
+    }
+
+    /// CPU time the broker used so far (user + system), in seconds.
+    pub fn cpu_seconds(&self) -> f64 {
+        let stat =
+            std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).unwrap_or_default();
+        // Fields after the command name (which may hold spaces): utime is the 12th, stime the 13th.
+        let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        let ticks = |i: usize| {
+            fields
+                .get(i)
+                .and_then(|v| v.parse::<f64>().ok())
+                .unwrap_or(0.0)
+        };
+        (ticks(11) + ticks(12)) / 100.0
     }
 }
 

@@ -38,10 +38,21 @@ pub struct Report {
 }
 
 impl Report {
-    pub fn metric(&mut self, key: impl Into<String>, label: impl Into<String>, value: f64, unit: &'static str) {
+    pub fn metric(
+        &mut self,
+        key: impl Into<String>,
+        label: impl Into<String>,
+        value: f64,
+        unit: &'static str,
+    ) {
         let (key, label) = (key.into(), label.into());
         eprintln!("  {label}: {value:.3} {unit}");
-        self.metrics.push(Metric { key, label, value, unit });
+        self.metrics.push(Metric {
+            key,
+            label,
+            value,
+            unit,
+        });
     }
 
     pub fn target(&mut self, t: Target) {
@@ -54,15 +65,27 @@ impl Report {
 
     pub fn table(&self) -> String {
         let mut s = String::new();
-        let _ = writeln!(s, "{:<62} {:>14} {}", "measurement (median of runs)", "value", "unit");
+        let _ = writeln!(
+            s,
+            "{:<62} {:>14} {}",
+            "measurement (median of runs)", "value", "unit"
+        );
         for m in &self.metrics {
             let _ = writeln!(s, "{:<62} {:>14.3} {}", m.label, m.value, m.unit);
         }
-        let _ = writeln!(s, "\n{:<62} {:>14} {:>10}  verdict", "target", "measured", "limit");
+        let _ = writeln!(
+            s,
+            "\n{:<62} {:>14} {:>10}  verdict",
+            "target", "measured", "limit"
+        );
         for t in &self.targets {
             let op = if t.at_least { ">=" } else { "<=" };
             let verdict = if t.met() { "met" } else { "MISSED" };
-            let _ = writeln!(s, "{:<62} {:>14.3} {op}{:>8.3}  {verdict} ({})", t.label, t.value, t.limit, t.unit);
+            let _ = writeln!(
+                s,
+                "{:<62} {:>14.3} {op}{:>8.3}  {verdict} ({})",
+                t.label, t.value, t.limit, t.unit
+            );
         }
         for (group, why) in &self.skipped {
             let _ = writeln!(s, "skipped: {group}: {why}");

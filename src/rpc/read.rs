@@ -4,11 +4,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use super::{fd_id, status, to_thrift_fd, Broker};
+use crate::buffer::{ReadBuf, ReadData};
 use crate::sessions::{Lookup, ReaderSlot, Stream};
 use crate::wire::generated::{
     TBrokerCloseReaderRequest, TBrokerOpenReaderRequest, TBrokerOpenReaderResponse,
-    TBrokerOperationStatusCode as Code, TBrokerPReadRequest, TBrokerReadResponse,
-    TBrokerSeekRequest,
+    TBrokerOperationStatusCode as Code, TBrokerPReadRequest, TBrokerSeekRequest,
 };
 use crate::wire::{Method, Reply};
 
@@ -71,7 +71,24 @@ pub async fn pread(broker: &Broker, req: TBrokerPReadRequest) -> Reply {
     };
     let offset = req.offset as u64;
     let want = (req.length as u64).min(broker.read_cap() as u64) as usize;
-    let mut data = Vec::with_capacity(want);
+    // Large reads of local files: the kernel sends the pages to the socket (sendfile).
+    if want >= SEND_FILE_MIN {
+        if let Some(range) = reader.stream.file_range(offset, want).await {
+            return match range {
+                Ok(range) => answer(&reader, offset, ReadData::File(range)),
+                Err(e) => Reply::failure(
+                    Method::Pread,
+                    status::from_error(
+                        &format!("pread at offset {offset} of fd {fd}"),
+                        &reader.path,
+                        &e,
+                    ),
+                ),
+            };
+        }
+    }
+    // Pooled for large reads: no 8 MiB allocation per call; the reply is written from it.
+    let mut data = ReadBuf::for_read(want);
     // Storage may return short reads; only end of file may end the answer early,
     // because BE treats a short answer as EOF and FE would loop on an empty one.
     while data.len() < want {
@@ -95,11 +112,19 @@ pub async fn pread(broker: &Broker, req: TBrokerPReadRequest) -> Reply {
             }
         }
     }
+    answer(&reader, offset, ReadData::Buffer(data))
+}
+
+/// Below this a pread copies through a buffer: a small copy is cheaper than the extra
+/// system calls of sending the range from the file.
+const SEND_FILE_MIN: usize = 256 * 1024;
+
+fn answer(reader: &ReaderSlot, offset: u64, data: ReadData) -> Reply {
     reader
         .position
         .store(offset + data.len() as u64, Ordering::Relaxed);
     crate::metrics::read_bytes(&reader.path, data.len());
-    Reply::Read(TBrokerReadResponse::new(status::ok(), Some(data)))
+    Reply::Data(data)
 }
 
 /// Clients never call it; it moves the position and answers OK.

@@ -17,7 +17,8 @@ use hdfs_native::{Client, ClientBuilder, HdfsError, WriteOptions};
 
 use super::cache::ClientCache;
 use super::{
-    FileStatus, Location, Properties, ReadStream, Result, Storage, StorageError, WriteStream,
+    FileStatus, Location, Properties, ReadBuf, ReadStream, Result, Storage, StorageError,
+    WriteStream,
 };
 
 /// hdfs-native retries an unreachable namenode 15 times with sleeps up to 15 s: about
@@ -455,34 +456,30 @@ impl ReadStream for HdfsReader {
         self.size
     }
 
-    async fn read_at(&self, offset: u64, len: usize, buf: &mut Vec<u8>) -> Result<usize> {
+    async fn read_at(&self, offset: u64, len: usize, buf: &mut ReadBuf) -> Result<usize> {
         // hdfs-native panics on a range past the end: clamp first.
         if offset >= self.size {
             return Ok(0);
         }
         let n = (len as u64).min(self.size - offset) as usize;
-        let start = buf.len();
-        buf.resize(start + n, 0);
         let reader = self.current();
         let mut result = reader
-            .read_range_buf(&mut buf[start..], offset as usize)
+            .read_range_buf(buf.unfilled(n), offset as usize)
             .await;
         if let Err(e) = &result {
             if is_datanode_failure(e) {
                 tracing::warn!(path = %self.loc, offset, "read failed on the datanodes, retrying with fresh block locations: {e}");
                 if let Some(fresh) = self.reopen(&reader).await {
-                    result = fresh
-                        .read_range_buf(&mut buf[start..], offset as usize)
-                        .await;
+                    result = fresh.read_range_buf(buf.unfilled(n), offset as usize).await;
                 }
             }
         }
         match result {
-            Ok(()) => Ok(n),
-            Err(e) => {
-                buf.truncate(start);
-                Err(hdfs_error(&self.loc, e))
+            Ok(()) => {
+                buf.advance(n);
+                Ok(n)
             }
+            Err(e) => Err(hdfs_error(&self.loc, e)),
         }
     }
 }

@@ -13,7 +13,10 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use super::{FileStatus, Location, ReadStream, Result, Storage, StorageError, WriteStream};
+use super::{
+    FileRange, FileStatus, Location, ReadBuf, ReadStream, Result, Storage, StorageError,
+    WriteStream,
+};
 
 pub struct LocalStorage;
 
@@ -212,7 +215,7 @@ impl ReadStream for LocalReader {
         self.len
     }
 
-    async fn read_at(&self, offset: u64, len: usize, buf: &mut Vec<u8>) -> Result<usize> {
+    async fn read_at(&self, offset: u64, len: usize, buf: &mut ReadBuf) -> Result<usize> {
         // pread(2) refuses (EINVAL) a range ending beyond i64::MAX; no file has bytes
         // there, so such a read is simply past end of file.
         let len = len.min(i64::MAX.saturating_sub_unsigned(offset).max(0) as usize);
@@ -222,12 +225,12 @@ impl ReadStream for LocalReader {
         let file = self.file.clone();
         let loc = self.loc.clone();
         let mut owned = std::mem::take(buf);
+        // The buffer travels to the blocking thread and back (a move, not a copy).
         let (owned, result) = tokio::task::spawn_blocking(move || {
-            let start = owned.len();
-            owned.resize(start + len, 0);
-            let result = file.read_at(&mut owned[start..], offset);
-            let n = *result.as_ref().unwrap_or(&0);
-            owned.truncate(start + n);
+            let result = file.read_at(owned.unfilled(len), offset);
+            if let Ok(n) = result {
+                owned.advance(n);
+            }
             (owned, result.map_err(|e| StorageError::io(&loc, e)))
         })
         .await
@@ -237,6 +240,23 @@ impl ReadStream for LocalReader {
         })?;
         *buf = owned;
         result
+    }
+
+    /// The range as the file stands now (its length may have changed since the open; a
+    /// pread answers what is there), and the kernel is asked to start reading those pages
+    /// so that sending them rarely waits for the disk.
+    async fn file_range(&self, offset: u64, len: usize) -> Option<Result<FileRange>> {
+        let file = self.file.clone();
+        let size = match file.metadata() {
+            Ok(meta) => meta.len(),
+            Err(e) => return Some(Err(StorageError::io(&self.loc, e))),
+        };
+        let len = (len as u64).min(size.saturating_sub(offset)) as usize;
+        if let Some(count) = std::num::NonZeroU64::new(len as u64) {
+            // Only advice: a failure changes nothing about the answer.
+            let _ = rustix::fs::fadvise(&*file, offset, Some(count), rustix::fs::Advice::WillNeed);
+        }
+        Some(Ok(FileRange { file, offset, len }))
     }
 }
 
