@@ -11,8 +11,7 @@
 //! once; more concurrent preads allocate, and their buffers are freed afterwards, so a
 //! burst does not pin memory. Its lock guards a `Vec` push or pop only, never I/O.
 
-use std::fs::File;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
 /// Reads smaller than this get an exact, unpooled allocation (cheap at that size).
 pub const POOLED_MIN: usize = 256 * 1024;
@@ -82,35 +81,6 @@ impl ReadBuf {
     pub fn extend_from_slice(&mut self, data: &[u8]) {
         self.unfilled(data.len()).copy_from_slice(data);
         self.filled += data.len();
-    }
-}
-
-/// A byte range of an open local file, sent by the kernel from the page cache to the
-/// socket (`sendfile(2)`) without passing through the broker's memory at all.
-#[derive(Debug)]
-pub struct FileRange {
-    pub file: Arc<File>,
-    pub offset: u64,
-    pub len: usize,
-}
-
-/// The data of a successful pread, as the reply writer gets it.
-#[derive(Debug)]
-pub enum ReadData {
-    Buffer(ReadBuf),
-    File(FileRange),
-}
-
-impl ReadData {
-    pub fn len(&self) -> usize {
-        match self {
-            ReadData::Buffer(b) => b.len(),
-            ReadData::File(r) => r.len,
-        }
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 }
 

@@ -11,12 +11,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::{Buf, BytesMut};
-use tokio::io::{AsyncReadExt, AsyncWriteExt, Interest};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch, Semaphore};
 
 use crate::audit;
-use crate::buffer::{FileRange, ReadData};
+use crate::buffer::ReadBuf;
 use crate::metrics;
 use crate::rpc::{self, Broker};
 use crate::sessions::{abort_writer, Stream};
@@ -182,50 +182,20 @@ async fn serve_connection(
     }
 }
 
-/// Writes an encoded reply. A pread's data follows the header straight from the buffer it
-/// was read into (one vectored write sequence, never copied into `head`) or, for a local
-/// file, from the page cache by `sendfile(2)`; then its trailer.
+/// Writes an encoded reply; a pread's data follows the header straight from the buffer it
+/// was read into (one vectored write sequence, never copied into `head`), then its trailer.
 async fn write_reply(
     socket: &mut TcpStream,
     head: &[u8],
-    data: Option<&ReadData>,
+    data: Option<&ReadBuf>,
 ) -> std::io::Result<()> {
     match data {
         None => socket.write_all(head).await,
-        Some(ReadData::Buffer(data)) => {
+        Some(data) => {
             let mut parts = Buf::chain(Buf::chain(head, data.filled()), wire::DATA_TRAILER);
             socket.write_all_buf(&mut parts).await
         }
-        Some(ReadData::File(range)) => {
-            socket.write_all(head).await?;
-            send_file(socket, range).await?;
-            socket.write_all(wire::DATA_TRAILER).await
-        }
     }
-}
-
-/// `sendfile(2)` of the whole range, waiting for the socket like any other write. The
-/// header already promised `range.len` bytes: a file cut shorter meanwhile can only end
-/// the connection (the client sees a transport error and retries).
-async fn send_file(socket: &TcpStream, range: &FileRange) -> std::io::Result<()> {
-    let (mut offset, end) = (range.offset, range.offset + range.len as u64);
-    while offset < end {
-        socket.writable().await?;
-        let left = (end - offset) as usize;
-        let sent = socket.try_io(Interest::WRITABLE, || {
-            rustix::fs::sendfile(socket, &*range.file, Some(&mut offset), left).map_err(Into::into)
-        });
-        match sent {
-            Ok(0) => {
-                tracing::warn!("pread reply cut short: the file shrank while it was being sent");
-                return Err(std::io::ErrorKind::UnexpectedEof.into());
-            }
-            Ok(_) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(())
 }
 
 /// Runs one decoded message and encodes its reply into `out`. A successful pread's data
@@ -235,7 +205,7 @@ async fn answer(
     peer: SocketAddr,
     broker: &Broker,
     out: &mut Vec<u8>,
-) -> Option<ReadData> {
+) -> Option<ReadBuf> {
     let started = Instant::now();
     match incoming {
         Incoming::Call { seq, call } => {

@@ -233,9 +233,9 @@ fn close_of_a_never_issued_fd_is_502() {
     assert_code(&s, Code::TARGET_STORAGE_SERVICE_ERROR);
 }
 
-/// Large preads take another path than small ones (local files: the kernel sends the
-/// range; others: a pooled buffer): both answer the file as it is now, short only at its
-/// end and empty at or past it.
+/// Large preads take another path than small ones (a pooled buffer filled on the blocking
+/// pool; small ones are read on the worker when page-cached): both answer the file as it
+/// is now, short only at its end and empty at or past it.
 #[test]
 fn large_preads_follow_the_file_as_it_is_now() {
     let broker = BrokerProcess::start();

@@ -4,7 +4,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use super::{fd_id, status, to_thrift_fd, Broker};
-use crate::buffer::{ReadBuf, ReadData};
+use crate::buffer::ReadBuf;
 use crate::sessions::{Lookup, ReaderSlot, Stream};
 use crate::wire::generated::{
     TBrokerCloseReaderRequest, TBrokerOpenReaderRequest, TBrokerOpenReaderResponse,
@@ -71,22 +71,6 @@ pub async fn pread(broker: &Broker, req: TBrokerPReadRequest) -> Reply {
     };
     let offset = req.offset as u64;
     let want = (req.length as u64).min(broker.read_cap() as u64) as usize;
-    // Large reads of local files: the kernel sends the pages to the socket (sendfile).
-    if want >= SEND_FILE_MIN {
-        if let Some(range) = reader.stream.file_range(offset, want).await {
-            return match range {
-                Ok(range) => answer(&reader, offset, ReadData::File(range)),
-                Err(e) => Reply::failure(
-                    Method::Pread,
-                    status::from_error(
-                        &format!("pread at offset {offset} of fd {fd}"),
-                        &reader.path,
-                        &e,
-                    ),
-                ),
-            };
-        }
-    }
     // Pooled for large reads: no 8 MiB allocation per call; the reply is written from it.
     let mut data = ReadBuf::for_read(want);
     // Storage may return short reads; only end of file may end the answer early,
@@ -112,14 +96,6 @@ pub async fn pread(broker: &Broker, req: TBrokerPReadRequest) -> Reply {
             }
         }
     }
-    answer(&reader, offset, ReadData::Buffer(data))
-}
-
-/// Below this a pread copies through a buffer: a small copy is cheaper than the extra
-/// system calls of sending the range from the file.
-const SEND_FILE_MIN: usize = 256 * 1024;
-
-fn answer(reader: &ReaderSlot, offset: u64, data: ReadData) -> Reply {
     reader
         .position
         .store(offset + data.len() as u64, Ordering::Relaxed);

@@ -14,8 +14,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use super::{
-    FileRange, FileStatus, Location, ReadBuf, ReadStream, Result, Storage, StorageError,
-    WriteStream,
+    FileStatus, Location, ReadBuf, ReadStream, Result, Storage, StorageError, WriteStream,
 };
 
 pub struct LocalStorage;
@@ -203,6 +202,9 @@ fn is_unfinished_write(name: &str) -> bool {
         .is_some_and(|(_, id)| id.len() == 16 && id.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
+/// Reads up to this long are tried on the worker thread first (when page-cached).
+const INLINE_READ_MAX: usize = 256 * 1024;
+
 struct LocalReader {
     file: Arc<File>,
     len: u64,
@@ -222,6 +224,22 @@ impl ReadStream for LocalReader {
         if len == 0 {
             return Ok(0);
         }
+        // Bytes already in the page cache are copied right here: a hop to the blocking
+        // pool and back (two thread wake-ups) costs more than a small read itself.
+        // RWF_NOWAIT makes the kernel refuse (EAGAIN) instead of waiting for the disk,
+        // so a worker thread never blocks; what it refuses goes to the blocking pool.
+        if len <= INLINE_READ_MAX {
+            let mut slices = [std::io::IoSliceMut::new(buf.unfilled(len))];
+            if let Ok(n) = rustix::io::preadv2(
+                &*self.file,
+                &mut slices,
+                offset,
+                rustix::io::ReadWriteFlags::NOWAIT,
+            ) {
+                buf.advance(n);
+                return Ok(n);
+            }
+        }
         let file = self.file.clone();
         let loc = self.loc.clone();
         let mut owned = std::mem::take(buf);
@@ -240,23 +258,6 @@ impl ReadStream for LocalReader {
         })?;
         *buf = owned;
         result
-    }
-
-    /// The range as the file stands now (its length may have changed since the open; a
-    /// pread answers what is there), and the kernel is asked to start reading those pages
-    /// so that sending them rarely waits for the disk.
-    async fn file_range(&self, offset: u64, len: usize) -> Option<Result<FileRange>> {
-        let file = self.file.clone();
-        let size = match file.metadata() {
-            Ok(meta) => meta.len(),
-            Err(e) => return Some(Err(StorageError::io(&self.loc, e))),
-        };
-        let len = (len as u64).min(size.saturating_sub(offset)) as usize;
-        if let Some(count) = std::num::NonZeroU64::new(len as u64) {
-            // Only advice: a failure changes nothing about the answer.
-            let _ = rustix::fs::fadvise(&*file, offset, Some(count), rustix::fs::Advice::WillNeed);
-        }
-        Some(Ok(FileRange { file, offset, len }))
     }
 }
 

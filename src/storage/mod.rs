@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
-pub use crate::buffer::{FileRange, ReadBuf};
+pub use crate::buffer::ReadBuf;
 pub use location::Location;
 
 /// The user's `WITH BROKER (...)` map, verbatim. Unknown keys are ignored by every backend.
@@ -120,13 +120,6 @@ pub trait ReadStream: Send + Sync {
     /// May return fewer than asked (callers loop); returns 0 only at or past end of file.
     /// Read into [`ReadBuf::unfilled`] where the store allows: that is the reply's buffer.
     async fn read_at(&self, offset: u64, len: usize, buf: &mut ReadBuf) -> Result<usize>;
-
-    /// Stores whose bytes the kernel can send to a socket itself (local files) answer with
-    /// the range of up to `len` bytes at `offset` as the file stands now (empty at or past
-    /// its end). `None`: the store has no such file; use [`read_at`](Self::read_at).
-    async fn file_range(&self, _offset: u64, _len: usize) -> Option<Result<FileRange>> {
-        None
-    }
 }
 
 /// A file being written sequentially. Dropping it without `commit` or `abort` leaks

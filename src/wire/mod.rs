@@ -16,7 +16,7 @@ use thrift::protocol::{
 };
 use thrift::{ApplicationError, ApplicationErrorKind};
 
-use crate::buffer::ReadData;
+use crate::buffer::ReadBuf;
 use generated::*;
 pub use input::SliceInput;
 
@@ -136,9 +136,8 @@ pub enum Reply {
     OpenReader(TBrokerOpenReaderResponse),
     Read(TBrokerReadResponse),
     /// A successful pread: its data goes to the socket straight from the buffer it was
-    /// read into (or from the page cache), after the header [`encode_reply`] writes and
-    /// before [`DATA_TRAILER`].
-    Data(ReadData),
+    /// read into, after the header [`encode_reply`] writes and before [`DATA_TRAILER`].
+    Data(ReadBuf),
     OpenWriter(TBrokerOpenWriterResponse),
     FileSize(TBrokerFileSizeResponse),
     IsSplittable(TBrokerIsSplittableResponse),
@@ -354,7 +353,6 @@ pub fn unknown_method(name: &str) -> ApplicationError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::buffer::ReadBuf;
 
     /// The pread reply written in three parts is byte for byte what the generated encoder
     /// writes for the same response, whatever the data's length.
@@ -371,12 +369,7 @@ mod tests {
             let mut buf = ReadBuf::for_read(data.len());
             buf.extend_from_slice(&data);
             let mut parts = Vec::new();
-            encode_reply(
-                &mut parts,
-                Method::Pread,
-                42,
-                &Reply::Data(ReadData::Buffer(buf)),
-            );
+            encode_reply(&mut parts, Method::Pread, 42, &Reply::Data(buf));
             parts.extend_from_slice(&data);
             parts.extend_from_slice(DATA_TRAILER);
             assert_eq!(parts, generic, "{} bytes of data", data.len());
