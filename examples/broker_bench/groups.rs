@@ -378,7 +378,7 @@ pub fn writes(s: &Settings, broker: &Broker, dir: &Path, report: &mut Report) {
         );
         report.metric(
             format!("write.{mib}m.local"),
-            format!("3 same bytes written locally"),
+            format!("3 {mib} MiB chunks: same bytes written locally"),
             median(l),
             "MB/s",
         );

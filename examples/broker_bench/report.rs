@@ -67,8 +67,8 @@ impl Report {
         let mut s = String::new();
         let _ = writeln!(
             s,
-            "{:<62} {:>14} {}",
-            "measurement (median of runs)", "value", "unit"
+            "{:<62} {:>14} unit",
+            "measurement (median of runs)", "value"
         );
         for m in &self.metrics {
             let _ = writeln!(s, "{:<62} {:>14.3} {}", m.label, m.value, m.unit);
