@@ -102,6 +102,7 @@ pub fn describe(call: &Call, sessions: &Sessions) -> Record {
 pub fn emit(peer: SocketAddr, method: Method, record: Record, reply: &Reply, elapsed: Duration) {
     let bytes_out = match reply {
         Reply::Read(r) => r.data.as_ref().map_or(0, Vec::len),
+        Reply::Data(data) => data.len(),
         _ => 0,
     };
     tracing::info!(

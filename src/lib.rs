@@ -3,6 +3,7 @@
 //! benchmarks and fuzz targets can reach it.
 
 pub mod audit;
+pub mod buffer;
 pub mod config;
 pub mod logging;
 pub mod metrics;

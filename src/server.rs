@@ -16,6 +16,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch, Semaphore};
 
 use crate::audit;
+use crate::buffer::ReadBuf;
 use crate::metrics;
 use crate::rpc::{self, Broker};
 use crate::sessions::{abort_writer, Stream};
@@ -116,11 +117,16 @@ async fn serve_connection(
                             return;
                         }
                     };
-                    answer(incoming, peer, broker, &mut output).await;
+                    let data = answer(incoming, peer, broker, &mut output).await;
                     calls += 1;
-                    if socket.write_all(&output).await.is_err() {
+                    if write_reply(&mut socket, &output, data.as_ref())
+                        .await
+                        .is_err()
+                    {
                         return;
                     }
+                    // The pread buffer goes back to its pool only once its bytes were sent.
+                    drop(data);
                     if output.capacity() > KEEP_BUFFER {
                         output = Vec::new();
                     } else {
@@ -175,8 +181,30 @@ async fn serve_connection(
     }
 }
 
-/// Runs one decoded message and encodes its reply into `out`.
-async fn answer(incoming: Incoming, peer: SocketAddr, broker: &Broker, out: &mut Vec<u8>) {
+/// Writes an encoded reply; a pread's data follows the header straight from the buffer it
+/// was read into (one vectored write sequence, never copied into `head`), then its trailer.
+async fn write_reply(
+    socket: &mut TcpStream,
+    head: &[u8],
+    data: Option<&ReadBuf>,
+) -> std::io::Result<()> {
+    match data {
+        None => socket.write_all(head).await,
+        Some(data) => {
+            let mut parts = Buf::chain(Buf::chain(head, data.filled()), wire::DATA_TRAILER);
+            socket.write_all_buf(&mut parts).await
+        }
+    }
+}
+
+/// Runs one decoded message and encodes its reply into `out`. A successful pread's data
+/// is returned instead of encoded: [`write_reply`] sends it after `out`.
+async fn answer(
+    incoming: Incoming,
+    peer: SocketAddr,
+    broker: &Broker,
+    out: &mut Vec<u8>,
+) -> Option<ReadBuf> {
     let started = Instant::now();
     match incoming {
         Incoming::Call { seq, call } => {
@@ -192,6 +220,10 @@ async fn answer(incoming: Incoming, peer: SocketAddr, broker: &Broker, out: &mut
             tracing::debug!(%peer, method = method.name(), status = reply.status_code(), elapsed_us = started.elapsed().as_micros() as u64, "call");
             wire::encode_reply(out, method, seq, &reply);
             metrics::rpc(method, reply.status_code(), started.elapsed());
+            match reply {
+                Reply::Data(data) => Some(data),
+                _ => None,
+            }
         }
         Incoming::BadArgs { seq, method, error } => {
             tracing::warn!(%peer, method = method.name(), "malformed request: {error}");
@@ -201,11 +233,13 @@ async fn answer(incoming: Incoming, peer: SocketAddr, broker: &Broker, out: &mut
             );
             wire::encode_reply(out, method, seq, &Reply::failure(method, status));
             metrics::rpc(method, Code::INVALID_ARGUMENT.0, started.elapsed());
+            None
         }
         Incoming::UnknownMethod { seq, name } => {
             tracing::info!(%peer, method = %name, "unknown method");
             wire::encode_exception(out, &name, seq, wire::unknown_method(&name));
             metrics::rpc_unknown_method(started.elapsed());
+            None
         }
     }
 }

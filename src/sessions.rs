@@ -563,7 +563,7 @@ mod tests {
             &self,
             _: u64,
             _: usize,
-            _: &mut Vec<u8>,
+            _: &mut crate::storage::ReadBuf,
         ) -> crate::storage::Result<usize> {
             Ok(0)
         }

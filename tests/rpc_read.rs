@@ -232,3 +232,70 @@ fn close_of_a_never_issued_fd_is_502() {
     let s = close_writer(&mut c, &never);
     assert_code(&s, Code::TARGET_STORAGE_SERVICE_ERROR);
 }
+
+/// Large preads take another path than small ones (a pooled buffer filled on the blocking
+/// pool; small ones are read on the worker when page-cached): both answer the file as it
+/// is now, short only at its end and empty at or past it.
+#[test]
+fn large_preads_follow_the_file_as_it_is_now() {
+    let broker = BrokerProcess::start();
+    let mut c = broker.client();
+    let (dir, path, mut data) = data_file(1 << 20);
+    let fd = reader_fd(&mut c, &path, CLIENT);
+    for want in [4096usize, 3 << 20] {
+        let r = pread(&mut c, &fd, (data.len() - 5) as i64, want as i64);
+        assert_eq!(
+            r.data.unwrap(),
+            &data[data.len() - 5..],
+            "short at EOF ({want})"
+        );
+        let r = pread(&mut c, &fd, data.len() as i64, want as i64);
+        assert_ok(&r.op_status);
+        assert_eq!(r.data, Some(Vec::new()), "empty at EOF ({want})");
+    }
+    // Bytes appended after openReader are read, as from any open file.
+    let more = test_data(1 << 20, 99);
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .open(dir.path().join("data.bin"))
+        .unwrap();
+    std::io::Write::write_all(&mut f, &more).unwrap();
+    data.extend_from_slice(&more);
+    for want in [4096usize, 3 << 20] {
+        let at = (1 << 20) - 100;
+        let r = pread(&mut c, &fd, at as i64, want as i64);
+        assert!(
+            r.data.unwrap() == data[at..(at + want).min(data.len())],
+            "appended bytes ({want})"
+        );
+    }
+}
+
+/// Concurrent large preads on many connections each get their own bytes (no buffer is
+/// shared between replies in flight).
+#[test]
+fn concurrent_large_preads_each_get_their_own_bytes() {
+    let broker = BrokerProcess::start();
+    let (_dir, path, data) = data_file(16 << 20);
+    let data = std::sync::Arc::new(data);
+    let threads: Vec<_> = (0..6)
+        .map(|i| {
+            let (mut c, path, data) = (broker.client(), path.clone(), data.clone());
+            std::thread::spawn(move || {
+                let fd = reader_fd(&mut c, &path, CLIENT);
+                for round in 0..8usize {
+                    let offset = (i * 1_234_567 + round * 777_777) % (12 << 20);
+                    let r = pread(&mut c, &fd, offset as i64, 3 << 20);
+                    assert_ok(&r.op_status);
+                    assert!(
+                        r.data.unwrap() == data[offset..offset + (3 << 20)],
+                        "conn {i} round {round}"
+                    );
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+}

@@ -4,11 +4,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use super::{fd_id, status, to_thrift_fd, Broker};
+use crate::buffer::ReadBuf;
 use crate::sessions::{Lookup, ReaderSlot, Stream};
 use crate::wire::generated::{
     TBrokerCloseReaderRequest, TBrokerOpenReaderRequest, TBrokerOpenReaderResponse,
-    TBrokerOperationStatusCode as Code, TBrokerPReadRequest, TBrokerReadResponse,
-    TBrokerSeekRequest,
+    TBrokerOperationStatusCode as Code, TBrokerPReadRequest, TBrokerSeekRequest,
 };
 use crate::wire::{Method, Reply};
 
@@ -82,7 +82,8 @@ pub async fn pread(broker: &Broker, req: TBrokerPReadRequest) -> Reply {
     };
     let offset = req.offset as u64;
     let want = (req.length as u64).min(broker.read_cap() as u64) as usize;
-    let mut data = Vec::with_capacity(want);
+    // Pooled for large reads: no 8 MiB allocation per call; the reply is written from it.
+    let mut data = ReadBuf::for_read(want);
     // Storage may return short reads; only end of file may end the answer early,
     // because BE treats a short answer as EOF and FE would loop on an empty one.
     while data.len() < want {
@@ -110,7 +111,7 @@ pub async fn pread(broker: &Broker, req: TBrokerPReadRequest) -> Reply {
         .position
         .store(offset + data.len() as u64, Ordering::Relaxed);
     crate::metrics::read_bytes(&reader.path, data.len());
-    Reply::Read(TBrokerReadResponse::new(status::ok(), Some(data)))
+    Reply::Data(data)
 }
 
 /// Clients never call it; it moves the position and answers OK.

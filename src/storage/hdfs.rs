@@ -19,7 +19,8 @@ use hdfs_native::{Client, ClientBuilder, HdfsError, WriteOptions};
 use super::cache::ClientCache;
 use super::kerberos::{self, Identity, KeytabDir, PrivateKeytab};
 use super::{
-    FileStatus, Location, Properties, ReadStream, Result, Storage, StorageError, WriteStream,
+    FileStatus, Location, Properties, ReadBuf, ReadStream, Result, Storage, StorageError,
+    WriteStream,
 };
 
 /// hdfs-native retries an unreachable namenode 15 times with sleeps up to 15 s: about
@@ -524,36 +525,54 @@ impl ReadStream for HdfsReader {
         self.size
     }
 
-    async fn read_at(&self, offset: u64, len: usize, buf: &mut Vec<u8>) -> Result<usize> {
+    async fn read_at(&self, offset: u64, len: usize, buf: &mut ReadBuf) -> Result<usize> {
         // hdfs-native panics on a range past the end: clamp first.
         if offset >= self.size {
             return Ok(0);
         }
         let n = (len as u64).min(self.size - offset) as usize;
-        let start = buf.len();
-        buf.resize(start + n, 0);
         let reader = self.current();
-        let mut result = reader
-            .read_range_buf(&mut buf[start..], offset as usize)
-            .await;
+        let mut result = fetch(&reader, buf.unfilled(n), offset as usize).await;
         if let Err(e) = &result {
             if is_datanode_failure(e) {
                 tracing::warn!(path = %self.loc, offset, "read failed on the datanodes, retrying with fresh block locations: {e}");
                 if let Some(fresh) = self.reopen(&reader).await {
-                    result = fresh
-                        .read_range_buf(&mut buf[start..], offset as usize)
-                        .await;
+                    result = fetch(&fresh, buf.unfilled(n), offset as usize).await;
                 }
             }
         }
         match result {
-            Ok(()) => Ok(n),
-            Err(e) => {
-                buf.truncate(start);
-                Err(hdfs_error(&self.loc, e))
+            Ok(()) => {
+                buf.advance(n);
+                Ok(n)
             }
+            Err(e) => Err(hdfs_error(&self.loc, e)),
         }
     }
+}
+
+/// Ranges at least this long are fetched as two halves at once.
+const SPLIT_FETCH_MIN: usize = 1 << 20;
+
+/// Reads `buf.len()` bytes at `offset`. A large range is fetched as two halves over two
+/// datanode streams at once: one stream is paced by its round trips and by the datanode
+/// producing packets, so two in flight fill the pread sooner (the BE waits for the
+/// whole answer before it asks for the next).
+async fn fetch(
+    reader: &hdfs_native::file::FileReader,
+    buf: &mut [u8],
+    offset: usize,
+) -> std::result::Result<(), HdfsError> {
+    if buf.len() < SPLIT_FETCH_MIN {
+        return reader.read_range_buf(buf, offset).await;
+    }
+    let half = buf.len() / 2;
+    let (head, tail) = buf.split_at_mut(half);
+    let (a, b) = tokio::join!(
+        reader.read_range_buf(head, offset),
+        reader.read_range_buf(tail, offset + half)
+    );
+    a.and(b)
 }
 
 struct HdfsWriter {

@@ -13,7 +13,9 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use super::{FileStatus, Location, ReadStream, Result, Storage, StorageError, WriteStream};
+use super::{
+    FileStatus, Location, ReadBuf, ReadStream, Result, Storage, StorageError, WriteStream,
+};
 
 pub struct LocalStorage;
 
@@ -200,6 +202,9 @@ fn is_unfinished_write(name: &str) -> bool {
         .is_some_and(|(_, id)| id.len() == 16 && id.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
+/// Reads up to this long are tried on the worker thread first (when page-cached).
+const INLINE_READ_MAX: usize = 256 * 1024;
+
 struct LocalReader {
     file: Arc<File>,
     len: u64,
@@ -212,22 +217,38 @@ impl ReadStream for LocalReader {
         self.len
     }
 
-    async fn read_at(&self, offset: u64, len: usize, buf: &mut Vec<u8>) -> Result<usize> {
+    async fn read_at(&self, offset: u64, len: usize, buf: &mut ReadBuf) -> Result<usize> {
         // pread(2) refuses (EINVAL) a range ending beyond i64::MAX; no file has bytes
         // there, so such a read is simply past end of file.
         let len = len.min(i64::MAX.saturating_sub_unsigned(offset).max(0) as usize);
         if len == 0 {
             return Ok(0);
         }
+        // Bytes already in the page cache are copied right here: a hop to the blocking
+        // pool and back (two thread wake-ups) costs more than a small read itself.
+        // RWF_NOWAIT makes the kernel refuse (EAGAIN) instead of waiting for the disk,
+        // so a worker thread never blocks; what it refuses goes to the blocking pool.
+        if len <= INLINE_READ_MAX {
+            let mut slices = [std::io::IoSliceMut::new(buf.unfilled(len))];
+            if let Ok(n) = rustix::io::preadv2(
+                &*self.file,
+                &mut slices,
+                offset,
+                rustix::io::ReadWriteFlags::NOWAIT,
+            ) {
+                buf.advance(n);
+                return Ok(n);
+            }
+        }
         let file = self.file.clone();
         let loc = self.loc.clone();
         let mut owned = std::mem::take(buf);
+        // The buffer travels to the blocking thread and back (a move, not a copy).
         let (owned, result) = tokio::task::spawn_blocking(move || {
-            let start = owned.len();
-            owned.resize(start + len, 0);
-            let result = file.read_at(&mut owned[start..], offset);
-            let n = *result.as_ref().unwrap_or(&0);
-            owned.truncate(start + n);
+            let result = file.read_at(owned.unfilled(len), offset);
+            if let Ok(n) = result {
+                owned.advance(n);
+            }
             (owned, result.map_err(|e| StorageError::io(&loc, e)))
         })
         .await

@@ -18,6 +18,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
+pub use crate::buffer::ReadBuf;
 pub use location::Location;
 
 /// The user's `WITH BROKER (...)` map, verbatim. Unknown keys are ignored by every backend.
@@ -127,7 +128,8 @@ pub trait ReadStream: Send + Sync {
 
     /// Appends up to `len` bytes read at `offset` to `buf` and returns how many it appended.
     /// May return fewer than asked (callers loop); returns 0 only at or past end of file.
-    async fn read_at(&self, offset: u64, len: usize, buf: &mut Vec<u8>) -> Result<usize>;
+    /// Read into [`ReadBuf::unfilled`] where the store allows: that is the reply's buffer.
+    async fn read_at(&self, offset: u64, len: usize, buf: &mut ReadBuf) -> Result<usize>;
 }
 
 /// A file being written sequentially. Dropping it without `commit` or `abort` leaks

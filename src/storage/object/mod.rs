@@ -48,7 +48,8 @@ use opendal::{Buffer, EntryMode, ErrorKind, Metadata, Operator};
 
 use super::cache::ClientCache;
 use super::{
-    FileStatus, Location, Properties, ReadStream, Result, Storage, StorageError, WriteStream,
+    FileStatus, Location, Properties, ReadBuf, ReadStream, Result, Storage, StorageError,
+    WriteStream,
 };
 
 /// Part size of multipart uploads: what one writer buffers. S3's minimum part is 5 MiB
@@ -863,7 +864,7 @@ impl ReadStream for ObjectReader {
         self.size
     }
 
-    async fn read_at(&self, offset: u64, len: usize, buf: &mut Vec<u8>) -> Result<usize> {
+    async fn read_at(&self, offset: u64, len: usize, buf: &mut ReadBuf) -> Result<usize> {
         if offset >= self.size || len == 0 {
             return Ok(0);
         }

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# The broker's benchmark (issue #6): builds the release broker, the bench driver
+# (examples/broker_bench) and the C++ BE-stack client, then measures every group against
+# its limit in the same run. Prints a table; writes target/bench/results.json.
+#
+#   scripts/bench.sh [--quick] [--no-hdfs]
+#
+# --quick: a one-minute smoke (smaller sizes, 2 runs, no HDFS). The full run takes several
+# minutes and starts a MiniDFSCluster (Java 17 + Maven, see tests/minicluster/README.md).
+# Needs Debian's libthrift-dev, libboost-dev and thrift-compiler (installed when missing
+# and apt-get is usable). Benchmarks are not tests: a number never fails this script,
+# only a harness error does.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+repo=$PWD
+out=$repo/target/bench
+mkdir -p "$out"
+
+if ! command -v thrift >/dev/null || [ ! -e /usr/include/thrift/Thrift.h ] || [ ! -e /usr/include/boost/version.hpp ]; then
+  echo "bench: installing libthrift-dev libboost-dev thrift-compiler" >&2
+  apt_get="apt-get"
+  [ "$(id -u)" -eq 0 ] || apt_get="sudo apt-get"
+  DEBIAN_FRONTEND=noninteractive $apt_get install -y -q libthrift-dev libboost-dev thrift-compiler >&2
+fi
+
+# The C++ client: code generated from the IDL at bench time (never committed), rebuilt only
+# when the IDL or the client changed.
+cpp=$out/cpp
+src=$repo/examples/broker_bench/be_client.cpp
+idl=$repo/thrift/FileBrokerService.thrift
+if [ ! -x "$cpp/be_client" ] || [ "$src" -nt "$cpp/be_client" ] || [ "$idl" -nt "$cpp/be_client" ]; then
+  echo "bench: building the C++ BE-stack client" >&2
+  rm -rf "$cpp" && mkdir -p "$cpp/gen"
+  thrift --gen cpp:no_skeleton -out "$cpp/gen" "$idl"
+  g++ -O2 -std=c++17 -I "$cpp/gen" -o "$cpp/be_client" "$src" "$cpp"/gen/*.cpp -lthrift
+fi
+
+echo "bench: building the release broker and the bench driver" >&2
+cargo build --release --quiet --bin apache_hdfs_broker --example broker_bench
+
+exec "$repo/target/release/examples/broker_bench" \
+  --broker "$repo/target/release/apache_hdfs_broker" \
+  --be-client "$cpp/be_client" \
+  --out "$out/results.json" --data "$out/data" "$@"
