@@ -824,6 +824,10 @@ public final class MiniCluster {
     }
     watchdog.interrupt();
     if (secure != null) secure.stop();
+    // The blocks are scratch (a start wipes them anyway). A test binary's shared cluster
+    // lives in a Rust static, which is never dropped, so its temporary work directory is
+    // never removed: without this each run would leave gigabytes behind.
+    org.apache.hadoop.fs.FileUtil.fullyDelete(dataDir);
     System.err.println("minicluster: cluster shut down");
   }
 
