@@ -7,6 +7,7 @@ pub mod buffer;
 pub mod config;
 pub mod logging;
 pub mod metrics;
+pub mod read_ahead;
 pub mod rpc;
 pub mod server;
 pub mod sessions;

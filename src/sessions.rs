@@ -33,6 +33,8 @@ pub struct ReaderSlot {
     pub stream: Box<dyn ReadStream>,
     /// Only `seek` moves it; clients send the offset with every pread.
     pub position: AtomicU64,
+    /// The next chunk of a sequential reader, read while the last one is sent.
+    pub ahead: crate::read_ahead::ReadAhead,
 }
 
 /// An open writer. The async mutex orders a client's pwrites; it is per fd, so a slow
@@ -508,6 +510,7 @@ pub async fn run_reaper(sessions: Arc<Sessions>) {
             crate::metrics::fd_reaped(&stream);
             match stream {
                 Stream::Reader(reader) => {
+                    reader.ahead.cancel();
                     tracing::info!(%fd, %client, path = %reader.path, "reaped reader of idle client");
                 }
                 Stream::Writer(writer) => {
@@ -574,6 +577,7 @@ mod tests {
             path: "file:/x".into(),
             stream: Box::new(Empty),
             position: AtomicU64::new(0),
+            ahead: Default::default(),
         }))
     }
 

@@ -299,3 +299,41 @@ fn concurrent_large_preads_each_get_their_own_bytes() {
         t.join().unwrap();
     }
 }
+
+/// A sequential reader's next chunk is read ahead while the last one is sent; a chunk
+/// read ahead short (the end of the file then) is read again, so a file that grew in the
+/// meantime is answered as it is now.
+#[test]
+fn read_ahead_serves_sequential_chunks_and_never_a_stale_end() {
+    let broker = BrokerProcess::start();
+    let mut c = broker.client();
+    let mib = 1 << 20;
+    let (dir, path, mut data) = data_file(mib + mib / 2);
+    let fd = reader_fd(&mut c, &path, CLIENT);
+    let first = pread(&mut c, &fd, 0, mib as i64);
+    assert_eq!(first.data.unwrap(), &data[..mib]);
+    // The next chunk was read ahead as half a MiB; the file then grows by a MiB.
+    let more = test_data(mib, 7);
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .open(dir.path().join("data.bin"))
+        .unwrap();
+    std::io::Write::write_all(&mut f, &more).unwrap();
+    data.extend_from_slice(&more);
+    let second = pread(&mut c, &fd, mib as i64, mib as i64);
+    assert_eq!(
+        second.data.unwrap(),
+        &data[mib..2 * mib],
+        "the chunk as it is now"
+    );
+    let third = pread(&mut c, &fd, 2 * mib as i64, mib as i64);
+    assert_eq!(
+        third.data.unwrap(),
+        &data[2 * mib..],
+        "short only at the end"
+    );
+    // Out of order after a read-ahead: still positional.
+    let back = pread(&mut c, &fd, 0, mib as i64);
+    assert_eq!(back.data.unwrap(), &data[..mib]);
+    assert_ok(&close_reader(&mut c, &fd));
+}

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use super::{fd_id, status, to_thrift_fd, Broker};
 use crate::buffer::ReadBuf;
+use crate::read_ahead::ReadAhead;
 use crate::sessions::{Lookup, ReaderSlot, Stream};
 use crate::wire::generated::{
     TBrokerCloseReaderRequest, TBrokerOpenReaderRequest, TBrokerOpenReaderResponse,
@@ -38,6 +39,7 @@ pub async fn open_reader(broker: &Broker, req: TBrokerOpenReaderRequest) -> Repl
         path: loc.to_string(),
         stream,
         position: AtomicU64::new(req.start_offset.max(0) as u64),
+        ahead: Default::default(),
     };
     match broker
         .sessions
@@ -82,8 +84,12 @@ pub async fn pread(broker: &Broker, req: TBrokerPReadRequest) -> Reply {
     };
     let offset = req.offset as u64;
     let want = (req.length as u64).min(broker.read_cap() as u64) as usize;
-    // Pooled for large reads: no 8 MiB allocation per call; the reply is written from it.
-    let mut data = ReadBuf::for_read(want);
+    // Read ahead by the last pread of a sequential reader, or pooled for large reads: no
+    // 8 MiB allocation per call; the reply is written from it.
+    let mut data = match reader.ahead.take(offset, want).await {
+        Some(ready) => ready,
+        None => ReadBuf::for_read(want),
+    };
     // Storage may return short reads; only end of file may end the answer early,
     // because BE treats a short answer as EOF and FE would loop on an empty one.
     while data.len() < want {
@@ -110,6 +116,9 @@ pub async fn pread(broker: &Broker, req: TBrokerPReadRequest) -> Reply {
     reader
         .position
         .store(offset + data.len() as u64, Ordering::Relaxed);
+    if data.len() == want {
+        ReadAhead::start(&reader, offset + want as u64, want);
+    }
     crate::metrics::read_bytes(&reader.path, data.len());
     Reply::Data(data)
 }
@@ -136,7 +145,8 @@ pub fn seek(broker: &Broker, req: TBrokerSeekRequest) -> Reply {
 pub async fn close_reader(broker: &Broker, req: TBrokerCloseReaderRequest) -> Reply {
     let fd = fd_id(&req.fd);
     Reply::Status(match broker.sessions.remove_reader(fd) {
-        Ok((_reader, outcome)) => {
+        Ok((reader, outcome)) => {
+            reader.ahead.cancel();
             outcome.finish(Ok(()));
             status::ok()
         }
