@@ -21,6 +21,7 @@ use tokio::task::JoinHandle;
 
 use crate::buffer::{ReadBuf, POOLED_MIN};
 use crate::sessions::ReaderSlot;
+use crate::storage::read_full;
 
 /// Chunks read ahead at once in the process (each up to `hdfs_read_buffer_size_kb`).
 pub const MAX_AHEAD: usize = 4;
@@ -36,7 +37,7 @@ pub struct ReadAhead {
 struct Pending {
     offset: u64,
     len: usize,
-    task: JoinHandle<Option<ReadBuf>>,
+    task: JoinHandle<ReadBuf>,
     _slot: AheadSlot,
 }
 
@@ -73,7 +74,7 @@ impl ReadAhead {
             pending.task.abort();
             return None;
         }
-        let data = pending.task.await.ok().flatten()?;
+        let data = pending.task.await.ok()?;
         (data.len() == len).then_some(data)
     }
 
@@ -90,18 +91,9 @@ impl ReadAhead {
         let task_reader = reader.clone();
         let task = tokio::spawn(async move {
             let mut data = ReadBuf::for_read(len);
-            while data.len() < len {
-                let at = offset + data.len() as u64;
-                match task_reader
-                    .stream
-                    .read_at(at, len - data.len(), &mut data)
-                    .await
-                {
-                    Ok(0) | Err(_) => break,
-                    Ok(_) => {}
-                }
-            }
-            Some(data)
+            // A failure leaves the chunk short: the pread reads it again and reports it.
+            let _ = read_full(&*task_reader.stream, offset, len, &mut data).await;
+            data
         });
         let previous = reader.ahead.lock().replace(Pending {
             offset,

@@ -7,6 +7,7 @@ use super::{fd_id, status, to_thrift_fd, Broker};
 use crate::buffer::ReadBuf;
 use crate::read_ahead::ReadAhead;
 use crate::sessions::{Lookup, ReaderSlot, Stream};
+use crate::storage::read_full;
 use crate::wire::generated::{
     TBrokerCloseReaderRequest, TBrokerOpenReaderRequest, TBrokerOpenReaderResponse,
     TBrokerOperationStatusCode as Code, TBrokerPReadRequest, TBrokerSeekRequest,
@@ -90,28 +91,12 @@ pub async fn pread(broker: &Broker, req: TBrokerPReadRequest) -> Reply {
         Some(ready) => ready,
         None => ReadBuf::for_read(want),
     };
-    // Storage may return short reads; only end of file may end the answer early,
-    // because BE treats a short answer as EOF and FE would loop on an empty one.
-    while data.len() < want {
-        let at = offset + data.len() as u64;
-        match reader
-            .stream
-            .read_at(at, want - data.len(), &mut data)
-            .await
-        {
-            Ok(0) => break,
-            Ok(_) => {}
-            Err(e) => {
-                return Reply::failure(
-                    Method::Pread,
-                    status::from_error(
-                        &format!("pread at offset {at} of fd {fd}"),
-                        &reader.path,
-                        &e,
-                    ),
-                )
-            }
-        }
+    if let Err((at, e)) = read_full(&*reader.stream, offset, want, &mut data).await {
+        let operation = format!("pread at offset {at} of fd {fd}");
+        return Reply::failure(
+            Method::Pread,
+            status::from_error(&operation, &reader.path, &e),
+        );
     }
     reader
         .position

@@ -132,6 +132,26 @@ pub trait ReadStream: Send + Sync {
     async fn read_at(&self, offset: u64, len: usize, buf: &mut ReadBuf) -> Result<usize>;
 }
 
+/// Reads until `buf` holds `len` bytes from `offset`, or the file ends: stores may return
+/// short reads, and only the end of the file may end an answer early (BE takes a short
+/// answer for EOF, and FE loops on an empty one). An error comes with the offset it hit.
+pub async fn read_full(
+    stream: &dyn ReadStream,
+    offset: u64,
+    len: usize,
+    buf: &mut ReadBuf,
+) -> std::result::Result<(), (u64, StorageError)> {
+    while buf.len() < len {
+        let at = offset + buf.len() as u64;
+        match stream.read_at(at, len - buf.len(), buf).await {
+            Ok(0) => break,
+            Ok(_) => {}
+            Err(e) => return Err((at, e)),
+        }
+    }
+    Ok(())
+}
+
 /// A file being written sequentially. Dropping it without `commit` or `abort` leaks
 /// nothing visible, but callers always end it explicitly so failures are reported.
 #[async_trait]
