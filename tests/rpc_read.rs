@@ -18,6 +18,16 @@ fn data_file(len: usize) -> (tempfile::TempDir, String, Vec<u8>) {
     (dir, path, data)
 }
 
+/// Appends `more` to the file of [`data_file`] in `dir`, and to `data`, its expected bytes.
+fn append(dir: &std::path::Path, data: &mut Vec<u8>, more: &[u8]) {
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .open(dir.join("data.bin"))
+        .unwrap();
+    std::io::Write::write_all(&mut f, more).unwrap();
+    data.extend_from_slice(more);
+}
+
 #[test]
 fn open_reader_of_a_missing_file_is_file_not_found_without_fd() {
     let broker = BrokerProcess::start();
@@ -254,13 +264,7 @@ fn large_preads_follow_the_file_as_it_is_now() {
         assert_eq!(r.data, Some(Vec::new()), "empty at EOF ({want})");
     }
     // Bytes appended after openReader are read, as from any open file.
-    let more = test_data(1 << 20, 99);
-    let mut f = std::fs::OpenOptions::new()
-        .append(true)
-        .open(dir.path().join("data.bin"))
-        .unwrap();
-    std::io::Write::write_all(&mut f, &more).unwrap();
-    data.extend_from_slice(&more);
+    append(dir.path(), &mut data, &test_data(1 << 20, 99));
     for want in [4096usize, 3 << 20] {
         let at = (1 << 20) - 100;
         let r = pread(&mut c, &fd, at as i64, want as i64);
@@ -313,13 +317,7 @@ fn read_ahead_serves_sequential_chunks_and_never_a_stale_end() {
     let first = pread(&mut c, &fd, 0, mib as i64);
     assert_eq!(first.data.unwrap(), &data[..mib]);
     // The next chunk was read ahead as half a MiB; the file then grows by a MiB.
-    let more = test_data(mib, 7);
-    let mut f = std::fs::OpenOptions::new()
-        .append(true)
-        .open(dir.path().join("data.bin"))
-        .unwrap();
-    std::io::Write::write_all(&mut f, &more).unwrap();
-    data.extend_from_slice(&more);
+    append(dir.path(), &mut data, &test_data(mib, 7));
     let second = pread(&mut c, &fd, mib as i64, mib as i64);
     assert_eq!(
         second.data.unwrap(),
