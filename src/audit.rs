@@ -16,45 +16,47 @@ use crate::sessions::{FdId, Sessions};
 use crate::wire::generated::TBrokerFD;
 use crate::wire::{Call, Method, Reply};
 
-const GROUPS: [&str; 5] = ["list", "read", "write", "meta", "ping"];
-
-/// Which method groups are audited.
+/// Which methods are audited (a bit per method, set by its group in the method table).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Audit {
-    groups: u8,
-}
-
-fn group_of(method: Method) -> usize {
-    use Method::*;
-    match method {
-        ListPath | ListLocatedFiles => 0,
-        OpenReader | Pread | Seek | CloseReader => 1,
-        OpenWriter | Pwrite | CloseWriter => 2,
-        DeletePath | RenamePath | CheckPathExist | FileSize | IsSplittable => 3,
-        Ping => 4,
-    }
+    methods: u64,
 }
 
 impl Audit {
+    /// The module names `audit_log_modules` knows: the method table's groups, and `all`.
+    pub fn modules() -> Vec<&'static str> {
+        let mut names: Vec<&'static str> = Vec::new();
+        for method in Method::ALL {
+            if !names.contains(&method.audit_group()) {
+                names.push(method.audit_group());
+            }
+        }
+        names.push("all");
+        names
+    }
+
     /// From `audit_log_modules`; unknown names are reported back so start-up can warn.
     pub fn new(modules: &[String]) -> (Audit, Vec<String>) {
-        let mut groups = 0u8;
+        let mut methods = 0u64;
         let mut unknown = Vec::new();
         for module in modules {
             let module = module.trim().to_ascii_lowercase();
-            if module == "all" {
-                groups = u8::MAX;
-            } else if let Some(i) = GROUPS.iter().position(|g| *g == module) {
-                groups |= 1 << i;
-            } else {
+            let chosen: Vec<&Method> = Method::ALL
+                .iter()
+                .filter(|m| module == "all" || m.audit_group() == module)
+                .collect();
+            if chosen.is_empty() {
                 unknown.push(module);
             }
+            for method in chosen {
+                methods |= 1 << (*method as u32);
+            }
         }
-        (Audit { groups }, unknown)
+        (Audit { methods }, unknown)
     }
 
     pub fn wants(&self, method: Method) -> bool {
-        self.groups & (1 << group_of(method)) != 0
+        self.methods & (1 << (method as u32)) != 0
     }
 }
 
@@ -130,5 +132,9 @@ mod tests {
         let (all, _) = Audit::new(&["all".into()]);
         assert!(all.wants(Method::Ping) && all.wants(Method::ListPath));
         assert!(!Audit::default().wants(Method::ListPath));
+        assert_eq!(
+            Audit::modules(),
+            ["list", "meta", "read", "write", "ping", "all"]
+        );
     }
 }
