@@ -18,7 +18,8 @@ use crate::wire::generated::{TBrokerOperationStatus, TBrokerOperationStatusCode}
 pub struct RpcError {
     /// The operation, as the message starts: `openReader`, `pread at offset 5 of fd ..`.
     pub doing: String,
-    pub cause: Cause,
+    /// Boxed: errors are rare, and a small `Result` keeps the success path lean.
+    pub cause: Box<Cause>,
 }
 
 #[derive(Debug)]
@@ -96,7 +97,7 @@ impl RpcError {
     pub fn new(doing: impl Into<String>, cause: Cause) -> Self {
         RpcError {
             doing: doing.into(),
-            cause,
+            cause: Box::new(cause),
         }
     }
 
@@ -114,7 +115,7 @@ impl RpcError {
 
     /// The status code and message clients get: the one place codes are chosen.
     pub fn status(&self) -> TBrokerOperationStatus {
-        let (status, detail) = match &self.cause {
+        let (status, detail) = match &*self.cause {
             Cause::Storage(e) => (e.status(), e.to_string()),
             Cause::RenameSourceMissing { path } => (
                 Status::TargetStorageServiceError,

@@ -223,7 +223,10 @@ const SCHEMES: [(&str, Backend); 17] = [
 /// The metrics' `scheme` label of a client path or a stream's qualified path: a served
 /// scheme, or `other` (unparsable paths included), so clients never choose label values.
 pub fn scheme_label(path: &str) -> Label {
-    let scheme = path.split_once(':').map_or("", |(s, _)| s);
+    label_of_scheme(path.split_once(':').map_or("", |(s, _)| s))
+}
+
+fn label_of_scheme(scheme: &str) -> Label {
     match SCHEMES
         .iter()
         .position(|(s, _)| s.eq_ignore_ascii_case(scheme))
@@ -237,6 +240,18 @@ pub fn scheme_label(path: &str) -> Label {
             name: "other",
         },
     }
+}
+
+#[cfg(test)]
+#[test]
+fn scheme_labels_come_from_the_scheme_table() {
+    assert_eq!(scheme_label("hdfs://ns1/a").name, "hdfs");
+    assert_eq!(scheme_label("file:/tmp/x").name, "file");
+    assert_eq!(scheme_label("S3A://bucket/k").name, "s3a");
+    assert_eq!(scheme_label("/no/scheme").name, "other");
+    assert_eq!(scheme_label("evil{label=\"x\"}:/p").name, "other");
+    assert_eq!(scheme_label("").name, "other");
+    assert_eq!(label_of_scheme("gs"), scheme_label("gs://b/k"));
 }
 
 /// Picks the backend for a URI and keeps each backend's client cache.
@@ -290,7 +305,7 @@ impl Backends {
         loc: &Location,
         props: &Properties,
     ) -> Result<(Arc<dyn Storage>, Location)> {
-        let scheme = scheme_label(loc.scheme());
+        let scheme = label_of_scheme(loc.scheme());
         match self.backend_for(loc, props) {
             Ok((fs, loc)) => Ok((metered::Metered::wrap(fs, scheme), loc)),
             Err(e) => Err(metered::count(scheme, e)),
