@@ -473,32 +473,28 @@ mod tests {
         );
     }
 
+    /// GCS's JSON error with HTTP `status`, read from a bucket of unsigned requests.
+    async fn gcs_answer(status: u16, body: &str) -> StorageError {
+        let port = recorded_store(status, &[("content-type", "application/json")], body);
+        let endpoint = format!("http://127.0.0.1:{port}");
+        let gcs = storage(
+            Gcs,
+            "gs://bkt/k.csv",
+            &[("fs.gs.storage.root.url", &endpoint)],
+        );
+        read_failure(&gcs, "k.csv").await.1
+    }
+
     #[tokio::test]
     async fn gcs_json_errors_carry_the_status_as_code() {
         let body = r#"{"error":{"code":401,"message":"Invalid Credentials","errors":[{"message":"Invalid Credentials","domain":"global","reason":"authError","locationType":"header","location":"Authorization"}]}}"#;
-        let port = recorded_store(401, &[("content-type", "application/json")], body);
-        let endpoint = format!("http://127.0.0.1:{port}");
-        let gcs = storage(
-            Gcs,
-            "gs://bkt/k.csv",
-            &[("fs.gs.storage.root.url", &endpoint)],
-        );
-        let (_, mapped) = read_failure(&gcs, "k.csv").await;
         assert_refused_with(
-            &mapped,
+            &gcs_answer(401, body).await,
             &["GCS refused the credentials: 401: Invalid Credentials"],
         );
         let body = r#"{"error":{"code":403,"message":"broker@p.iam.gserviceaccount.com does not have storage.objects.get access","errors":[]}}"#;
-        let port = recorded_store(403, &[("content-type", "application/json")], body);
-        let endpoint = format!("http://127.0.0.1:{port}");
-        let gcs = storage(
-            Gcs,
-            "gs://bkt/k.csv",
-            &[("fs.gs.storage.root.url", &endpoint)],
-        );
-        let (_, mapped) = read_failure(&gcs, "k.csv").await;
         assert_io_with(
-            &mapped,
+            &gcs_answer(403, body).await,
             &["GCS error 403", "does not have storage.objects.get access"],
         );
     }
