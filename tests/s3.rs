@@ -10,6 +10,7 @@ mod conformance;
 use std::sync::{Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
+use apache_hdfs_broker::wire::generated::TBrokerListResponse;
 use common::seaweed::{Seaweed, ACCESS_KEY, SECRET_KEY};
 use common::*;
 use conformance::*;
@@ -191,6 +192,93 @@ fn directory_markers_and_a_file_beside_a_directory() {
     assert!(message(&w.op_status).contains("directory"), "{w:?}");
     assert_ok(&delete_with(&mut c, &base, &p));
     assert!(s3.keys(&format!("{dir}/")).is_empty());
+}
+
+/// A recursive listing (one listing without a delimiter on object stores) answers what
+/// the level-by-level walk of plain listings answers: the same files, in the same order
+/// (depth first, by name, a file before a directory of the same name), with the same
+/// sizes and times; markers and directories are no entries.
+#[test]
+fn a_recursive_listing_is_the_walk_of_plain_listings() {
+    let s3 = server();
+    let broker = BrokerProcess::start();
+    let mut c = broker.client();
+    let p = s3.props();
+    let dir = unique("tree");
+    for (key, data) in [
+        ("top.csv", &b"t"[..]),
+        ("a.txt", b"at"),
+        ("a/x.csv", b"x"),
+        ("a/y/z.csv", b"zz"),
+        ("b/", b""),
+        ("b/c.csv", b"c"),
+        ("b/c/d/e.csv", b"eee"),
+        ("both", b"file"),
+        ("both/child.csv", b"child"),
+        ("empty/", b""),
+    ] {
+        s3.put(&format!("{dir}/{key}"), data);
+    }
+    let base = format!("{}/{dir}", s3.base("s3a"));
+    type Entry = (String, bool, i64, Option<i64>);
+    let entries = |r: &TBrokerListResponse| -> Vec<Entry> {
+        assert_ok(&r.op_status);
+        let files = r.files.as_ref().expect("OK listing without files");
+        files
+            .iter()
+            .map(|f| (f.path.clone(), f.is_dir, f.size, f.modification_time))
+            .collect()
+    };
+    // The walk, with plain listings through the wire: what recursion was built of.
+    fn walk(c: &mut Client, p: &Props, path: &str, out: &mut Vec<Entry>) {
+        let r = list_located_with(c, path, false, false, p);
+        assert_ok(&r.op_status);
+        for f in r.files.unwrap() {
+            if f.is_dir {
+                walk(c, p, &f.path, out);
+            } else {
+                out.push((f.path, f.is_dir, f.size, f.modification_time));
+            }
+        }
+    }
+    let mut walked = Vec::new();
+    walk(&mut c, &p, &base, &mut walked);
+    let at = |rel: &str| format!("{base}/{rel}");
+    let paths: Vec<String> = walked.iter().map(|e| e.0.clone()).collect();
+    assert_eq!(
+        paths,
+        [
+            "a/x.csv",
+            "a/y/z.csv",
+            "a.txt",
+            "b/c/d/e.csv",
+            "b/c.csv",
+            "both",
+            "both/child.csv",
+            "top.csv"
+        ]
+        .map(at)
+    );
+    let located = entries(&list_located_with(&mut c, &base, true, false, &p));
+    assert_eq!(located, walked);
+    let path = entries(&list_with(&mut c, &base, true, false, &p));
+    assert_eq!(path, walked);
+    // A glob's directories are each listed recursively, its files kept.
+    // (Glob matches come in no set order.)
+    let mut globbed = entries(&list_with(&mut c, &format!("{base}/b*"), true, false, &p));
+    globbed.sort();
+    let mut expected = walked[3..7].to_vec();
+    expected.sort();
+    assert_eq!(globbed, expected);
+    // Below a level, a file, an empty directory, nothing.
+    let below = entries(&list_located_with(&mut c, &at("b"), true, true, &p));
+    assert_eq!(below, walked[3..5].to_vec());
+    let file = entries(&list_located_with(&mut c, &at("top.csv"), true, false, &p));
+    assert_eq!(file, walked[7..].to_vec());
+    assert!(entries(&list_located_with(&mut c, &at("empty"), true, false, &p)).is_empty());
+    let missing = list_located_with(&mut c, &at("nothing"), true, false, &p);
+    assert_code(&missing.op_status, Code::FILE_NOT_FOUND);
+    assert_ok(&delete_with(&mut c, &base, &p));
 }
 
 /// A prefix rename copies every key (more than the copies in flight at once) and then

@@ -33,11 +33,10 @@ pub async fn list_located_files(
     let only_files = req.only_files.unwrap_or(false);
     let result = async {
         let (fs, loc) = broker.open_fs(&req.path, &req.properties).await?;
-        let children = fs.list_dir(&loc).await?;
         let mut out = if req.is_recursive {
-            files_below(fs.as_ref(), children).await?
+            fs.list_recursive(&loc).await?
         } else {
-            children
+            fs.list_dir(&loc).await?
         };
         if only_files {
             out.retain(|s| !s.is_dir);
@@ -48,25 +47,23 @@ pub async fn list_located_files(
     reply(result, name_only, "listLocatedFiles")
 }
 
-/// Replaces every directory in `entries` by all the files below it, depth first in name
-/// order, keeping files as they are.
+/// Replaces every directory in `entries` by all the files below it (the storage's
+/// recursive listing), keeping files as they are.
 async fn files_below(
     fs: &dyn Storage,
     entries: Vec<FileStatus>,
 ) -> Result<Vec<FileStatus>, StorageError> {
     let mut out = Vec::new();
-    // Work stack in reverse so the output keeps listing order.
-    let mut stack: Vec<FileStatus> = entries.into_iter().rev().collect();
-    while let Some(entry) = stack.pop() {
-        if entry.is_dir {
-            match fs.list_dir(&entry.location).await {
-                Ok(children) => stack.extend(children.into_iter().rev()),
-                // Deleted while we walked: nothing below it any more.
-                Err(StorageError::NotFound { .. }) => {}
-                Err(e) => return Err(e),
-            }
-        } else {
+    for entry in entries {
+        if !entry.is_dir {
             out.push(entry);
+            continue;
+        }
+        match fs.list_recursive(&entry.location).await {
+            Ok(files) => out.extend(files),
+            // Deleted since it matched: nothing below it any more.
+            Err(StorageError::NotFound { .. }) => {}
+            Err(e) => return Err(e),
         }
     }
     Ok(out)

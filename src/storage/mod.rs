@@ -124,6 +124,15 @@ pub trait Storage: Send + Sync + 'static {
     /// a file is listed as itself.
     async fn list_dir(&self, loc: &Location) -> Result<Vec<FileStatus>>;
 
+    /// Every file below a directory, all depths, depth first in name order (a file
+    /// before a directory of the same name); directories are no entries. A missing
+    /// directory is `NotFound`; a file is listed as itself. By default a walk of
+    /// [`Storage::list_dir`]: one listing per directory.
+    async fn list_recursive(&self, loc: &Location) -> Result<Vec<FileStatus>> {
+        let children = self.list_dir(loc).await?;
+        files_below(self, children).await
+    }
+
     /// Opens a file for positional reads. A missing path or a directory is `NotFound`.
     async fn open_read(&self, loc: &Location) -> Result<Box<dyn ReadStream>>;
 
@@ -136,6 +145,30 @@ pub trait Storage: Send + Sync + 'static {
 
     /// Renames a file or directory. A missing source or an existing destination is an error.
     async fn rename(&self, src: &Location, dst: &Location) -> Result<()>;
+}
+
+/// Replaces every directory in `entries` by all the files below it, depth first in name
+/// order, keeping files as they are.
+async fn files_below<S: Storage + ?Sized>(
+    fs: &S,
+    entries: Vec<FileStatus>,
+) -> Result<Vec<FileStatus>> {
+    let mut out = Vec::new();
+    // Work stack in reverse so the output keeps listing order.
+    let mut stack: Vec<FileStatus> = entries.into_iter().rev().collect();
+    while let Some(entry) = stack.pop() {
+        if entry.is_dir {
+            match fs.list_dir(&entry.location).await {
+                Ok(children) => stack.extend(children.into_iter().rev()),
+                // Deleted while we walked: nothing below it any more.
+                Err(StorageError::NotFound { .. }) => {}
+                Err(e) => return Err(e),
+            }
+        } else {
+            out.push(entry);
+        }
+    }
+    Ok(out)
 }
 
 /// An open file for positional reads. Shared (`&self`) so reads of one fd never wait on a lock.
