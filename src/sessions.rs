@@ -588,6 +588,22 @@ mod tests {
         assert!(matches!(s.get(busy), Lookup::Gone(_)));
     }
 
+    #[tokio::test(start_paused = true)]
+    async fn the_reaper_expires_idle_clients_on_tokios_clock() {
+        let s = Arc::new(Sessions::new(Duration::from_secs(10)));
+        let fd = s.insert("idle", writer()).unwrap();
+        let busy = s.insert("busy", reader()).unwrap();
+        tokio::spawn(run_reaper(s.clone()));
+        // The paused clock jumps ahead whenever every task waits.
+        for _ in 0..4 {
+            tokio::time::sleep(Duration::from_secs(4)).await;
+            s.touch("busy");
+        }
+        assert!(matches!(s.get(fd), Lookup::Gone(Gone::Expired { .. })));
+        assert!(matches!(s.get(busy), Lookup::Open(_)));
+        assert_eq!(s.counts(), (1, 1));
+    }
+
     #[test]
     fn tombstones_are_bounded() {
         let mut t = Tombstones {

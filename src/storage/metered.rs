@@ -42,6 +42,10 @@ impl Storage for Metered {
         counted(self.scheme, self.inner.list_dir(loc).await)
     }
 
+    async fn list_recursive(&self, loc: &Location) -> Result<Vec<FileStatus>> {
+        counted(self.scheme, self.inner.list_recursive(loc).await)
+    }
+
     async fn open_read(&self, loc: &Location) -> Result<Box<dyn ReadStream>> {
         let inner = counted(self.scheme, self.inner.open_read(loc).await)?;
         Ok(Box::new(MeteredRead {
