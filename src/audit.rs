@@ -75,6 +75,18 @@ fn fd_path(sessions: &Sessions, fd: &TBrokerFD) -> String {
     sessions.path_of(id).unwrap_or_else(|| format!("fd:{id}"))
 }
 
+impl Record {
+    /// The clientId the request names, empty when it names none.
+    pub fn client(&self) -> &str {
+        &self.client
+    }
+
+    /// The path, `SRC -> DST` of a rename, or the path an fd streams (`fd:ID` if none).
+    pub fn paths(&self) -> &str {
+        &self.paths
+    }
+}
+
 pub fn describe(call: &Call, sessions: &Sessions) -> Record {
     let none = String::new;
     let (client, paths, bytes_in) = match call {

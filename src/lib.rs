@@ -6,6 +6,7 @@ pub mod audit;
 pub mod buffer;
 pub mod config;
 pub mod connection;
+pub mod failure_log;
 pub mod http;
 pub mod logging;
 pub mod metrics;

@@ -16,6 +16,7 @@ use tokio::sync::{mpsc, watch, Semaphore};
 use crate::audit;
 use crate::buffer::ReadBuf;
 use crate::connection::Connection;
+use crate::failure_log;
 use crate::metrics;
 use crate::rpc::{self, Broker, Cause, RpcError};
 use crate::status;
@@ -108,12 +109,12 @@ async fn answer(
     match incoming {
         Incoming::Call { seq, call } => {
             let method = call.method();
-            let record = broker
-                .audit
-                .wants(method)
-                .then(|| audit::describe(&call, &broker.sessions));
+            // Taken before the call runs (a close removes its fd's path): for the audit
+            // record and for the failure line.
+            let record = audit::describe(&call, &broker.sessions);
             let reply = rpc::handle(broker, call).await;
-            if let Some(record) = record {
+            failure_log::record(peer, method, &record, &reply, started.elapsed());
+            if broker.audit.wants(method) {
                 audit::emit(peer, method, record, &reply, started.elapsed());
             }
             tracing::debug!(%peer, method = method.name(), status = reply.status_code(), elapsed_us = started.elapsed().as_micros() as u64, "call");

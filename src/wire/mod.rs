@@ -46,20 +46,24 @@ impl Reply {
         method.failure(status)
     }
 
-    /// The status code this reply carries (for logs and the audit trail).
-    pub fn status_code(&self) -> i32 {
-        let status = match self {
+    /// The status this reply carries; `None` for a pread's data (always OK).
+    pub fn status(&self) -> Option<&TBrokerOperationStatus> {
+        match self {
             Reply::List(r) => Some(&r.op_status),
             Reply::Status(s) => Some(s),
             Reply::CheckPathExist(r) => Some(&r.op_status),
             Reply::OpenReader(r) => Some(&r.op_status),
             Reply::Read(r) => Some(&r.op_status),
-            Reply::Data(_) => return 0,
+            Reply::Data(_) => None,
             Reply::OpenWriter(r) => Some(&r.op_status),
             Reply::FileSize(r) => Some(&r.op_status),
             Reply::IsSplittable(r) => r.op_status.as_ref(),
-        };
-        status.map_or(0, |s| s.status_code.0)
+        }
+    }
+
+    /// The status code this reply carries (for logs and the audit trail).
+    pub fn status_code(&self) -> i32 {
+        self.status().map_or(0, |s| s.status_code.0)
     }
 
     fn write_value(&self, o: &mut dyn TOutputProtocol) -> thrift::Result<()> {
