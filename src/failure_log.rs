@@ -43,7 +43,13 @@ pub fn record(peer: SocketAddr, method: Method, call: &Record, reply: &Reply, el
     if !verdict.log {
         return;
     }
-    let or_dash = |s: &str| if s.is_empty() { "-".to_string() } else { s.to_string() };
+    let or_dash = |s: &str| {
+        if s.is_empty() {
+            "-".to_string()
+        } else {
+            s.to_string()
+        }
+    };
     tracing::warn!(
         "call failed: method={} path={} client={} peer={peer} status={} ms={:.3} message={:?}",
         method.name(),
@@ -85,11 +91,17 @@ struct Shared(Mutex<Limiter>);
 
 impl Shared {
     fn admit(&self, key: Key, now: Instant) -> Verdict {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).admit(key, now)
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .admit(key, now)
     }
 
     fn flush(&self, key: Key, end: Instant) -> Option<u64> {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).flush(key, end)
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .flush(key, end)
     }
 }
 

@@ -218,14 +218,17 @@ fn a_failed_call_is_one_warn_line_with_its_fields_and_no_property_value() {
         .map(|(i, s)| (format!("column_note_{i}"), s.to_string()))
         .collect();
     props.insert("password".into(), "hunter2-secret".into());
-    props.insert("fs.s3a.secret.key".into(), "broker-test-secret-0123456789".into());
+    props.insert(
+        "fs.s3a.secret.key".into(),
+        "broker-test-secret-0123456789".into(),
+    );
     let missing = uri(&dir.path().join("no-such.csv"));
     let r = open_reader_with(&mut c, &missing, "be-7:9060", &props);
     assert_code(&r.op_status, Code::FILE_NOT_FOUND);
     let moved = uri(&dir.path().join("moved.csv"));
     assert_code(
         &rename_with(&mut c, &missing, &moved, &props),
-        Code::FILE_NOT_FOUND,
+        Code::TARGET_STORAGE_SERVICE_ERROR,
     );
     let unknown = TBrokerFD::new(0x1234, 0x5678);
     assert_code(
@@ -235,9 +238,11 @@ fn a_failed_call_is_one_warn_line_with_its_fields_and_no_property_value() {
     // Successes: no line.
     assert_ok(&ping(&mut c, "be-7:9060"));
     write_file_with(&mut c, &moved, "be-7:9060", b"12345", 1024, &props);
-    wait_for("three failure lines", std::time::Duration::from_secs(10), || {
-        failure_lines(&broker).len() >= 3
-    });
+    wait_for(
+        "three failure lines",
+        std::time::Duration::from_secs(10),
+        || failure_lines(&broker).len() >= 3,
+    );
     // Give a stray fourth line (a duplicate) the time to show up before counting.
     assert_ok(&ping(&mut c, "be-7:9060"));
     std::thread::sleep(std::time::Duration::from_millis(300));
@@ -262,7 +267,7 @@ fn a_failed_call_is_one_warn_line_with_its_fields_and_no_property_value() {
         rename.contains("method=renamePath ")
             && rename.contains(&format!("path={missing} -> {moved} "))
             && rename.contains("client=- ")
-            && rename.contains("status=FILE_NOT_FOUND "),
+            && rename.contains("status=TARGET_STORAGE_SERVICE_ERROR "),
         "{rename}"
     );
     let read = &lines[2];
@@ -328,5 +333,8 @@ fn a_burst_of_failures_is_bounded_and_counted() {
     );
     assert!(!suppressed.is_empty() && suppressed.len() as u64 <= windows);
     let log_bytes = broker.log().len();
-    assert!(log_bytes < 64 * 1024, "the system log grew to {log_bytes} bytes");
+    assert!(
+        log_bytes < 64 * 1024,
+        "the system log grew to {log_bytes} bytes"
+    );
 }

@@ -824,7 +824,11 @@ pub fn check_pread_argument_errors(c: &mut Client, t: &Target) {
         assert_code(&pread(c, &fd, 0, len).op_status, Code::INVALID_ARGUMENT);
     }
     for offset in [0, 50, 100, 1000] {
-        assert_eq!(pread_ok(c, &fd, offset, 0), b"", "length 0 at offset {offset}");
+        assert_eq!(
+            pread_ok(c, &fd, offset, 0),
+            b"",
+            "length 0 at offset {offset}"
+        );
     }
     let unknown = TBrokerFD::new(0x1234_5678, 0x0bad_f00d);
     for len in [10, 0] {
