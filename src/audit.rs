@@ -63,16 +63,15 @@ impl Audit {
 /// What a record says about the request, taken before the call runs.
 pub struct Record {
     client: String,
-    paths: String,
+    subject: Subject,
     bytes_in: usize,
 }
 
-fn fd_path(sessions: &Sessions, fd: &TBrokerFD) -> String {
-    let id = FdId {
-        high: fd.high,
-        low: fd.low,
-    };
-    sessions.path_of(id).unwrap_or_else(|| format!("fd:{id}"))
+/// What a call acts on: paths, or an fd whose path is looked up only when a line needs it
+/// (a pread costs no table lookup unless it is audited or fails).
+enum Subject {
+    Paths(String),
+    Fd(FdId),
 }
 
 impl Record {
@@ -81,33 +80,63 @@ impl Record {
         &self.client
     }
 
-    /// The path, `SRC -> DST` of a rename, or the path an fd streams (`fd:ID` if none).
-    pub fn paths(&self) -> &str {
-        &self.paths
+    /// The path, `SRC -> DST` of a rename, or the path an fd streams (`fd:ID` if that was
+    /// not looked up, or the fd is not open).
+    pub fn paths(&self) -> std::borrow::Cow<'_, str> {
+        match &self.subject {
+            Subject::Paths(paths) => paths.into(),
+            Subject::Fd(fd) => format!("fd:{fd}").into(),
+        }
+    }
+
+    /// Looks up the path of the fd the call names. Done before the call for an audit
+    /// record (a close removes its fd), after it for a failure line.
+    pub fn resolve_fd(&mut self, sessions: &Sessions) {
+        if let Subject::Fd(fd) = self.subject {
+            if let Some(path) = sessions.path_of(fd) {
+                self.subject = Subject::Paths(path);
+            }
+        }
     }
 }
 
-pub fn describe(call: &Call, sessions: &Sessions) -> Record {
+fn fd_of(fd: &TBrokerFD) -> Subject {
+    Subject::Fd(FdId {
+        high: fd.high,
+        low: fd.low,
+    })
+}
+
+pub fn describe(call: &Call) -> Record {
     let none = String::new;
-    let (client, paths, bytes_in) = match call {
-        Call::ListPath(r) | Call::ListLocatedFiles(r) => (none(), r.path.clone(), 0),
-        Call::DeletePath(r) => (none(), r.path.clone(), 0),
-        Call::RenamePath(r) => (none(), format!("{} -> {}", r.src_path, r.dest_path), 0),
-        Call::CheckPathExist(r) => (none(), r.path.clone(), 0),
-        Call::FileSize(r) => (none(), r.path.clone(), 0),
-        Call::IsSplittable(r) => (none(), r.path.clone().unwrap_or_default(), 0),
-        Call::OpenReader(r) => (r.client_id.clone(), r.path.clone(), 0),
-        Call::OpenWriter(r) => (r.client_id.clone(), r.path.clone(), 0),
-        Call::Ping(r) => (r.client_id.clone(), none(), 0),
-        Call::Pread(r) => (none(), fd_path(sessions, &r.fd), 0),
-        Call::Seek(r) => (none(), fd_path(sessions, &r.fd), 0),
-        Call::CloseReader(r) => (none(), fd_path(sessions, &r.fd), 0),
-        Call::Pwrite(r) => (none(), fd_path(sessions, &r.fd), r.data.len()),
-        Call::CloseWriter(r) => (none(), fd_path(sessions, &r.fd), 0),
+    let path = |p: &String| Subject::Paths(p.clone());
+    let (client, subject, bytes_in) = match call {
+        Call::ListPath(r) | Call::ListLocatedFiles(r) => (none(), path(&r.path), 0),
+        Call::DeletePath(r) => (none(), path(&r.path), 0),
+        Call::RenamePath(r) => (
+            none(),
+            Subject::Paths(format!("{} -> {}", r.src_path, r.dest_path)),
+            0,
+        ),
+        Call::CheckPathExist(r) => (none(), path(&r.path), 0),
+        Call::FileSize(r) => (none(), path(&r.path), 0),
+        Call::IsSplittable(r) => (
+            none(),
+            Subject::Paths(r.path.clone().unwrap_or_default()),
+            0,
+        ),
+        Call::OpenReader(r) => (r.client_id.clone(), path(&r.path), 0),
+        Call::OpenWriter(r) => (r.client_id.clone(), path(&r.path), 0),
+        Call::Ping(r) => (r.client_id.clone(), Subject::Paths(none()), 0),
+        Call::Pread(r) => (none(), fd_of(&r.fd), 0),
+        Call::Seek(r) => (none(), fd_of(&r.fd), 0),
+        Call::CloseReader(r) => (none(), fd_of(&r.fd), 0),
+        Call::Pwrite(r) => (none(), fd_of(&r.fd), r.data.len()),
+        Call::CloseWriter(r) => (none(), fd_of(&r.fd), 0),
     };
     Record {
         client,
-        paths,
+        subject,
         bytes_in,
     }
 }
@@ -124,7 +153,7 @@ pub fn emit(peer: SocketAddr, method: Method, record: Record, reply: &Reply, ela
         "peer={peer} client={} method={} path={} status={} bytes={} ms={:.3}",
         if record.client.is_empty() { "-" } else { &record.client },
         method.name(),
-        if record.paths.is_empty() { "-" } else { &record.paths },
+        if record.paths().is_empty() { "-".into() } else { record.paths() },
         reply.status_code(),
         record.bytes_in + bytes_out,
         elapsed.as_secs_f64() * 1000.0,

@@ -53,7 +53,7 @@ pub fn record(peer: SocketAddr, method: Method, call: &Record, reply: &Reply, el
     tracing::warn!(
         "call failed: method={} path={} client={} peer={peer} status={} ms={:.3} message={:?}",
         method.name(),
-        or_dash(call.paths()),
+        or_dash(&call.paths()),
         or_dash(call.client()),
         status_name(key.1),
         elapsed.as_secs_f64() * 1000.0,

@@ -109,12 +109,19 @@ async fn answer(
     match incoming {
         Incoming::Call { seq, call } => {
             let method = call.method();
-            // Taken before the call runs (a close removes its fd's path): for the audit
-            // record and for the failure line.
-            let record = audit::describe(&call, &broker.sessions);
+            // Taken before the call runs, for the audit record and the failure line; an
+            // fd's path is looked up only where a line needs it (a close removes it).
+            let mut record = audit::describe(&call);
+            let audited = broker.audit.wants(method);
+            if audited {
+                record.resolve_fd(&broker.sessions);
+            }
             let reply = rpc::handle(broker, call).await;
-            failure_log::record(peer, method, &record, &reply, started.elapsed());
-            if broker.audit.wants(method) {
+            if reply.status_code() != 0 {
+                record.resolve_fd(&broker.sessions);
+                failure_log::record(peer, method, &record, &reply, started.elapsed());
+            }
+            if audited {
                 audit::emit(peer, method, record, &reply, started.elapsed());
             }
             tracing::debug!(%peer, method = method.name(), status = reply.status_code(), elapsed_us = started.elapsed().as_micros() as u64, "call");
