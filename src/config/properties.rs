@@ -411,6 +411,11 @@ mod tests {
     }
 
     #[test]
+    fn duplicates_are_all_kept_in_order() {
+        assert_eq!(props("a=1\na=2"), pairs(&[("a", "1"), ("a", "2")]));
+    }
+
+    #[test]
     fn variables_expand_from_the_environment() {
         let env = |k: &str| match k {
             "A" => Some("x".to_string()),

@@ -448,16 +448,6 @@ mod tests {
         None
     }
 
-    fn props(text: &str) -> Vec<(String, String)> {
-        parse_properties(text)
-    }
-
-    fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
-        list.iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
-
     fn parse(text: &str) -> Result<BrokerConfig, ConfigError> {
         BrokerConfig::parse(text, &no_env)
     }
@@ -489,7 +479,6 @@ mod tests {
                 .broker_ipc_port,
             9000
         );
-        assert_eq!(props("a=1\na=2"), pairs(&[("a", "1"), ("a", "2")]));
     }
 
     #[test]

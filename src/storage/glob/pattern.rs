@@ -12,6 +12,9 @@
 //! * `\<` and `\>` are a literal `<` and `>` in RE2, word boundaries in `regex`. Every
 //!   literal is written escaped the `regex` way.
 //!
+//! A run of `*` is written as one `.*` (same matches, a fraction of the cost), and a
+//! component whose matcher would exceed [`MAX_COMPILED_BYTES`] is refused, naming it.
+//!
 //! Refused on purpose (Hadoop would hand them to re2j): `\` before a letter, digit or
 //! non-ASCII character (`\d`, `\w`, `\Q` are regex features, not glob escapes) and POSIX
 //! classes (`[][:alpha:]]`, reachable only after a leading `[]`).
