@@ -19,6 +19,16 @@ if [ -z "${WEED_BIN:-}" ]; then
     fi
     export WEED_BIN="$PWD/$weed_dir/bin/weed"
 fi
+# The Azure tests run Azurite (tests/common/azurite.rs), npm's `azurite`: installed once
+# under target/ (about a minute the first time).
+azurite_dir=target/azurite-3.37.0
+if [ -z "${AZURITE_BLOB_BIN:-}" ]; then
+    if [ ! -x "$azurite_dir/node_modules/.bin/azurite-blob" ]; then
+        mkdir -p "$azurite_dir"
+        (cd "$azurite_dir" && npm install --no-audit --no-fund --loglevel=error azurite@3.37.0)
+    fi
+    export AZURITE_BLOB_BIN="$PWD/$azurite_dir/node_modules/.bin/azurite-blob"
+fi
 log=$(mktemp)
 # Every test broker leaves its logs here, searched for secrets after the run.
 export BROKER_TEST_LOG_ARCHIVE

@@ -3,9 +3,12 @@
 
 #![allow(dead_code)]
 
+pub mod azurite;
 pub mod http_listener;
 pub mod minicluster;
+pub mod object_checks;
 pub mod seaweed;
+pub mod server;
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};

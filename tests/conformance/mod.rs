@@ -805,7 +805,8 @@ pub fn check_pread_at_and_past_eof(c: &mut Client, t: &Target) {
     assert_ok(&close_reader(c, &fd));
 }
 
-/// Negative offset → 403; length ≤ 0 → 405; unknown fd → 502; the fd survives.
+/// Negative offset → 403; negative length → 405; length 0 → OK and empty; unknown fd →
+/// 502; the fd survives.
 pub fn check_pread_argument_errors(c: &mut Client, t: &Target) {
     let data = test_data(100, 5);
     put(c, t, "pread_args/data.bin", &data);
@@ -816,9 +817,10 @@ pub fn check_pread_argument_errors(c: &mut Client, t: &Target) {
             Code::INVALID_INPUT_OFFSET,
         );
     }
-    for len in [0, -5] {
+    for len in [-1, -5] {
         assert_code(&pread(c, &fd, 0, len).op_status, Code::INVALID_ARGUMENT);
     }
+    assert!(pread_ok(c, &fd, 0, 0).is_empty(), "length 0 reads nothing");
     let unknown = TBrokerFD::new(0x1234_5678, 0x0bad_f00d);
     assert_code(
         &pread(c, &unknown, 0, 10).op_status,

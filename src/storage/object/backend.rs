@@ -64,6 +64,7 @@ impl<D: Dialect> ObjectBackend<D> {
                     anonymous: D::is_anonymous(&settings),
                     credential_failure,
                 },
+                D::batch_deletes(&settings),
             ))
         })?;
         Ok(storage)

@@ -36,6 +36,14 @@ pub trait Dialect: Send + Sync + 'static {
     /// shared HTTP client and retries).
     fn operator(settings: &Self::Settings) -> opendal::Result<Operator>;
 
+    /// Whether deletes of many keys go in the store's batch requests with these settings
+    /// (else one delete per key, several at once): a store whose batch the credentials
+    /// cannot authorize says no.
+    fn batch_deletes(settings: &Self::Settings) -> bool {
+        let _ = settings;
+        true
+    }
+
     /// [`Dialect::operator`], for a dialect whose own credential provider can fail for a
     /// reason worth telling (a token exchange refused): it records it in `failure`.
     fn operator_reporting(

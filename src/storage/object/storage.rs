@@ -9,6 +9,8 @@ use futures::StreamExt;
 use opendal::{EntryMode, Metadata, Operator};
 
 use super::error::{is_missing, is_refusal_without_code, ErrorMapper};
+#[cfg(doc)]
+use super::Dialect;
 use crate::storage::{
     FileStatus, Location, ReadStream, Result, Storage, StorageError, WriteStream,
 };
@@ -22,6 +24,8 @@ const BLOCK_SIZE: i64 = 32 << 20;
 pub struct ObjectStorage {
     pub(super) op: Operator,
     errors: ErrorMapper,
+    /// Whether many keys go in one batch delete ([`Dialect::batch_deletes`]).
+    pub(super) batch_deletes: bool,
 }
 
 /// The key of a path: `/a/b` → `a/b`; the root is the empty key.
@@ -70,8 +74,12 @@ pub(super) fn dir_status(loc: Location) -> FileStatus {
 }
 
 impl ObjectStorage {
-    pub(super) fn new(op: Operator, errors: ErrorMapper) -> Self {
-        ObjectStorage { op, errors }
+    pub(super) fn new(op: Operator, errors: ErrorMapper, batch_deletes: bool) -> Self {
+        ObjectStorage {
+            op,
+            errors,
+            batch_deletes,
+        }
     }
 
     /// A store failure as a [`StorageError`] on `path` (the rows are in `error.rs`).
