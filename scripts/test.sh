@@ -29,6 +29,15 @@ if [ -z "${AZURITE_BLOB_BIN:-}" ]; then
     fi
     export AZURITE_BLOB_BIN="$PWD/$azurite_dir/node_modules/.bin/azurite-blob"
 fi
+# The GCS tests run fake-gcs-server (tests/common/fake_gcs.rs), built from its Go module
+# into target/ (a few minutes the first time: module downloads and the build).
+fake_gcs_dir=target/fake-gcs-server-1.56.1
+if [ -z "${FAKE_GCS_BIN:-}" ]; then
+    if [ ! -x "$fake_gcs_dir/bin/fake-gcs-server" ]; then
+        GOBIN="$PWD/$fake_gcs_dir/bin" go install github.com/fsouza/fake-gcs-server@v1.56.1
+    fi
+    export FAKE_GCS_BIN="$PWD/$fake_gcs_dir/bin/fake-gcs-server"
+fi
 log=$(mktemp)
 # Every test broker leaves its logs here, searched for secrets after the run.
 export BROKER_TEST_LOG_ARCHIVE

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod azurite;
+pub mod fake_gcs;
 pub mod http_listener;
 pub mod minicluster;
 pub mod object_checks;

@@ -65,6 +65,7 @@ impl<D: Dialect> ObjectBackend<D> {
                     credential_failure,
                 },
                 D::batch_deletes(&settings),
+                D::CONDITIONAL_WRITES,
             ))
         })?;
         Ok(storage)

@@ -20,6 +20,11 @@ pub trait Dialect: Send + Sync + 'static {
     /// `container@account.blob.core.windows.net`): then `@` and dots are the dialect's.
     const ACCOUNT_IN_AUTHORITY: bool = false;
 
+    /// Whether every write carries a precondition (replace the generation there at
+    /// openWriter, or create): for a store whose conditional writes take a better path
+    /// than its plain ones.
+    const CONDITIONAL_WRITES: bool = false;
+
     /// Reads the request's properties for the URI's scheme and authority (the bucket).
     /// Missing or contradictory keys are `InvalidArgument` naming the keys; unknown keys
     /// are ignored.

@@ -26,6 +26,8 @@ pub struct ObjectStorage {
     errors: ErrorMapper,
     /// Whether many keys go in one batch delete ([`Dialect::batch_deletes`]).
     pub(super) batch_deletes: bool,
+    /// Whether writes carry a precondition ([`Dialect::CONDITIONAL_WRITES`]).
+    pub(super) conditional_writes: bool,
 }
 
 /// The key of a path: `/a/b` → `a/b`; the root is the empty key.
@@ -74,11 +76,17 @@ pub(super) fn dir_status(loc: Location) -> FileStatus {
 }
 
 impl ObjectStorage {
-    pub(super) fn new(op: Operator, errors: ErrorMapper, batch_deletes: bool) -> Self {
+    pub(super) fn new(
+        op: Operator,
+        errors: ErrorMapper,
+        batch_deletes: bool,
+        conditional_writes: bool,
+    ) -> Self {
         ObjectStorage {
             op,
             errors,
             batch_deletes,
+            conditional_writes,
         }
     }
 
