@@ -182,7 +182,10 @@ mod tests {
         assert_eq!(tos.endpoint(), "https://tos-s3-ap-southeast-1.volces.com");
         assert_eq!(tos.region(), "ap-southeast-1");
         // An internal endpoint (inside Volcengine) likewise.
-        for endpoint in ["tos-cn-shanghai.ivolces.com", "tos-s3-cn-shanghai.ivolces.com"] {
+        for endpoint in [
+            "tos-cn-shanghai.ivolces.com",
+            "tos-s3-cn-shanghai.ivolces.com",
+        ] {
             let tos = Tos::default()
                 .settings(
                     "tos",
