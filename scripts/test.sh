@@ -38,6 +38,16 @@ if [ -z "${FAKE_GCS_BIN:-}" ]; then
     fi
     export FAKE_GCS_BIN="$PWD/$fake_gcs_dir/bin/fake-gcs-server"
 fi
+# The second S3 implementation, moto in server mode (tests/common/moto.rs): PyPI's
+# moto[server], pinned, installed once under target/ (about a minute the first time).
+moto_dir=target/moto-5.2.5
+if [ -z "${MOTO_DIR:-}" ]; then
+    if [ ! -d "$moto_dir/moto" ]; then
+        python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore --target "$moto_dir" \
+            'moto[server]==5.2.5'
+    fi
+    export MOTO_DIR="$PWD/$moto_dir"
+fi
 log=$(mktemp)
 # Every test broker leaves its logs here, searched for secrets after the run.
 export BROKER_TEST_LOG_ARCHIVE

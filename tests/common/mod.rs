@@ -7,6 +7,7 @@ pub mod azurite;
 pub mod fake_gcs;
 pub mod http_listener;
 pub mod minicluster;
+pub mod moto;
 pub mod object_checks;
 pub mod seaweed;
 pub mod server;
