@@ -11,7 +11,9 @@ use std::sync::OnceLock;
 use std::time::Instant;
 
 use common::azurite::{Azurite, Credential, ACCOUNT_KEY};
-use common::object_checks::{big_write_round_trip, reaped_writer_leaves_nothing};
+use common::object_checks::{
+    big_write_round_trip, directory_rename_and_delete, reaped_writer_leaves_nothing,
+};
 use common::*;
 use conformance::*;
 
@@ -90,38 +92,13 @@ fn a_reaped_writer_leaves_nothing() {
 fn directory_deletes_and_renames_under_a_sas_leave_nothing_behind() {
     let azure = server();
     let broker = BrokerProcess::start();
-    let mut c = broker.client();
     for credential in [Credential::ContainerSas, Credential::AccountSas] {
-        let p = azure.props(CONTAINER, credential);
-        let dir = unique("sas");
-        let base = format!("{}/{dir}", azure.base("wasbs", CONTAINER));
-        for name in ["a/1.csv", "a/2.csv", "a/sub/3.csv", "b/4.csv"] {
-            write_file_with(&mut c, &format!("{base}/{name}"), "be:1", b"x", 1, &p);
-        }
-        assert_ok(&rename_with(
-            &mut c,
-            &format!("{base}/a"),
-            &format!("{base}/moved"),
-            &p,
-        ));
-        assert_eq!(
-            azure.blobs(CONTAINER, &format!("{dir}/")),
-            [
-                format!("{dir}/b/4.csv"),
-                format!("{dir}/moved/1.csv"),
-                format!("{dir}/moved/2.csv"),
-                format!("{dir}/moved/sub/3.csv"),
-            ],
-            "{credential:?}: a directory rename leaves only the destination"
+        directory_rename_and_delete(
+            &broker,
+            &azure.base("wasbs", CONTAINER),
+            &azure.props(CONTAINER, credential),
+            |prefix| azure.blobs(CONTAINER, prefix),
         );
-        assert_ok(&delete_with(&mut c, &format!("{base}/moved"), &p));
-        assert_eq!(
-            azure.blobs(CONTAINER, &format!("{dir}/")),
-            [format!("{dir}/b/4.csv")],
-            "{credential:?}: a directory delete removes every key under it"
-        );
-        assert_ok(&delete_with(&mut c, &base, &p));
-        assert!(azure.blobs(CONTAINER, &format!("{dir}/")).is_empty());
     }
 }
 

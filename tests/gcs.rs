@@ -11,7 +11,9 @@ use std::sync::OnceLock;
 use std::time::Instant;
 
 use common::fake_gcs::{FakeGcs, TokenServer};
-use common::object_checks::{big_write_round_trip, reaped_writer_leaves_nothing};
+use common::object_checks::{
+    big_write_round_trip, directory_rename_and_delete, reaped_writer_leaves_nothing,
+};
 use common::*;
 use conformance::*;
 
@@ -75,35 +77,12 @@ fn a_reaped_writer_leaves_nothing() {
 fn directory_deletes_and_renames_leave_nothing_behind() {
     let gcs = server();
     let broker = BrokerProcess::start();
-    let mut c = broker.client();
-    let p = gcs.key_props(tokens());
-    let dir = unique("dirs");
-    let base = format!("gs://{BUCKET}/{dir}");
-    for name in ["a/1.csv", "a/2.csv", "a/sub/3.csv", "b/4.csv"] {
-        write_file_with(&mut c, &format!("{base}/{name}"), "be:1", b"x", 1, &p);
-    }
-    assert_ok(&rename_with(
-        &mut c,
-        &format!("{base}/a"),
-        &format!("{base}/moved"),
-        &p,
-    ));
-    assert_eq!(
-        gcs.objects(BUCKET, &format!("{dir}/")),
-        [
-            format!("{dir}/b/4.csv"),
-            format!("{dir}/moved/1.csv"),
-            format!("{dir}/moved/2.csv"),
-            format!("{dir}/moved/sub/3.csv"),
-        ]
+    directory_rename_and_delete(
+        &broker,
+        &format!("gs://{BUCKET}"),
+        &gcs.key_props(tokens()),
+        |prefix| gcs.objects(BUCKET, prefix),
     );
-    assert_ok(&delete_with(&mut c, &format!("{base}/moved"), &p));
-    assert_eq!(
-        gcs.objects(BUCKET, &format!("{dir}/")),
-        [format!("{dir}/b/4.csv")]
-    );
-    assert_ok(&delete_with(&mut c, &base, &p));
-    assert!(gcs.objects(BUCKET, &format!("{dir}/")).is_empty());
 }
 
 /// A key the token endpoint turns down (another account's email on the same key) is

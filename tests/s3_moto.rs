@@ -10,7 +10,9 @@ use std::sync::OnceLock;
 use std::time::Instant;
 
 use common::moto::Moto;
-use common::object_checks::{big_write_round_trip, reaped_writer_leaves_nothing};
+use common::object_checks::{
+    big_write_round_trip, directory_rename_and_delete, reaped_writer_leaves_nothing,
+};
 use common::*;
 use conformance::*;
 
@@ -86,28 +88,10 @@ fn a_reaped_writer_leaves_nothing() {
 fn directory_deletes_and_renames_leave_nothing_behind() {
     let moto = server();
     let broker = BrokerProcess::start();
-    let mut c = broker.client();
-    let p = moto.props();
-    let dir = unique("dirs");
-    let base = format!("s3a://{BUCKET}/{dir}");
-    for name in ["a/1.csv", "a/2.csv", "a/sub/3.csv", "b/4.csv"] {
-        write_file_with(&mut c, &format!("{base}/{name}"), "be:1", b"x", 1, &p);
-    }
-    assert_ok(&rename_with(
-        &mut c,
-        &format!("{base}/a"),
-        &format!("{base}/moved"),
-        &p,
-    ));
-    assert_eq!(
-        moto.keys(BUCKET, &format!("{dir}/")),
-        [
-            format!("{dir}/b/4.csv"),
-            format!("{dir}/moved/1.csv"),
-            format!("{dir}/moved/2.csv"),
-            format!("{dir}/moved/sub/3.csv"),
-        ]
+    directory_rename_and_delete(
+        &broker,
+        &format!("s3a://{BUCKET}"),
+        &moto.props(),
+        |prefix| moto.keys(BUCKET, prefix),
     );
-    assert_ok(&delete_with(&mut c, &base, &p));
-    assert!(moto.keys(BUCKET, &format!("{dir}/")).is_empty());
 }

@@ -361,6 +361,22 @@ mod tests {
             .unwrap()
     }
 
+    /// An Azure container with an account key, served on `port`.
+    fn azure_at(port: u16) -> Arc<ObjectStorage> {
+        let endpoint = format!("http://acct.blob.localhost:{port}");
+        storage(
+            Azure,
+            "wasbs://cont@acct.blob.core.windows.net/k.csv",
+            &[
+                ("azure.blob.endpoint", &endpoint),
+                (
+                    "fs.azure.account.key.acct.blob.core.windows.net",
+                    "c2VjcmV0LWFjY291bnQta2V5",
+                ),
+            ],
+        )
+    }
+
     /// The opendal error of reading `key` from that storage, and our mapping of it.
     async fn read_failure(storage: &ObjectStorage, key: &str) -> (opendal::Error, StorageError) {
         let err = storage.op.read(key).await.unwrap_err();
@@ -483,22 +499,8 @@ mod tests {
             &mapped,
             &["S3 request failed (HTTP 503, request id 4442587FB7D0A2F9): Unexpected"],
         );
-        let endpoint = format!(
-            "http://acct.blob.localhost:{}",
-            recorded_store(500, &[("x-ms-request-id", "0f1e-azure")], "")
-        );
-        let azure = storage(
-            Azure,
-            "wasbs://cont@acct.blob.core.windows.net/k.csv",
-            &[
-                ("azure.blob.endpoint", &endpoint),
-                (
-                    "fs.azure.account.key.acct.blob.core.windows.net",
-                    "c2VjcmV0LWFjY291bnQta2V5",
-                ),
-            ],
-        );
-        let (_, mapped) = read_failure(&azure, "k.csv").await;
+        let port = recorded_store(500, &[("x-ms-request-id", "0f1e-azure")], "");
+        let (_, mapped) = read_failure(&azure_at(port), "k.csv").await;
         assert_io_with(
             &mapped,
             &["Azure request failed (HTTP 500, request id 0f1e-azure): Unexpected"],
@@ -603,19 +605,7 @@ mod tests {
             ],
             body,
         );
-        let endpoint = format!("http://acct.blob.localhost:{port}");
-        let azure = storage(
-            Azure,
-            "wasbs://cont@acct.blob.core.windows.net/k.csv",
-            &[
-                ("azure.blob.endpoint", &endpoint),
-                (
-                    "fs.azure.account.key.acct.blob.core.windows.net",
-                    "c2VjcmV0LWFjY291bnQta2V5",
-                ),
-            ],
-        );
-        let (_, mapped) = read_failure(&azure, "k.csv").await;
+        let (_, mapped) = read_failure(&azure_at(port), "k.csv").await;
         assert_refused_with(
             &mapped,
             &["refused the credentials: AuthenticationFailed: Server failed to authenticate"],
