@@ -19,6 +19,35 @@ if [ -z "${WEED_BIN:-}" ]; then
     fi
     export WEED_BIN="$PWD/$weed_dir/bin/weed"
 fi
+# The Azure tests run Azurite (tests/common/azurite.rs), npm's `azurite`: installed once
+# under target/ (about a minute the first time).
+azurite_dir=target/azurite-3.37.0
+if [ -z "${AZURITE_BLOB_BIN:-}" ]; then
+    if [ ! -x "$azurite_dir/node_modules/.bin/azurite-blob" ]; then
+        mkdir -p "$azurite_dir"
+        (cd "$azurite_dir" && npm install --no-audit --no-fund --loglevel=error azurite@3.37.0)
+    fi
+    export AZURITE_BLOB_BIN="$PWD/$azurite_dir/node_modules/.bin/azurite-blob"
+fi
+# The GCS tests run fake-gcs-server (tests/common/fake_gcs.rs), built from its Go module
+# into target/ (a few minutes the first time: module downloads and the build).
+fake_gcs_dir=target/fake-gcs-server-1.56.1
+if [ -z "${FAKE_GCS_BIN:-}" ]; then
+    if [ ! -x "$fake_gcs_dir/bin/fake-gcs-server" ]; then
+        GOBIN="$PWD/$fake_gcs_dir/bin" go install github.com/fsouza/fake-gcs-server@v1.56.1
+    fi
+    export FAKE_GCS_BIN="$PWD/$fake_gcs_dir/bin/fake-gcs-server"
+fi
+# The second S3 implementation, moto in server mode (tests/common/moto.rs): PyPI's
+# moto[server], pinned, installed once under target/ (about a minute the first time).
+moto_dir=target/moto-5.2.5
+if [ -z "${MOTO_DIR:-}" ]; then
+    if [ ! -d "$moto_dir/moto" ]; then
+        python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore --target "$moto_dir" \
+            'moto[server]==5.2.5'
+    fi
+    export MOTO_DIR="$PWD/$moto_dir"
+fi
 log=$(mktemp)
 # Every test broker leaves its logs here, searched for secrets after the run.
 export BROKER_TEST_LOG_ARCHIVE

@@ -11,6 +11,7 @@ use std::sync::{Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
 use apache_hdfs_broker::wire::generated::TBrokerListResponse;
+use common::object_checks::read_back;
 use common::seaweed::{Seaweed, ACCESS_KEY, SECRET_KEY};
 use common::*;
 use conformance::*;
@@ -394,25 +395,11 @@ fn a_100_mib_multipart_write_in_bounded_memory() {
         "the multipart upload was completed"
     );
 
-    let r = file_size_with(&mut c, &path, &p);
-    assert_eq!(r.file_size, Some(SIZE as i64), "{r:?}");
-    let fd = reader_fd_with(&mut c, &path, "be:1", &p);
-    let mut got = Fnv::new();
-    let mut offset = 0usize;
-    loop {
-        let r = pread(&mut c, &fd, offset as i64, 8 * MIB as i64);
-        assert_ok(&r.op_status);
-        let data = r.data.unwrap();
-        if data.is_empty() {
-            break;
-        }
-        assert!(data.len() == 8 * MIB || offset + data.len() == SIZE);
-        got.update(&data);
-        offset += data.len();
-    }
-    assert_eq!(offset, SIZE);
-    assert_eq!(got.0, sent.0, "checksum of the bytes read back");
-    assert_ok(&close_reader(&mut c, &fd));
+    assert_eq!(
+        read_back(&mut c, &path, &p),
+        (SIZE, sent.0),
+        "size and hash read back"
+    );
     assert_ok(&delete_with(&mut c, &path, &p));
 }
 

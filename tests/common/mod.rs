@@ -3,9 +3,14 @@
 
 #![allow(dead_code)]
 
+pub mod azurite;
+pub mod fake_gcs;
 pub mod http_listener;
 pub mod minicluster;
+pub mod moto;
+pub mod object_checks;
 pub mod seaweed;
+pub mod server;
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};

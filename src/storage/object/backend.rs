@@ -69,6 +69,8 @@ impl<D: Dialect> ObjectBackend<D> {
                     anonymous: D::is_anonymous(&settings),
                     credential_failure,
                 },
+                D::batch_deletes(&settings),
+                D::CONDITIONAL_WRITES,
             ))
         })?;
         Ok(storage)
