@@ -322,7 +322,11 @@ fn inline_keytab_is_private_and_removed() {
     }
     let s = secure();
     let bob = s.user("bob");
-    let mut kb = KerberosBroker::start(&s, &[("kerberos_token_expire_seconds", "2")]);
+    // Long enough for the first write to finish before its client ages, on a loaded
+    // machine too (the sweep removes an aged client's file once no stream needs it).
+    const AGE_SECONDS: u64 = 4;
+    let age = AGE_SECONDS.to_string();
+    let mut kb = KerberosBroker::start(&s, &[("kerberos_token_expire_seconds", &age)]);
     assert!(
         kb.keytab_files().is_empty(),
         "nothing written before a request"
@@ -345,7 +349,7 @@ fn inline_keytab_is_private_and_removed() {
     );
     // A reader opened now keeps the file while its client is replaced.
     let fd = c.with_props(&props).reader_fd(&path, "be:1");
-    let expired_at = std::time::Instant::now() + Duration::from_secs(2);
+    let expired_at = std::time::Instant::now() + Duration::from_secs(AGE_SECONDS);
     wait_for(
         "the secured client to age out",
         Duration::from_secs(10),

@@ -10,6 +10,12 @@
 //! pread_positional`, `s3::conformance_s3a::delete` ... Keeping them beside the backend's
 //! other tests keeps each HDFS shape's tests together in the harness's name order, so
 //! each shape's cluster starts once (common/minicluster.rs runs one at a time).
+//!
+//! Why the standard harness and not libtest-mimic (which needs `harness = false` and a
+//! hand-kept list of every test): every test stays a plain `#[test]` (name filters,
+//! `--ignored`, captured output, IDE runners), and the conformance checks become tests
+//! through one small macro (`conformance_tests!`). The one thing a custom harness would
+//! add, work after the last test, is common/at_exit.rs.
 
 mod common;
 mod conformance;

@@ -8,7 +8,7 @@ use std::io::{BufRead, BufReader, Write};
 use std::ops::{Deref, DerefMut};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::{mpsc, Mutex, MutexGuard};
+use std::sync::{mpsc, Condvar, Mutex};
 use std::time::Duration;
 
 pub struct MiniCluster {
@@ -156,8 +156,9 @@ pub fn exists_at(nn: &str, path: &str) -> bool {
     })
 }
 
-/// The cluster of the test process, locked for one test (see [`shared`]).
-pub struct Cluster(MutexGuard<'static, Option<MiniCluster>>);
+/// The cluster of the test process, lent to one test (see [`shared`]); handed back when
+/// dropped, also when the test panicked.
+pub struct Cluster(Option<MiniCluster>);
 
 impl Deref for Cluster {
     type Target = MiniCluster;
@@ -172,24 +173,63 @@ impl DerefMut for Cluster {
     }
 }
 
-/// The cluster of `shape` started with launcher `options`, locked for the caller so tests
-/// that change it never overlap. One cluster runs at a time (each is a JVM of up to
-/// 768 MiB and 4 to 6 nodes): a request for another shape stops the running one and
-/// starts its own. Tests are run in name order, so each module's tests come together and
-/// each shape starts about once per run. A test that panicked while holding the lock
-/// does not wedge the others. The last cluster stops when the test process exits
-/// (stdin EOF).
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        let mut slot = SLOT.lock().unwrap_or_else(|e| e.into_inner());
+        slot.cluster = self.0.take();
+        slot.lent = false;
+        TURN.notify_all();
+    }
+}
+
+/// The one cluster and who waits for it.
+struct Slot {
+    cluster: Option<MiniCluster>,
+    lent: bool,
+    /// Waiting tests by name (libtest names each test's thread after the test), then
+    /// arrival.
+    waiting: Vec<(String, u64)>,
+    arrivals: u64,
+}
+
+static SLOT: Mutex<Slot> = Mutex::new(Slot {
+    cluster: None,
+    lent: false,
+    waiting: Vec::new(),
+    arrivals: 0,
+});
+static TURN: Condvar = Condvar::new();
+
+/// The cluster of `shape` started with launcher `options`, lent to the caller alone so
+/// tests that change it never overlap. One cluster runs at a time (each is a JVM of up
+/// to 768 MiB and 4 to 6 nodes): a test wanting another shape stops the running one and
+/// starts its own. The harness starts tests in name order, and the waiting test whose
+/// name sorts first goes first, so a module's tests all run before the next module's
+/// and each shape starts once per run. The last cluster stops when the test process
+/// exits (stdin EOF).
 pub fn shared(shape: &str, options: &[&str]) -> Cluster {
-    static SLOT: Mutex<Option<MiniCluster>> = Mutex::new(None);
-    let mut slot = SLOT.lock().unwrap_or_else(|e| e.into_inner());
-    let wanted: Vec<&str> = std::iter::once(shape)
+    let wanted: Vec<String> = std::iter::once(shape)
         .chain(options.iter().copied())
+        .map(String::from)
         .collect();
-    if slot.as_ref().is_some_and(|c| c.started_as != wanted) {
-        *slot = None;
+    let mut slot = SLOT.lock().unwrap_or_else(|e| e.into_inner());
+    let test = std::thread::current().name().unwrap_or("").to_string();
+    let me = (test, slot.arrivals);
+    slot.arrivals += 1;
+    slot.waiting.push(me.clone());
+    while slot.lent || slot.waiting.iter().min() != Some(&me) {
+        slot = TURN.wait(slot).unwrap_or_else(|e| e.into_inner());
     }
-    if slot.is_none() {
-        *slot = Some(MiniCluster::start_with(shape, options));
+    slot.waiting.retain(|w| *w != me);
+    slot.lent = true;
+    let mut lent = Cluster(slot.cluster.take());
+    drop(slot);
+    // Stopped and started outside the lock, so others can queue meanwhile.
+    if lent.0.as_ref().is_some_and(|c| c.started_as != wanted) {
+        lent.0 = None;
     }
-    Cluster(slot)
+    if lent.0.is_none() {
+        lent.0 = Some(MiniCluster::start_with(shape, options));
+    }
+    lent
 }
