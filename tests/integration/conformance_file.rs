@@ -3,7 +3,7 @@
 //! each on its own broker and base.
 
 use crate::common::*;
-use crate::conformance::{unique, Suite, Target};
+use crate::conformance::{unique, Check, Suite, Target};
 
 /// A base below the broker's home (removed when the broker stops), with keys meant for
 /// other layers, which travel with every call and must be ignored.
@@ -14,44 +14,31 @@ fn target(base: String) -> Target {
     )
 }
 
+/// Runs `check` on `suite`, a base spelled `prefix` + the absolute path.
+fn run(suite: &'static Suite, prefix: &str, check: Check) {
+    suite.run(
+        "local",
+        BrokerProcess::start,
+        |b| {
+            let dir = b.home.path().join(unique("run"));
+            target(format!("{prefix}{}", dir.display()))
+        },
+        check,
+    );
+}
+
 mod slashes {
-    use super::*;
-
-    fn run(check: crate::conformance::Check) {
-        static SUITE: Suite = Suite::new();
-        SUITE.run(
-            "local",
-            BrokerProcess::start,
-            |b| {
-                target(format!(
-                    "file://{}",
-                    b.home.path().join(unique("run")).display()
-                ))
-            },
-            check,
-        );
+    fn run(check: super::Check) {
+        static SUITE: super::Suite = super::Suite::new();
+        super::run(&SUITE, "file://", check);
     }
-
     crate::conformance::conformance_tests!(run);
 }
 
 mod no_slashes {
-    use super::*;
-
-    fn run(check: crate::conformance::Check) {
-        static SUITE: Suite = Suite::new();
-        SUITE.run(
-            "local",
-            BrokerProcess::start,
-            |b| {
-                target(format!(
-                    "file:{}",
-                    b.home.path().join(unique("run")).display()
-                ))
-            },
-            check,
-        );
+    fn run(check: super::Check) {
+        static SUITE: super::Suite = super::Suite::new();
+        super::run(&SUITE, "file:", check);
     }
-
     crate::conformance::conformance_tests!(run);
 }

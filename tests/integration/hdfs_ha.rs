@@ -77,9 +77,6 @@ mod conformance {
     use crate::conformance::{Check, Suite, Target};
 
     fn run(check: Check) {
-        if missing(Server::Hdfs) {
-            return;
-        }
         static SUITE: Suite = Suite::new();
         let cluster = cluster();
         let p = ha_props(&cluster);
@@ -91,7 +88,7 @@ mod conformance {
         );
     }
 
-    crate::conformance::conformance_tests!(run);
+    crate::conformance::conformance_tests!(run, needs Server::Hdfs);
 }
 
 #[test]

@@ -17,9 +17,6 @@ mod conformance {
     use crate::conformance::{unique, Check, Suite, Target};
 
     fn run(check: Check) {
-        if missing(Server::Hdfs) {
-            return;
-        }
         static SUITE: Suite = Suite::new();
         let cluster = cluster();
         let nn = cluster.namenode_uri(0);
@@ -31,7 +28,7 @@ mod conformance {
         );
     }
 
-    crate::conformance::conformance_tests!(run);
+    crate::conformance::conformance_tests!(run, needs Server::Hdfs);
 }
 
 #[test]

@@ -174,10 +174,21 @@ fn set_up(port: u16, target: &Target) {
 }
 
 /// One `#[test]` per check in the invoking module, each calling `$run(check)` with
-/// `$run: fn(Check)`. The list names every function of checks.rs.
+/// `$run: fn(Check)`; with `needs $server`, a test whose server cannot run here is
+/// skipped first (see common/servers.rs). The list names every function of checks.rs.
 macro_rules! conformance_tests {
     ($run:path) => {
-        $crate::conformance::conformance_tests!(@each $run;
+        $crate::conformance::conformance_tests!(@list $run; {});
+    };
+    ($run:path, needs $server:expr) => {
+        $crate::conformance::conformance_tests!(@list $run; {
+            if $crate::common::missing($server) {
+                return;
+            }
+        });
+    };
+    (@list $run:path; $skip:tt) => {
+        $crate::conformance::conformance_tests!(@each $run; $skip;
             base_is_fresh, write_creates_parents, empty_file, list_exact_file,
             list_exact_dir, list_dir_star, list_star_then_name, list_braces, list_char_class,
             list_question_mark, list_no_match, list_missing, list_recursive,
@@ -188,10 +199,11 @@ macro_rules! conformance_tests {
             multi_chunk_round_trip, doris_file_size, doris_list_located_files,
             doris_is_splittable, delete_base);
     };
-    (@each $run:path; $($check:ident),*) => {
+    (@each $run:path; $skip:tt; $($check:ident),*) => {
         $(
             #[test]
             fn $check() {
+                $skip
                 $run($crate::conformance::checks::$check);
             }
         )*
