@@ -8,7 +8,7 @@
 //! non-strict headers for a few), plus pipelined pairs. Each seed starts with the two
 //! control bytes the wire target reads (chunk size, max-message-size choice).
 //! conf: conf/apache_hdfs_broker.conf and variants. glob and uri: patterns, names and
-//! URIs the test suites use (src/storage/glob.rs, src/storage/location.rs, tests/).
+//! URIs the test suites use (src/storage/glob/, src/storage/location.rs, tests/).
 
 use std::collections::BTreeMap;
 use std::fs;

@@ -16,84 +16,127 @@ use crate::sessions::{FdId, Sessions};
 use crate::wire::generated::TBrokerFD;
 use crate::wire::{Call, Method, Reply};
 
-const GROUPS: [&str; 5] = ["list", "read", "write", "meta", "ping"];
-
-/// Which method groups are audited.
+/// Which methods are audited (a bit per method, set by its group in the method table).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Audit {
-    groups: u8,
-}
-
-fn group_of(method: Method) -> usize {
-    use Method::*;
-    match method {
-        ListPath | ListLocatedFiles => 0,
-        OpenReader | Pread | Seek | CloseReader => 1,
-        OpenWriter | Pwrite | CloseWriter => 2,
-        DeletePath | RenamePath | CheckPathExist | FileSize | IsSplittable => 3,
-        Ping => 4,
-    }
+    methods: u64,
 }
 
 impl Audit {
+    /// The module names `audit_log_modules` knows: the method table's groups, and `all`.
+    pub fn modules() -> Vec<&'static str> {
+        let mut names: Vec<&'static str> = Vec::new();
+        for method in Method::ALL {
+            if !names.contains(&method.audit_group()) {
+                names.push(method.audit_group());
+            }
+        }
+        names.push("all");
+        names
+    }
+
     /// From `audit_log_modules`; unknown names are reported back so start-up can warn.
     pub fn new(modules: &[String]) -> (Audit, Vec<String>) {
-        let mut groups = 0u8;
+        let mut methods = 0u64;
         let mut unknown = Vec::new();
         for module in modules {
             let module = module.trim().to_ascii_lowercase();
-            if module == "all" {
-                groups = u8::MAX;
-            } else if let Some(i) = GROUPS.iter().position(|g| *g == module) {
-                groups |= 1 << i;
-            } else {
+            let chosen: Vec<&Method> = Method::ALL
+                .iter()
+                .filter(|m| module == "all" || m.audit_group() == module)
+                .collect();
+            if chosen.is_empty() {
                 unknown.push(module);
             }
+            for method in chosen {
+                methods |= 1 << (*method as u32);
+            }
         }
-        (Audit { groups }, unknown)
+        (Audit { methods }, unknown)
     }
 
     pub fn wants(&self, method: Method) -> bool {
-        self.groups & (1 << group_of(method)) != 0
+        self.methods & (1 << (method as u32)) != 0
     }
 }
 
 /// What a record says about the request, taken before the call runs.
 pub struct Record {
     client: String,
-    paths: String,
+    subject: Subject,
     bytes_in: usize,
 }
 
-fn fd_path(sessions: &Sessions, fd: &TBrokerFD) -> String {
-    let id = FdId {
-        high: fd.high,
-        low: fd.low,
-    };
-    sessions.path_of(id).unwrap_or_else(|| format!("fd:{id}"))
+/// What a call acts on: paths, or an fd whose path is looked up only when a line needs it
+/// (a pread costs no table lookup unless it is audited or fails).
+enum Subject {
+    Paths(String),
+    Fd(FdId),
 }
 
-pub fn describe(call: &Call, sessions: &Sessions) -> Record {
+impl Record {
+    /// The clientId the request names, empty when it names none.
+    pub fn client(&self) -> &str {
+        &self.client
+    }
+
+    /// The path, `SRC -> DST` of a rename, or the path an fd streams (`fd:ID` if that was
+    /// not looked up, or the fd is not open).
+    pub fn paths(&self) -> std::borrow::Cow<'_, str> {
+        match &self.subject {
+            Subject::Paths(paths) => paths.into(),
+            Subject::Fd(fd) => format!("fd:{fd}").into(),
+        }
+    }
+
+    /// Looks up the path of the fd the call names. Done before the call for an audit
+    /// record (a close removes its fd), after it for a failure line.
+    pub fn resolve_fd(&mut self, sessions: &Sessions) {
+        if let Subject::Fd(fd) = self.subject {
+            if let Some(path) = sessions.path_of(fd) {
+                self.subject = Subject::Paths(path);
+            }
+        }
+    }
+}
+
+fn fd_of(fd: &TBrokerFD) -> Subject {
+    Subject::Fd(FdId {
+        high: fd.high,
+        low: fd.low,
+    })
+}
+
+pub fn describe(call: &Call) -> Record {
     let none = String::new;
-    let (client, paths, bytes_in) = match call {
-        Call::ListPath(r) | Call::ListLocatedFiles(r) => (none(), r.path.clone(), 0),
-        Call::DeletePath(r) => (none(), r.path.clone(), 0),
-        Call::RenamePath(r) => (none(), format!("{} -> {}", r.src_path, r.dest_path), 0),
-        Call::CheckPathExist(r) => (none(), r.path.clone(), 0),
-        Call::FileSize(r) => (none(), r.path.clone(), 0),
-        Call::IsSplittable(r) => (none(), r.path.clone().unwrap_or_default(), 0),
-        Call::OpenReader(r) => (r.client_id.clone(), r.path.clone(), 0),
-        Call::OpenWriter(r) => (r.client_id.clone(), r.path.clone(), 0),
-        Call::Ping(r) => (r.client_id.clone(), none(), 0),
-        Call::Pread(r) => (none(), fd_path(sessions, &r.fd), 0),
-        Call::Seek(r) => (none(), fd_path(sessions, &r.fd), 0),
-        Call::CloseReader(r) => (none(), fd_path(sessions, &r.fd), 0),
-        Call::Pwrite(r) => (none(), fd_path(sessions, &r.fd), r.data.len()),
-        Call::CloseWriter(r) => (none(), fd_path(sessions, &r.fd), 0),
+    let path = |p: &String| Subject::Paths(p.clone());
+    let (client, subject, bytes_in) = match call {
+        Call::ListPath(r) | Call::ListLocatedFiles(r) => (none(), path(&r.path), 0),
+        Call::DeletePath(r) => (none(), path(&r.path), 0),
+        Call::RenamePath(r) => (
+            none(),
+            Subject::Paths(format!("{} -> {}", r.src_path, r.dest_path)),
+            0,
+        ),
+        Call::CheckPathExist(r) => (none(), path(&r.path), 0),
+        Call::FileSize(r) => (none(), path(&r.path), 0),
+        Call::IsSplittable(r) => (
+            none(),
+            Subject::Paths(r.path.clone().unwrap_or_default()),
+            0,
+        ),
+        Call::OpenReader(r) => (r.client_id.clone(), path(&r.path), 0),
+        Call::OpenWriter(r) => (r.client_id.clone(), path(&r.path), 0),
+        Call::Ping(r) => (r.client_id.clone(), Subject::Paths(none()), 0),
+        Call::Pread(r) => (none(), fd_of(&r.fd), 0),
+        Call::Seek(r) => (none(), fd_of(&r.fd), 0),
+        Call::CloseReader(r) => (none(), fd_of(&r.fd), 0),
+        Call::Pwrite(r) => (none(), fd_of(&r.fd), r.data.len()),
+        Call::CloseWriter(r) => (none(), fd_of(&r.fd), 0),
     };
     Record {
         client,
-        paths,
+        subject,
         bytes_in,
     }
 }
@@ -110,7 +153,7 @@ pub fn emit(peer: SocketAddr, method: Method, record: Record, reply: &Reply, ela
         "peer={peer} client={} method={} path={} status={} bytes={} ms={:.3}",
         if record.client.is_empty() { "-" } else { &record.client },
         method.name(),
-        if record.paths.is_empty() { "-" } else { &record.paths },
+        if record.paths().is_empty() { "-".into() } else { record.paths() },
         reply.status_code(),
         record.bytes_in + bytes_out,
         elapsed.as_secs_f64() * 1000.0,
@@ -130,5 +173,9 @@ mod tests {
         let (all, _) = Audit::new(&["all".into()]);
         assert!(all.wants(Method::Ping) && all.wants(Method::ListPath));
         assert!(!Audit::default().wants(Method::ListPath));
+        assert_eq!(
+            Audit::modules(),
+            ["list", "meta", "read", "write", "ping", "all"]
+        );
     }
 }

@@ -5,11 +5,16 @@
 pub mod audit;
 pub mod buffer;
 pub mod config;
+pub mod connection;
+pub mod failure_log;
+pub mod http;
 pub mod logging;
 pub mod metrics;
-pub mod read_ahead;
 pub mod rpc;
 pub mod server;
+pub mod service;
 pub mod sessions;
+pub mod status;
 pub mod storage;
+pub mod streams;
 pub mod wire;

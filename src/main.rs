@@ -3,13 +3,11 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use clap::Parser;
 
 use apache_hdfs_broker::config::BrokerConfig;
-use apache_hdfs_broker::rpc::Broker;
-use apache_hdfs_broker::{logging, metrics, server, sessions};
+use apache_hdfs_broker::{logging, service};
 
 #[derive(Parser)]
 #[command(
@@ -96,65 +94,12 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(serve(config, conf_path)) {
+    match runtime.block_on(service::run(config, &conf_path, shutdown_signal())) {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
             tracing::error!("{message}");
             eprintln!("apache_hdfs_broker: {message}");
             ExitCode::FAILURE
-        }
-    }
-}
-
-async fn serve(config: BrokerConfig, conf_path: PathBuf) -> Result<(), String> {
-    let addr = config.listen_addr().map_err(|e| e.to_string())?;
-    let listener = tokio::net::TcpListener::bind(addr)
-        .await
-        .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
-    let bound = listener
-        .local_addr()
-        .map_err(|e| format!("cannot read the bound address: {e}"))?;
-    let http = bind_http(&config).await?;
-    let expiry_checking = !config.disable_broker_client_expiration_checking;
-    let broker = Arc::new(Broker::new(config, conf_path.parent()));
-    if expiry_checking {
-        tokio::spawn(sessions::run_reaper(broker.sessions.clone()));
-    }
-    // Expired HDFS clients go even when no request comes, inline keytab files with them.
-    let sweeper = broker.clone();
-    tokio::spawn(async move { sweeper.backends.run_sweeper().await });
-    if let Some(http) = http {
-        // Logged before the thrift line, so whoever waits for that one finds this too.
-        if let Ok(bound) = http.local_addr() {
-            tracing::info!("http server listening on {bound} (port {})", bound.port());
-        }
-        // Lives until the runtime ends, answering /health with 503 while calls drain.
-        tokio::spawn(metrics::serve_http(http, broker.sessions.clone()));
-    }
-    // The StarRocks docs check a start with `grep thrift` on this log, and
-    // start_broker.sh waits for the same words on stdout: keep them.
-    let ready = format!("thrift server listening on {bound} (port {})", bound.port());
-    tracing::info!(conf = %conf_path.display(), "{ready}");
-    println!("apache_hdfs_broker: {ready}");
-    server::run(listener, broker, shutdown_signal()).await;
-    tracing::info!("broker stopped");
-    Ok(())
-}
-
-/// The metrics and health listener, unless `broker_http_port = -1`. It is optional: a taken
-/// port costs the endpoint, with a warning, never the broker's start.
-async fn bind_http(config: &BrokerConfig) -> Result<Option<tokio::net::TcpListener>, String> {
-    let Some(addr) = config.http_listen_addr().map_err(|e| e.to_string())? else {
-        tracing::info!("http server disabled (broker_http_port = -1)");
-        return Ok(None);
-    };
-    match tokio::net::TcpListener::bind(addr).await {
-        Ok(listener) => Ok(Some(listener)),
-        Err(e) => {
-            tracing::warn!(
-                "http server not started: cannot listen on {addr}: {e}; set broker_http_port to a free port (-1 disables it)"
-            );
-            Ok(None)
         }
     }
 }

@@ -1,124 +1,35 @@
-//! Metrics and health: a Prometheus registry that the request path updates with atomics
-//! only, and a small HTTP/1.1 endpoint on `broker_http_port` serving `/metrics`
-//! (Prometheus text format) and `/health` (readiness).
+//! Metrics: a Prometheus registry that the request path updates with atomics only.
 //!
-//! Every series a call touches is created once and then kept in a fixed array indexed by
-//! method, status and scheme, so recording is an atomic add with no lock and no map
-//! lookup. Labels only ever hold values from fixed lists (method names, status-code names,
-//! URI schemes, reader/writer): never a path, a client id or anything else a client
-//! chooses, so the number of series stays bounded whatever clients send.
+//! A leaf: callers hand in plain labels ([`Label`]: a value and its place in the caller's
+//! own fixed list of values: method names, status names, URI schemes). The place picks a
+//! cached series, so recording is an atomic add with no lock and no map lookup. Label
+//! values only ever come from those fixed lists, never a path, a client id or anything
+//! else a client chooses, so the number of series stays bounded whatever clients send.
 //!
 //! Gauges that describe state (open readers and writers, client sessions, process memory
-//! and fds) are read when scraped rather than kept up to date on the request path.
+//! and fds) are read when scraped ([`render`]) rather than kept up to date on the request
+//! path. `http` serves the rendering on `broker_http_port`.
 
-use std::sync::atomic::{AtomicU8, Ordering};
-use std::sync::{Arc, LazyLock, OnceLock};
+use std::sync::{LazyLock, OnceLock};
 use std::time::Duration;
 
 use prometheus::{
     Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
     Registry, TextEncoder,
 };
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::Semaphore;
 
-use crate::sessions::{Sessions, Stream};
-use crate::storage::StorageError;
-use crate::wire::generated::TBrokerOperationStatusCode as Code;
-use crate::wire::Method;
-
-// ---------------------------------------------------------------------------------------
-// Label values
-// ---------------------------------------------------------------------------------------
-
-/// `status` label values: the `TBrokerOperationStatusCode` names, then `OTHER` for a code
-/// outside the IDL and `UNKNOWN_METHOD` for a call answered with that exception.
-const STATUSES: [(i32, &str); 10] = [
-    (Code::OK.0, "OK"),
-    (Code::END_OF_FILE.0, "END_OF_FILE"),
-    (Code::NOT_AUTHORIZED.0, "NOT_AUTHORIZED"),
-    (Code::DUPLICATE_REQUEST.0, "DUPLICATE_REQUEST"),
-    (Code::INVALID_INPUT_OFFSET.0, "INVALID_INPUT_OFFSET"),
-    (Code::INVALID_INPUT_FILE_PATH.0, "INVALID_INPUT_FILE_PATH"),
-    (Code::INVALID_ARGUMENT.0, "INVALID_ARGUMENT"),
-    (Code::FILE_NOT_FOUND.0, "FILE_NOT_FOUND"),
-    (
-        Code::TARGET_STORAGE_SERVICE_ERROR.0,
-        "TARGET_STORAGE_SERVICE_ERROR",
-    ),
-    (Code::OPERATION_NOT_SUPPORTED.0, "OPERATION_NOT_SUPPORTED"),
-];
-const STATUS_OTHER: usize = STATUSES.len();
-const STATUS_UNKNOWN_METHOD: usize = STATUSES.len() + 1;
-const STATUS_SLOTS: usize = STATUSES.len() + 2;
-
-fn status_slot(code: i32) -> usize {
-    STATUSES
-        .iter()
-        .position(|&(c, _)| c == code)
-        .unwrap_or(STATUS_OTHER)
+/// A label value and its place in the caller's fixed list of values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Label {
+    pub slot: usize,
+    pub name: &'static str,
 }
 
-fn status_label(slot: usize) -> &'static str {
-    match slot {
-        STATUS_OTHER => "OTHER",
-        STATUS_UNKNOWN_METHOD => "UNKNOWN_METHOD",
-        i => STATUSES.get(i).map_or("OTHER", |&(_, name)| name),
-    }
-}
-
-/// One slot per method, and a last one (`unknown`) for method names no broker serves:
-/// those names come from clients and never become label values.
-const METHOD_SLOTS: usize = 16;
-const METHOD_UNKNOWN: usize = METHOD_SLOTS - 1;
-
-/// Exhaustive on purpose: a new method fails to compile here until it gets its slot.
-fn method_slot(method: Method) -> usize {
-    use Method::*;
-    match method {
-        ListPath => 0,
-        ListLocatedFiles => 1,
-        DeletePath => 2,
-        RenamePath => 3,
-        CheckPathExist => 4,
-        OpenReader => 5,
-        Pread => 6,
-        Seek => 7,
-        CloseReader => 8,
-        OpenWriter => 9,
-        Pwrite => 10,
-        CloseWriter => 11,
-        Ping => 12,
-        FileSize => 13,
-        IsSplittable => 14,
-    }
-}
-
-/// `scheme` label values: the schemes `storage::Backends` knows (served or not yet), then
-/// `other` for anything else, unparsable paths included.
-const SCHEMES: [&str; 17] = [
-    "file", "hdfs", "viewfs", "s3a", "s3", "s3n", "oss", "cosn", "cos", "obs", "ks3", "tos", "gs",
-    "abfs", "abfss", "wasb", "wasbs",
-];
-const SCHEME_SLOTS: usize = SCHEMES.len() + 1;
-
-/// The scheme slot of a client path or a stream's qualified path (`hdfs://ns/p`, `file:/p`).
-fn scheme_slot(path: &str) -> usize {
-    let scheme = path.split_once(':').map_or("", |(s, _)| s);
-    SCHEMES
-        .iter()
-        .position(|s| s.eq_ignore_ascii_case(scheme))
-        .unwrap_or(SCHEMES.len())
-}
-
-fn scheme_label(slot: usize) -> &'static str {
-    SCHEMES.get(slot).copied().unwrap_or("other")
-}
-
-// ---------------------------------------------------------------------------------------
-// The registry
-// ---------------------------------------------------------------------------------------
+/// Series cached per place; a place past these still records, through the registry's own
+/// (slower) lookup.
+const METHOD_SLOTS: usize = 32;
+const STATUS_SLOTS: usize = 16;
+const SCHEME_SLOTS: usize = 32;
 
 /// Seconds; 5 s is the FE's heartbeat timeout, so a slow ping shows in its own bucket.
 const LATENCY_BUCKETS: [f64; 17] = [
@@ -126,6 +37,10 @@ const LATENCY_BUCKETS: [f64; 17] = [
     60.0, 120.0,
 ];
 
+/// The kinds of stream the reaper closes.
+const STREAM_KINDS: [&str; 2] = ["reader", "writer"];
+
+#[derive(Clone)]
 struct Rpc {
     requests: IntCounter,
     duration: Histogram,
@@ -142,8 +57,7 @@ struct Metrics {
     written_bytes: [OnceLock<IntCounter>; SCHEME_SLOTS],
     storage_errors_vec: IntCounterVec,
     storage_errors: Box<[[OnceLock<IntCounter>; STATUS_SLOTS]; SCHEME_SLOTS]>,
-    reaped_readers: IntCounter,
-    reaped_writers: IntCounter,
+    reaped: IntCounterVec,
     open_connections: IntGauge,
     accepted_connections: IntCounter,
     open_readers: IntGauge,
@@ -158,6 +72,20 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(Metrics::new);
 
 fn slots<T, const N: usize>() -> [OnceLock<T>; N] {
     std::array::from_fn(|_| OnceLock::new())
+}
+
+/// The series at `slot` of a one-label family, created on first use.
+fn by_slot<'a, const N: usize>(
+    cache: &'a [OnceLock<IntCounter>; N],
+    vec: &IntCounterVec,
+    label: Label,
+) -> std::borrow::Cow<'a, IntCounter> {
+    match cache.get(label.slot) {
+        Some(cell) => {
+            std::borrow::Cow::Borrowed(cell.get_or_init(|| vec.with_label_values(&[label.name])))
+        }
+        None => std::borrow::Cow::Owned(vec.with_label_values(&[label.name])),
+    }
 }
 
 impl Metrics {
@@ -210,6 +138,10 @@ impl Metrics {
             "Streams closed because their client was idle longer than client_expire_seconds (writers aborted).",
             &["kind"],
         );
+        // Shown from the start, so a scraper sees 0 rather than nothing.
+        for kind in STREAM_KINDS {
+            reaped.with_label_values(&[kind]);
+        }
         Metrics {
             rpc_requests: counter_vec(
                 "broker_rpc_requests_total",
@@ -236,8 +168,7 @@ impl Metrics {
                 &["scheme", "status"],
             ),
             storage_errors: Box::new(std::array::from_fn(|_| slots())),
-            reaped_readers: reaped.with_label_values(&["reader"]),
-            reaped_writers: reaped.with_label_values(&["writer"]),
+            reaped,
             open_connections: gauge(
                 "broker_open_connections",
                 "Thrift connections currently open.",
@@ -268,96 +199,69 @@ impl Metrics {
         }
     }
 
-    fn rpc_series(&self, method: usize, status: usize) -> &Rpc {
-        self.rpc[method][status].get_or_init(|| {
-            let method = METHOD_NAMES.get(method).copied().unwrap_or("unknown");
-            let labels = [method, status_label(status)];
+    fn rpc_series(&self, method: Label, status: Label) -> std::borrow::Cow<'_, Rpc> {
+        let make = || {
+            let labels = [method.name, status.name];
             Rpc {
                 requests: self.rpc_requests.with_label_values(&labels),
                 duration: self.rpc_duration.with_label_values(&labels),
             }
-        })
+        };
+        match self
+            .rpc
+            .get(method.slot)
+            .and_then(|by_status| by_status.get(status.slot))
+        {
+            Some(cell) => std::borrow::Cow::Borrowed(cell.get_or_init(make)),
+            None => std::borrow::Cow::Owned(make()),
+        }
     }
-}
-
-/// Method names by slot, for labels.
-const METHOD_NAMES: [&str; METHOD_SLOTS - 1] = [
-    "listPath",
-    "listLocatedFiles",
-    "deletePath",
-    "renamePath",
-    "checkPathExist",
-    "openReader",
-    "pread",
-    "seek",
-    "closeReader",
-    "openWriter",
-    "pwrite",
-    "closeWriter",
-    "ping",
-    "fileSize",
-    "isSplittable",
-];
-
-fn by_scheme<'a>(
-    slots: &'a [OnceLock<IntCounter>; SCHEME_SLOTS],
-    vec: &IntCounterVec,
-    path: &str,
-) -> &'a IntCounter {
-    let slot = scheme_slot(path);
-    slots[slot].get_or_init(|| vec.with_label_values(&[scheme_label(slot)]))
 }
 
 // ---------------------------------------------------------------------------------------
 // Hooks: each is a few atomic operations
 // ---------------------------------------------------------------------------------------
 
-/// One answered call: `status` is the reply's status code.
-pub fn rpc(method: Method, status: i32, elapsed: Duration) {
-    record_rpc(method_slot(method), status_slot(status), elapsed);
-}
-
-/// A call of a method no broker serves (answered with a `TApplicationException`).
-pub fn rpc_unknown_method(elapsed: Duration) {
-    record_rpc(METHOD_UNKNOWN, STATUS_UNKNOWN_METHOD, elapsed);
-}
-
-fn record_rpc(method: usize, status: usize, elapsed: Duration) {
+/// One answered call.
+pub fn rpc(method: Label, status: Label, elapsed: Duration) {
     let series = METRICS.rpc_series(method, status);
     series.requests.inc();
     series.duration.observe(elapsed.as_secs_f64());
 }
 
-/// `path`: the stream's path (only its scheme is used).
-pub fn read_bytes(path: &str, bytes: usize) {
+/// Bytes a pread returned, by the scheme of the stream's path.
+pub fn read_bytes(scheme: Label, bytes: usize) {
     let m = &*METRICS;
-    by_scheme(&m.read_bytes, &m.read_bytes_vec, path).inc_by(bytes as u64);
+    by_slot(&m.read_bytes, &m.read_bytes_vec, scheme).inc_by(bytes as u64);
 }
 
-pub fn written_bytes(path: &str, bytes: usize) {
+/// Bytes a pwrite accepted.
+pub fn written_bytes(scheme: Label, bytes: usize) {
     let m = &*METRICS;
-    by_scheme(&m.written_bytes, &m.written_bytes_vec, path).inc_by(bytes as u64);
+    by_slot(&m.written_bytes, &m.written_bytes_vec, scheme).inc_by(bytes as u64);
 }
 
-/// A failure a backend reported for `path` (a client path or a stream's path).
-pub fn storage_error(path: &str, err: &StorageError) {
-    let scheme = scheme_slot(path);
-    let status = status_slot(crate::rpc::status::code_of(err).0);
-    METRICS.storage_errors[scheme][status]
-        .get_or_init(|| {
-            METRICS
-                .storage_errors_vec
-                .with_label_values(&[scheme_label(scheme), status_label(status)])
-        })
-        .inc();
-}
-
-/// A stream the reaper closed.
-pub fn fd_reaped(stream: &Stream) {
-    match stream {
-        Stream::Reader(_) => METRICS.reaped_readers.inc(),
-        Stream::Writer(_) => METRICS.reaped_writers.inc(),
+/// A failure a backend reported, by scheme and the status it maps to.
+pub fn storage_error(scheme: Label, status: Label) {
+    let m = &*METRICS;
+    let cached = m
+        .storage_errors
+        .get(scheme.slot)
+        .and_then(|by_status| by_status.get(status.slot));
+    let make = || {
+        m.storage_errors_vec
+            .with_label_values(&[scheme.name, status.name])
+    };
+    match cached {
+        Some(cell) => cell.get_or_init(make).inc(),
+        None => make().inc(),
     }
+}
+
+/// A stream the reaper closed: `writer` tells which kind.
+pub fn fd_reaped(writer: bool) {
+    let kind = STREAM_KINDS[usize::from(writer)];
+    METRICS.reaped.with_label_values(&[kind]).inc();
 }
 
 /// Counts an accepted Thrift connection as open until the returned guard is dropped.
@@ -375,10 +279,17 @@ impl Drop for ConnectionGuard {
     }
 }
 
+/// The fd table's state at scrape time.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct OpenStreams {
+    pub readers: usize,
+    pub writers: usize,
+    pub clients: usize,
+}
+
 /// Everything in Prometheus text format, with the scrape-time gauges read now.
-pub fn render(sessions: &Sessions) -> String {
+pub fn render(open: OpenStreams) -> String {
     let m = &*METRICS;
-    let open = sessions.open_counts();
     m.open_readers.set(open.readers as i64);
     m.open_writers.set(open.writers as i64);
     m.client_sessions.set(open.clients as i64);
@@ -417,214 +328,9 @@ fn open_fds() -> Option<usize> {
     Some(std::fs::read_dir("/proc/self/fd").ok()?.count())
 }
 
-// ---------------------------------------------------------------------------------------
-// Health
-// ---------------------------------------------------------------------------------------
-
-const STARTING: u8 = 0;
-const SERVING: u8 = 1;
-const STOPPING: u8 = 2;
-
-static STATE: AtomicU8 = AtomicU8::new(STARTING);
-
-/// The Thrift listener is bound and calls are served.
-pub fn set_serving() {
-    // Never back from STOPPING.
-    let _ = STATE.compare_exchange(STARTING, SERVING, Ordering::SeqCst, Ordering::SeqCst);
-}
-
-/// Shutdown began: `/health` answers 503 from now on.
-pub fn set_stopping() {
-    STATE.store(STOPPING, Ordering::SeqCst);
-}
-
-fn health() -> (u16, &'static str) {
-    match STATE.load(Ordering::SeqCst) {
-        SERVING => (200, "ok\n"),
-        STOPPING => (503, "shutting down\n"),
-        _ => (503, "starting\n"),
-    }
-}
-
-// ---------------------------------------------------------------------------------------
-// The HTTP endpoint
-// ---------------------------------------------------------------------------------------
-
-/// Longest request head read; a scraper sends a few hundred bytes.
-const MAX_HEAD: usize = 8 * 1024;
-/// A whole exchange (read the request, answer) must finish within this.
-const EXCHANGE_TIMEOUT: Duration = Duration::from_secs(10);
-/// Exchanges served at once; more wait in the listen backlog.
-const MAX_EXCHANGES: usize = 16;
-
-/// Serves `/metrics` and `/health` on `listener` until the runtime ends. One request per
-/// connection (`Connection: close`), GET or HEAD only; it never panics on what it reads.
-pub async fn serve_http(listener: TcpListener, sessions: Arc<Sessions>) {
-    let limit = Arc::new(Semaphore::new(MAX_EXCHANGES));
-    loop {
-        let Ok(permit) = limit.clone().acquire_owned().await else {
-            return;
-        };
-        let socket = match listener.accept().await {
-            Ok((socket, _)) => socket,
-            Err(e) => {
-                tracing::warn!("http accept failed: {e}");
-                tokio::time::sleep(Duration::from_millis(100)).await;
-                continue;
-            }
-        };
-        let sessions = sessions.clone();
-        tokio::spawn(async move {
-            let _ = tokio::time::timeout(EXCHANGE_TIMEOUT, exchange(socket, &sessions)).await;
-            drop(permit);
-        });
-    }
-}
-
-async fn exchange(mut socket: TcpStream, sessions: &Sessions) -> std::io::Result<()> {
-    let mut head = vec![0u8; MAX_HEAD];
-    let mut len = 0;
-    let end = loop {
-        if let Some(end) = head_end(&head[..len]) {
-            break end;
-        }
-        if len == head.len() {
-            let resp = response(431, "text/plain", b"request head too large\n", false);
-            return finish(&mut socket, &resp).await;
-        }
-        let n = socket.read(&mut head[len..]).await?;
-        if n == 0 {
-            return Ok(());
-        }
-        len += n;
-    };
-    let resp = answer(&head[..end], sessions);
-    finish(&mut socket, &resp).await
-}
-
-/// Where the request head ends (the blank line), accepting bare `\n` line ends too.
-fn head_end(buf: &[u8]) -> Option<usize> {
-    let at = buf.windows(2).position(|w| w == b"\n\n");
-    let at_crlf = buf.windows(3).position(|w| w == b"\n\r\n");
-    match (at, at_crlf) {
-        (Some(a), Some(b)) => Some(a.min(b)),
-        (a, b) => a.or(b),
-    }
-}
-
-/// The response to a request head: only its request line matters.
-fn answer(head: &[u8], sessions: &Sessions) -> Vec<u8> {
-    let line = head.split(|&b| b == b'\n').next().unwrap_or_default();
-    let line = std::str::from_utf8(line)
-        .unwrap_or("")
-        .trim_end_matches('\r');
-    let mut parts = line.split(' ');
-    let (Some(method), Some(target), Some(version), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
-        return response(400, "text/plain", b"bad request\n", false);
-    };
-    if !version.starts_with("HTTP/1.") {
-        return response(400, "text/plain", b"bad request\n", false);
-    }
-    let head_only = match method {
-        "GET" => false,
-        "HEAD" => true,
-        _ => return response(405, "text/plain", b"only GET and HEAD\n", false),
-    };
-    let path = target.split('?').next().unwrap_or("");
-    match path {
-        "/metrics" => {
-            let body = render(sessions);
-            response(
-                200,
-                "text/plain; version=0.0.4; charset=utf-8",
-                body.as_bytes(),
-                head_only,
-            )
-        }
-        "/health" => {
-            let (code, body) = health();
-            response(code, "text/plain", body.as_bytes(), head_only)
-        }
-        _ => response(
-            404,
-            "text/plain",
-            b"not found: try /metrics or /health\n",
-            head_only,
-        ),
-    }
-}
-
-fn response(code: u16, content_type: &str, body: &[u8], head_only: bool) -> Vec<u8> {
-    let reason = match code {
-        200 => "OK",
-        400 => "Bad Request",
-        404 => "Not Found",
-        405 => "Method Not Allowed",
-        431 => "Request Header Fields Too Large",
-        503 => "Service Unavailable",
-        _ => "",
-    };
-    let mut out = format!(
-        "HTTP/1.1 {code} {reason}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n",
-        body.len()
-    );
-    if code == 405 {
-        out.push_str("Allow: GET, HEAD\r\n");
-    }
-    out.push_str("Cache-Control: no-store\r\nConnection: close\r\n\r\n");
-    let mut out = out.into_bytes();
-    if !head_only {
-        out.extend_from_slice(body);
-    }
-    out
-}
-
-/// Writes the response and closes politely: send FIN, then read what the client still
-/// sends until it closes (bounded), so unread request bytes never turn the close into a
-/// reset that could destroy the response in flight.
-async fn finish(socket: &mut TcpStream, resp: &[u8]) -> std::io::Result<()> {
-    socket.write_all(resp).await?;
-    socket.shutdown().await?;
-    let mut sink = [0u8; 4096];
-    let mut drained = 0;
-    let drain = async {
-        while drained < 64 * 1024 {
-            match socket.read(&mut sink).await {
-                Ok(0) | Err(_) => break,
-                Ok(n) => drained += n,
-            }
-        }
-    };
-    let _ = tokio::time::timeout(Duration::from_secs(1), drain).await;
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn labels_come_from_fixed_lists() {
-        assert_eq!(scheme_label(scheme_slot("hdfs://ns1/a")), "hdfs");
-        assert_eq!(scheme_label(scheme_slot("file:/tmp/x")), "file");
-        assert_eq!(scheme_label(scheme_slot("S3A://bucket/k")), "s3a");
-        assert_eq!(scheme_label(scheme_slot("/no/scheme")), "other");
-        assert_eq!(scheme_label(scheme_slot("evil{label=\"x\"}:/p")), "other");
-        assert_eq!(scheme_label(scheme_slot("")), "other");
-        assert_eq!(status_label(status_slot(0)), "OK");
-        assert_eq!(
-            status_label(status_slot(502)),
-            "TARGET_STORAGE_SERVICE_ERROR"
-        );
-        assert_eq!(status_label(status_slot(12345)), "OTHER");
-        for (i, name) in METHOD_NAMES.iter().enumerate() {
-            let method = Method::from_name(name).unwrap();
-            assert_eq!(method_slot(method), i);
-            assert_eq!(method.name(), *name);
-        }
-    }
 
     fn sample(text: &str, series: &str) -> f64 {
         text.lines()
@@ -632,27 +338,73 @@ mod tests {
             .map_or(0.0, |v| v.parse().unwrap())
     }
 
+    const PING: Label = Label {
+        slot: 12,
+        name: "ping",
+    };
+    const OK: Label = Label {
+        slot: 0,
+        name: "OK",
+    };
+
     #[test]
     fn hooks_show_up_in_the_rendering() {
-        let sessions = Sessions::new(Duration::from_secs(10));
-        let before = render(&sessions);
-        rpc(Method::Ping, 0, Duration::from_micros(300));
-        rpc(Method::Pread, 501, Duration::from_millis(3));
-        rpc_unknown_method(Duration::from_micros(10));
-        read_bytes("file:/x", 1000);
-        written_bytes("hdfs://nn/x", 7);
-        storage_error(
-            "oss://b/k",
-            &StorageError::NotFound {
-                path: "oss://b/k".into(),
+        let open = OpenStreams::default();
+        let before = render(open);
+        let not_found = Label {
+            slot: 7,
+            name: "FILE_NOT_FOUND",
+        };
+        let file = Label {
+            slot: 0,
+            name: "file",
+        };
+        rpc(PING, OK, Duration::from_micros(300));
+        rpc(
+            Label {
+                slot: 6,
+                name: "pread",
             },
+            not_found,
+            Duration::from_millis(3),
+        );
+        // A place past the cache still records.
+        rpc(
+            Label {
+                slot: 1000,
+                name: "unknown",
+            },
+            Label {
+                slot: 1000,
+                name: "UNKNOWN_METHOD",
+            },
+            Duration::from_micros(10),
+        );
+        read_bytes(file, 1000);
+        written_bytes(
+            Label {
+                slot: 1,
+                name: "hdfs",
+            },
+            7,
+        );
+        storage_error(
+            Label {
+                slot: 6,
+                name: "oss",
+            },
+            not_found,
         );
         {
             let _conn = connection_opened();
-            let during = render(&sessions);
+            let during = render(open);
             assert!(sample(&during, "broker_open_connections") >= 1.0);
         }
-        let after = render(&sessions);
+        let after = render(OpenStreams {
+            readers: 2,
+            writers: 1,
+            clients: 1,
+        });
         let delta = |series: &str| sample(&after, series) - sample(&before, series);
         assert!(delta(r#"broker_rpc_requests_total{method="ping",status="OK"}"#) >= 1.0);
         assert!(
@@ -674,43 +426,6 @@ mod tests {
         assert!(after.contains("broker_reaped_fds_total{kind=\"writer\"} "));
         assert!(sample(&after, "process_resident_memory_bytes") > 1_000_000.0);
         assert!(sample(&after, "process_open_fds") >= 3.0);
-        assert_eq!(sample(&after, "broker_open_readers"), 0.0);
-    }
-
-    #[test]
-    fn requests_are_parsed_defensively() {
-        let sessions = Sessions::new(Duration::from_secs(10));
-        let status_of = |head: &[u8]| {
-            let resp = answer(head, &sessions);
-            String::from_utf8_lossy(&resp[..12]).into_owned()
-        };
-        assert_eq!(
-            status_of(b"GET /metrics HTTP/1.1\r\nHost: x\r\n"),
-            "HTTP/1.1 200"
-        );
-        assert_eq!(status_of(b"GET /metrics?x=1 HTTP/1.0\n"), "HTTP/1.1 200");
-        assert_eq!(status_of(b"GET /nope HTTP/1.1\r\n"), "HTTP/1.1 404");
-        assert_eq!(status_of(b"POST /metrics HTTP/1.1\r\n"), "HTTP/1.1 405");
-        assert_eq!(status_of(b"GET /metrics\r\n"), "HTTP/1.1 400");
-        assert_eq!(status_of(b"GET /metrics SPDY/3\r\n"), "HTTP/1.1 400");
-        assert_eq!(status_of(b"GET  /metrics HTTP/1.1\r\n"), "HTTP/1.1 400");
-        assert_eq!(status_of(b"\xff\xfe\r\n"), "HTTP/1.1 400");
-        assert_eq!(status_of(b""), "HTTP/1.1 400");
-        let head = answer(b"HEAD /health HTTP/1.1\r\n", &sessions);
-        assert!(head.ends_with(b"\r\n\r\n"), "HEAD has no body");
-        assert_eq!(head_end(b"GET / HTTP/1.1\r\nA: b\r\n\r\nrest"), Some(21));
-        assert_eq!(head_end(b"GET / HTTP/1.1\n\n"), Some(14));
-        assert_eq!(head_end(b"GET / HTTP/1.1\r\nA: b\r\n"), None);
-    }
-
-    #[test]
-    fn health_follows_the_lifecycle() {
-        // The only test touching the global state: STARTING → SERVING → STOPPING.
-        assert_eq!(health().0, 503);
-        set_serving();
-        assert_eq!(health(), (200, "ok\n"));
-        set_stopping();
-        set_serving();
-        assert_eq!(health(), (503, "shutting down\n"));
+        assert_eq!(sample(&after, "broker_open_readers"), 2.0);
     }
 }

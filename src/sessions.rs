@@ -6,13 +6,15 @@
 //! stuck close on one store never delays another request (the Java broker's hang).
 
 use std::collections::{HashMap, HashSet, VecDeque};
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use tokio::sync::{watch, Notify};
+// tokio's clock, so expiry runs on a paused clock in tests.
+use tokio::time::Instant;
 
-use crate::storage::{ReadStream, WriteStream};
+use crate::metrics::{self, OpenStreams};
+use crate::streams::{Reader, Stream, WriteError, Writer};
 
 /// The two halves of a `TBrokerFD`: a random 128-bit id, unique and unguessable.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -27,90 +29,15 @@ impl std::fmt::Display for FdId {
     }
 }
 
-/// An open reader. Reads are positional and shared, so no lock is needed to serve them.
-pub struct ReaderSlot {
-    pub path: String,
-    pub stream: Box<dyn ReadStream>,
-    /// Only `seek` moves it; clients send the offset with every pread.
-    pub position: AtomicU64,
-    /// The next chunk of a sequential reader, read while the last one is sent.
-    pub ahead: crate::read_ahead::ReadAhead,
-}
-
-/// An open writer. The async mutex orders a client's pwrites; it is per fd, so a slow
-/// write only ever waits for writes to the same file.
-pub struct WriterSlot {
-    pub path: String,
-    pub state: tokio::sync::Mutex<WriterState>,
-    /// pwrite bytes this writer holds right now, running or waiting for the mutex
-    /// (bounded by `max_writer_buffer_mb`, see [`WriterSlot::hold`]).
-    pub buffered: AtomicUsize,
-}
-
-impl WriterSlot {
-    pub fn new(path: String, stream: Box<dyn WriteStream>) -> Self {
-        WriterSlot {
-            path,
-            state: tokio::sync::Mutex::new(WriterState {
-                stream: Some(stream),
-                written: 0,
-                last_len: 0,
-                failure: None,
-            }),
-            buffered: AtomicUsize::new(0),
-        }
-    }
-
-    /// Counts `len` pwrite bytes against `limit` for as long as the guard lives; `None`
-    /// when they would take the writer past it (the caller refuses that pwrite).
-    pub fn hold(&self, len: usize, limit: usize) -> Option<BufferHold<'_>> {
-        let before = self.buffered.fetch_add(len, Ordering::AcqRel);
-        if before.saturating_add(len) > limit {
-            self.buffered.fetch_sub(len, Ordering::AcqRel);
-            return None;
-        }
-        Some(BufferHold { slot: self, len })
-    }
-}
-
-/// pwrite bytes counted in [`WriterSlot::buffered`] until dropped.
-pub struct BufferHold<'a> {
-    slot: &'a WriterSlot,
-    len: usize,
-}
-
-impl Drop for BufferHold<'_> {
-    fn drop(&mut self) {
-        self.slot.buffered.fetch_sub(self.len, Ordering::AcqRel);
-    }
-}
-
-pub struct WriterState {
-    /// `None` once the writer was committed, aborted or failed.
-    pub stream: Option<Box<dyn WriteStream>>,
-    /// Bytes accepted so far: the only offset the next pwrite may have.
-    pub written: u64,
-    /// Length of the last accepted pwrite, to recognise a replay of it.
-    pub last_len: u64,
-    /// Set when a write failed: every later call on the fd reports it.
-    pub failure: Option<String>,
-}
-
-#[derive(Clone)]
-pub enum Stream {
-    Reader(Arc<ReaderSlot>),
-    Writer(Arc<WriterSlot>),
-}
-
 /// What became of an fd that is no longer open. Its close outcome is kept so a replayed
 /// close gets the same answer as the first (FE retries a close whose reply was lost).
 #[derive(Clone)]
 pub enum Gone {
     /// Closed by its client, the close still running: the receiver yields its outcome.
-    Closing(watch::Receiver<Option<Result<(), String>>>),
+    Closing(watch::Receiver<Option<Result<(), WriteError>>>),
     /// Closed by its client with this outcome. Kept without the channel, so a remembered
     /// close costs a few dozen bytes (there are up to [`TOMBSTONES`] of them).
-    Closed(Result<(), Arc<str>>),
+    Closed(Result<(), Arc<WriteError>>),
     /// Reaped after its client was idle too long.
     Expired { client: Arc<str> },
 }
@@ -140,7 +67,7 @@ struct Tombstones {
 
 impl Tombstones {
     /// Replaces a running close's channel by its outcome.
-    fn settle(&mut self, fd: FdId, outcome: Result<(), Arc<str>>) {
+    fn settle(&mut self, fd: FdId, outcome: Result<(), Arc<WriteError>>) {
         if let Some(gone @ Gone::Closing(_)) = self.map.get_mut(&fd) {
             *gone = Gone::Closed(outcome);
         }
@@ -182,14 +109,6 @@ impl Table {
             n.saturating_sub(1)
         };
     }
-}
-
-/// Open streams and the clients owning them, for metrics.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct OpenCounts {
-    pub readers: usize,
-    pub writers: usize,
-    pub clients: usize,
 }
 
 /// Caps on open fds (`max_open_fds_per_client`, `max_open_fds`): a client that leaks
@@ -328,14 +247,14 @@ impl Sessions {
 
     /// The path an open fd streams, without refreshing its client (for audit records).
     pub fn path_of(&self, fd: FdId) -> Option<String> {
-        self.lock().fds.get(&fd).map(|entry| match &entry.stream {
-            Stream::Reader(r) => r.path.clone(),
-            Stream::Writer(w) => w.path.clone(),
-        })
+        self.lock()
+            .fds
+            .get(&fd)
+            .map(|entry| entry.stream.path().to_string())
     }
 
     /// Takes a reader out of the table for closing (see [`Sessions::remove`]).
-    pub fn remove_reader(&self, fd: FdId) -> Result<(Arc<ReaderSlot>, CloseOutcome<'_>), Lookup> {
+    pub fn remove_reader(&self, fd: FdId) -> Result<(Arc<Reader>, CloseOutcome<'_>), Lookup> {
         self.remove(fd, |s| match s {
             Stream::Reader(r) => Some(r.clone()),
             Stream::Writer(_) => None,
@@ -343,7 +262,7 @@ impl Sessions {
     }
 
     /// Takes a writer out of the table for closing (see [`Sessions::remove`]).
-    pub fn remove_writer(&self, fd: FdId) -> Result<(Arc<WriterSlot>, CloseOutcome<'_>), Lookup> {
+    pub fn remove_writer(&self, fd: FdId) -> Result<(Arc<Writer>, CloseOutcome<'_>), Lookup> {
         self.remove(fd, |s| match s {
             Stream::Writer(w) => Some(w.clone()),
             Stream::Reader(_) => None,
@@ -435,9 +354,9 @@ impl Sessions {
         (table.fds.len(), table.clients.len())
     }
 
-    pub fn open_counts(&self) -> OpenCounts {
+    pub fn open_counts(&self) -> OpenStreams {
         let table = self.lock();
-        OpenCounts {
+        OpenStreams {
             readers: table.readers,
             writers: table.writers,
             clients: table.clients.len(),
@@ -460,15 +379,15 @@ pub struct CloseOutcome<'a> {
     sessions: &'a Sessions,
     fd: FdId,
     /// `None` once settled.
-    tx: Option<watch::Sender<Option<Result<(), String>>>>,
+    tx: Option<watch::Sender<Option<Result<(), WriteError>>>>,
 }
 
 impl CloseOutcome<'_> {
-    pub fn finish(mut self, outcome: Result<(), String>) {
+    pub fn finish(mut self, outcome: Result<(), WriteError>) {
         self.settle(outcome);
     }
 
-    fn settle(&mut self, outcome: Result<(), String>) {
+    fn settle(&mut self, outcome: Result<(), WriteError>) {
         let Some(tx) = self.tx.take() else {
             return;
         };
@@ -481,19 +400,7 @@ impl CloseOutcome<'_> {
 impl Drop for CloseOutcome<'_> {
     /// A close abandoned midway (its connection dropped) still answers replays.
     fn drop(&mut self) {
-        self.settle(Err("the close was interrupted".into()));
-    }
-}
-
-/// Aborts a writer taken out of the table (reaped, shut down): nothing partial is kept.
-pub async fn abort_writer(writer: &WriterSlot) -> Result<(), String> {
-    let stream = writer.state.lock().await.stream.take();
-    match stream {
-        Some(stream) => stream.abort().await.map_err(|e| {
-            crate::metrics::storage_error(&writer.path, &e);
-            e.to_string()
-        }),
-        None => Ok(()),
+        self.settle(Err(WriteError::Interrupted));
     }
 }
 
@@ -507,18 +414,18 @@ pub async fn run_reaper(sessions: Arc<Sessions>) {
         }
         tokio::time::sleep(period).await;
         for (fd, client, stream) in sessions.take_expired(Instant::now()) {
-            crate::metrics::fd_reaped(&stream);
+            metrics::fd_reaped(stream.is_writer());
             match stream {
                 Stream::Reader(reader) => {
-                    reader.ahead.cancel();
-                    tracing::info!(%fd, %client, path = %reader.path, "reaped reader of idle client");
+                    reader.close();
+                    tracing::info!(%fd, %client, path = %reader.path(), "reaped reader of idle client");
                 }
                 Stream::Writer(writer) => {
-                    tracing::warn!(%fd, %client, path = %writer.path, "aborting writer of idle client");
+                    tracing::warn!(%fd, %client, path = %writer.path(), "aborting writer of idle client");
                     // Each abort on its own task: one stuck store never holds up the rest.
                     tokio::spawn(async move {
-                        if let Err(e) = abort_writer(&writer).await {
-                            tracing::warn!(%fd, path = %writer.path, "abort failed: {e}");
+                        if let Err(e) = writer.abort().await {
+                            tracing::warn!(%fd, path = %writer.path(), "abort failed: {e}");
                         }
                     });
                 }
@@ -556,6 +463,8 @@ pub fn reaper_period(expire_after: Duration) -> Duration {
 mod tests {
     use super::*;
 
+    use crate::storage::{ReadBuf, ReadStream, WriteStream};
+
     struct Empty;
     #[async_trait::async_trait]
     impl ReadStream for Empty {
@@ -566,19 +475,30 @@ mod tests {
             &self,
             _: u64,
             _: usize,
-            _: &mut crate::storage::ReadBuf,
+            _: &mut ReadBuf,
         ) -> crate::storage::Result<usize> {
             Ok(0)
         }
     }
+    #[async_trait::async_trait]
+    impl WriteStream for Empty {
+        async fn write(&mut self, _: Vec<u8>) -> crate::storage::Result<()> {
+            Ok(())
+        }
+        async fn commit(self: Box<Self>) -> crate::storage::Result<()> {
+            Ok(())
+        }
+        async fn abort(self: Box<Self>) -> crate::storage::Result<()> {
+            Ok(())
+        }
+    }
 
     fn reader() -> Stream {
-        Stream::Reader(Arc::new(ReaderSlot {
-            path: "file:/x".into(),
-            stream: Box::new(Empty),
-            position: AtomicU64::new(0),
-            ahead: Default::default(),
-        }))
+        Stream::Reader(Reader::new("file:/x".into(), Box::new(Empty), 0))
+    }
+
+    fn writer() -> Stream {
+        Stream::Writer(Writer::new("file:/w".into(), Box::new(Empty), 1))
     }
 
     #[test]
@@ -594,7 +514,7 @@ mod tests {
         assert_eq!(s.counts(), (0, 0));
         assert_eq!(
             s.open_counts(),
-            OpenCounts {
+            OpenStreams {
                 readers: 0,
                 writers: 0,
                 clients: 0
@@ -628,23 +548,11 @@ mod tests {
     #[test]
     fn open_counts_follow_every_way_out_of_the_table() {
         let s = Sessions::new(Duration::from_secs(10));
-        let writer = || {
-            Stream::Writer(Arc::new(WriterSlot {
-                path: "file:/w".into(),
-                state: tokio::sync::Mutex::new(WriterState {
-                    stream: None,
-                    written: 0,
-                    last_len: 0,
-                    failure: None,
-                }),
-                buffered: AtomicUsize::new(0),
-            }))
-        };
         let r1 = s.insert("a", reader()).unwrap();
         s.insert("a", writer()).unwrap();
         s.insert("b", reader()).unwrap();
         s.insert("c", writer()).unwrap();
-        let counts = |r, w, c| OpenCounts {
+        let counts = |r, w, c| OpenStreams {
             readers: r,
             writers: w,
             clients: c,
@@ -678,6 +586,22 @@ mod tests {
         assert!(s.take_expired(Instant::now()).is_empty());
         assert!(matches!(s.get(fresh), Lookup::Open(_)));
         assert!(matches!(s.get(busy), Lookup::Gone(_)));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_reaper_expires_idle_clients_on_tokios_clock() {
+        let s = Arc::new(Sessions::new(Duration::from_secs(10)));
+        let fd = s.insert("idle", writer()).unwrap();
+        let busy = s.insert("busy", reader()).unwrap();
+        tokio::spawn(run_reaper(s.clone()));
+        // The paused clock jumps ahead whenever every task waits.
+        for _ in 0..4 {
+            tokio::time::sleep(Duration::from_secs(4)).await;
+            s.touch("busy");
+        }
+        assert!(matches!(s.get(fd), Lookup::Gone(Gone::Expired { .. })));
+        assert!(matches!(s.get(busy), Lookup::Open(_)));
+        assert_eq!(s.counts(), (1, 1));
     }
 
     #[test]

@@ -1,13 +1,13 @@
 //! `listPath` (Hadoop globStatus) and Doris' `listLocatedFiles` (plain directory listing).
 
-use super::{status, Broker};
+use super::{error, Broker, RpcError};
 use crate::storage::{glob, FileStatus, Storage, StorageError};
 use crate::wire::generated::{TBrokerFileStatus, TBrokerListPathRequest, TBrokerListResponse};
 use crate::wire::Reply;
 
 /// A path with no glob returns the path itself (a directory is one entry); callers list
 /// contents with `dir/*`. With `isRecursive`, matched directories give every file below.
-pub async fn list_path(broker: &Broker, req: TBrokerListPathRequest) -> Reply {
+pub async fn list_path(broker: &Broker, req: TBrokerListPathRequest) -> Result<Reply, RpcError> {
     let name_only = req.file_name_only.unwrap_or(false);
     let result = async {
         let (fs, loc) = broker.open_fs(&req.path, &req.properties).await?;
@@ -19,22 +19,24 @@ pub async fn list_path(broker: &Broker, req: TBrokerListPathRequest) -> Reply {
         }
     }
     .await;
-    reply(result, name_only, "listPath", &req.path)
+    reply(result, name_only, "listPath")
 }
 
 /// Doris: the files (and, unless `onlyFiles`, directories) in a directory, or the file
 /// itself; all files below it when `isRecursive`. No glob expansion, like Hadoop's
 /// `listFiles` that the Doris broker calls.
-pub async fn list_located_files(broker: &Broker, req: TBrokerListPathRequest) -> Reply {
+pub async fn list_located_files(
+    broker: &Broker,
+    req: TBrokerListPathRequest,
+) -> Result<Reply, RpcError> {
     let name_only = req.file_name_only.unwrap_or(false);
     let only_files = req.only_files.unwrap_or(false);
     let result = async {
         let (fs, loc) = broker.open_fs(&req.path, &req.properties).await?;
-        let children = fs.list_dir(&loc).await?;
         let mut out = if req.is_recursive {
-            files_below(fs.as_ref(), children).await?
+            fs.list_recursive(&loc).await?
         } else {
-            children
+            fs.list_dir(&loc).await?
         };
         if only_files {
             out.retain(|s| !s.is_dir);
@@ -42,28 +44,26 @@ pub async fn list_located_files(broker: &Broker, req: TBrokerListPathRequest) ->
         Ok(out)
     }
     .await;
-    reply(result, name_only, "listLocatedFiles", &req.path)
+    reply(result, name_only, "listLocatedFiles")
 }
 
-/// Replaces every directory in `entries` by all the files below it, depth first in name
-/// order, keeping files as they are.
+/// Replaces every directory in `entries` by all the files below it (the storage's
+/// recursive listing), keeping files as they are.
 async fn files_below(
     fs: &dyn Storage,
     entries: Vec<FileStatus>,
 ) -> Result<Vec<FileStatus>, StorageError> {
     let mut out = Vec::new();
-    // Work stack in reverse so the output keeps listing order.
-    let mut stack: Vec<FileStatus> = entries.into_iter().rev().collect();
-    while let Some(entry) = stack.pop() {
-        if entry.is_dir {
-            match fs.list_dir(&entry.location).await {
-                Ok(children) => stack.extend(children.into_iter().rev()),
-                // Deleted while we walked: nothing below it any more.
-                Err(StorageError::NotFound { .. }) => {}
-                Err(e) => return Err(e),
-            }
-        } else {
+    for entry in entries {
+        if !entry.is_dir {
             out.push(entry);
+            continue;
+        }
+        match fs.list_recursive(&entry.location).await {
+            Ok(files) => out.extend(files),
+            // Deleted since it matched: nothing below it any more.
+            Err(StorageError::NotFound { .. }) => {}
+            Err(e) => return Err(e),
         }
     }
     Ok(out)
@@ -73,21 +73,12 @@ fn reply(
     result: Result<Vec<FileStatus>, StorageError>,
     name_only: bool,
     operation: &str,
-    path: &str,
-) -> Reply {
-    match result {
-        Ok(entries) => Reply::List(TBrokerListResponse::new(
-            status::ok(),
-            Some(entries.iter().map(|s| to_thrift(s, name_only)).collect()),
-        )),
-        Err(e) => {
-            tracing::debug!(path, "{operation} failed: {e}");
-            Reply::List(TBrokerListResponse::new(
-                status::from_error(operation, path, &e),
-                Some(Vec::new()),
-            ))
-        }
-    }
+) -> Result<Reply, RpcError> {
+    let entries = result.map_err(|e| RpcError::storage(operation, e))?;
+    Ok(Reply::List(TBrokerListResponse::new(
+        error::ok(),
+        Some(entries.iter().map(|s| to_thrift(s, name_only)).collect()),
+    )))
 }
 
 fn to_thrift(s: &FileStatus, name_only: bool) -> TBrokerFileStatus {

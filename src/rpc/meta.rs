@@ -1,30 +1,35 @@
 //! Path-level calls: `deletePath`, `renamePath`, `checkPathExist`, and Doris' `fileSize`
 //! and `isSplittable`.
 
-use super::{status, Broker};
+use super::{error, Broker, Cause, RpcError};
 use crate::storage::StorageError;
 use crate::wire::generated::{
     TBrokerCheckPathExistRequest, TBrokerCheckPathExistResponse, TBrokerDeletePathRequest,
     TBrokerFileSizeRequest, TBrokerFileSizeResponse, TBrokerIsSplittableRequest,
-    TBrokerIsSplittableResponse, TBrokerOperationStatusCode as Code, TBrokerRenamePathRequest,
+    TBrokerIsSplittableResponse, TBrokerRenamePathRequest,
 };
 use crate::wire::Reply;
 
 /// Recursive for directories; a missing path is OK.
-pub async fn delete_path(broker: &Broker, req: TBrokerDeletePathRequest) -> Reply {
-    let result = async {
+pub async fn delete_path(
+    broker: &Broker,
+    req: TBrokerDeletePathRequest,
+) -> Result<Reply, RpcError> {
+    let deleted = async {
         let (fs, loc) = broker.open_fs(&req.path, &req.properties).await?;
         fs.delete(&loc).await
-    }
-    .await;
-    Reply::Status(match result {
-        Ok(()) => status::ok(),
-        Err(e) => status::from_error("deletePath", &req.path, &e),
-    })
+    };
+    deleted
+        .await
+        .map_err(|e| RpcError::storage("deletePath", e))?;
+    Ok(Reply::Status(error::ok()))
 }
 
 /// Missing source, existing destination or different filesystems: 502 with the reason.
-pub async fn rename_path(broker: &Broker, req: TBrokerRenamePathRequest) -> Reply {
+pub async fn rename_path(
+    broker: &Broker,
+    req: TBrokerRenamePathRequest,
+) -> Result<Reply, RpcError> {
     let result = async {
         let (fs, src) = broker.open_fs(&req.src_path, &req.properties).await?;
         let (_, dst) = broker.open_fs(&req.dest_path, &req.properties).await?;
@@ -37,38 +42,37 @@ pub async fn rename_path(broker: &Broker, req: TBrokerRenamePathRequest) -> Repl
         fs.rename(&src, &dst).await
     }
     .await;
-    Reply::Status(match result {
-        Ok(()) => status::ok(),
+    match result {
+        Ok(()) => Ok(Reply::Status(error::ok())),
         // A missing source is a failed rename (502), not a missing-file answer.
-        Err(ref e @ StorageError::NotFound { ref path }) => {
-            crate::metrics::storage_error(&req.src_path, e);
-            status::status(
-                Code::TARGET_STORAGE_SERVICE_ERROR,
-                format!("renamePath failed: source {path} does not exist"),
-            )
-        }
-        Err(e) => status::from_error("renamePath", &req.src_path, &e),
-    })
+        Err(StorageError::NotFound { path }) => Err(RpcError::new(
+            "renamePath",
+            Cause::RenameSourceMissing { path },
+        )),
+        Err(e) => Err(RpcError::storage("renamePath", e)),
+    }
 }
 
 /// OK + true/false; a missing path is OK + false.
-pub async fn check_path_exist(broker: &Broker, req: TBrokerCheckPathExistRequest) -> Reply {
-    let result = async {
+pub async fn check_path_exist(
+    broker: &Broker,
+    req: TBrokerCheckPathExistRequest,
+) -> Result<Reply, RpcError> {
+    let found = async {
         let (fs, loc) = broker.open_fs(&req.path, &req.properties).await?;
         fs.stat(&loc).await
-    }
-    .await;
-    Reply::CheckPathExist(match result {
-        Ok(found) => TBrokerCheckPathExistResponse::new(status::ok(), found.is_some()),
-        Err(e) => TBrokerCheckPathExistResponse::new(
-            status::from_error("checkPathExist", &req.path, &e),
-            false,
-        ),
-    })
+    };
+    let found = found
+        .await
+        .map_err(|e| RpcError::storage("checkPathExist", e))?;
+    Ok(Reply::CheckPathExist(TBrokerCheckPathExistResponse::new(
+        error::ok(),
+        found.is_some(),
+    )))
 }
 
 /// Doris: the size of a file; a directory is 404, a missing path 501.
-pub async fn file_size(broker: &Broker, req: TBrokerFileSizeRequest) -> Reply {
+pub async fn file_size(broker: &Broker, req: TBrokerFileSizeRequest) -> Result<Reply, RpcError> {
     let props = req.properties.unwrap_or_default();
     let result = async {
         let (fs, loc) = broker.open_fs(&req.path, &props).await?;
@@ -84,10 +88,11 @@ pub async fn file_size(broker: &Broker, req: TBrokerFileSizeRequest) -> Reply {
         }
     }
     .await;
-    Reply::FileSize(match result {
-        Ok(size) => TBrokerFileSizeResponse::new(status::ok(), Some(size as i64)),
-        Err(e) => TBrokerFileSizeResponse::new(status::from_error("fileSize", &req.path, &e), None),
-    })
+    let size = result.map_err(|e| RpcError::storage("fileSize", e))?;
+    Ok(Reply::FileSize(TBrokerFileSizeResponse::new(
+        error::ok(),
+        Some(size as i64),
+    )))
 }
 
 /// Whole-file compressed formats cannot be split; text and columnar files can.
@@ -95,15 +100,18 @@ const UNSPLITTABLE: &[&str] = &[".gz", ".bz2", ".zst", ".lz4", ".deflate", ".lzo
 
 /// Doris: whether a file can be read in ranges. Decided by the compression suffix of the
 /// path (or the input format's name), without touching storage.
-pub fn is_splittable(req: TBrokerIsSplittableRequest) -> Reply {
+pub async fn is_splittable(
+    _broker: &Broker,
+    req: TBrokerIsSplittableRequest,
+) -> Result<Reply, RpcError> {
     let path = req.path.unwrap_or_default().to_ascii_lowercase();
     let format = req.input_format.unwrap_or_default().to_ascii_lowercase();
     let compressed = UNSPLITTABLE.iter().any(|ext| path.ends_with(ext))
         || ["gz", "bz2", "zstd", "lz4", "deflate"]
             .iter()
             .any(|name| format.contains(name));
-    Reply::IsSplittable(TBrokerIsSplittableResponse::new(
-        Some(status::ok()),
+    Ok(Reply::IsSplittable(TBrokerIsSplittableResponse::new(
+        Some(error::ok()),
         Some(!compressed),
-    ))
+    )))
 }

@@ -11,6 +11,7 @@ pub mod hdfs;
 mod kerberos;
 pub mod local;
 mod location;
+mod metered;
 pub mod object;
 
 use std::collections::BTreeMap;
@@ -19,6 +20,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 pub use crate::buffer::ReadBuf;
+use crate::metrics::Label;
+use crate::status::Status;
 pub use location::Location;
 
 /// The user's `WITH BROKER (...)` map, verbatim. Unknown keys are ignored by every backend.
@@ -35,9 +38,9 @@ pub fn props_of(pairs: &[(&str, &str)]) -> Properties {
 
 pub type Result<T, E = StorageError> = std::result::Result<T, E>;
 
-/// Why a storage call failed. Each variant maps to one status code in `rpc::status`;
-/// the text names the path and the cause, the RPC layer adds the operation.
-#[derive(Debug, thiserror::Error)]
+/// Why a storage call failed. Each variant has one status ([`StorageError::status`]); the
+/// text names the path and the cause, the RPC layer adds the operation.
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum StorageError {
     /// No scheme, unparsable URI or a scheme nothing serves.
     #[error("invalid path '{path}': {reason}")]
@@ -60,6 +63,21 @@ pub enum StorageError {
 }
 
 impl StorageError {
+    /// The status clients get for this failure (SEMANTICS.md "Status codes"); `rpc::error`
+    /// answers every storage failure with it, and the metering layer counts by it.
+    pub fn status(&self) -> Status {
+        match self {
+            StorageError::InvalidPath { .. } => Status::InvalidInputFilePath,
+            StorageError::InvalidArgument(_) => Status::InvalidArgument,
+            StorageError::NotFound { .. } => Status::FileNotFound,
+            StorageError::NotAuthorized(_) => Status::NotAuthorized,
+            StorageError::Unsupported(_) => Status::OperationNotSupported,
+            StorageError::AlreadyExists { .. } | StorageError::Io { .. } => {
+                Status::TargetStorageServiceError
+            }
+        }
+    }
+
     /// Wraps an OS error, keeping its text ("Permission denied (os error 13)").
     /// A path through a regular file (`a.csv/x`) does not exist either.
     pub fn io(path: impl std::fmt::Display, err: std::io::Error) -> Self {
@@ -106,6 +124,15 @@ pub trait Storage: Send + Sync + 'static {
     /// a file is listed as itself.
     async fn list_dir(&self, loc: &Location) -> Result<Vec<FileStatus>>;
 
+    /// Every file below a directory, all depths, depth first in name order (a file
+    /// before a directory of the same name); directories are no entries. A missing
+    /// directory is `NotFound`; a file is listed as itself. By default a walk of
+    /// [`Storage::list_dir`]: one listing per directory.
+    async fn list_recursive(&self, loc: &Location) -> Result<Vec<FileStatus>> {
+        let children = self.list_dir(loc).await?;
+        files_below(self, children).await
+    }
+
     /// Opens a file for positional reads. A missing path or a directory is `NotFound`.
     async fn open_read(&self, loc: &Location) -> Result<Box<dyn ReadStream>>;
 
@@ -118,6 +145,30 @@ pub trait Storage: Send + Sync + 'static {
 
     /// Renames a file or directory. A missing source or an existing destination is an error.
     async fn rename(&self, src: &Location, dst: &Location) -> Result<()>;
+}
+
+/// Replaces every directory in `entries` by all the files below it, depth first in name
+/// order, keeping files as they are.
+async fn files_below<S: Storage + ?Sized>(
+    fs: &S,
+    entries: Vec<FileStatus>,
+) -> Result<Vec<FileStatus>> {
+    let mut out = Vec::new();
+    // Work stack in reverse so the output keeps listing order.
+    let mut stack: Vec<FileStatus> = entries.into_iter().rev().collect();
+    while let Some(entry) = stack.pop() {
+        if entry.is_dir {
+            match fs.list_dir(&entry.location).await {
+                Ok(children) => stack.extend(children.into_iter().rev()),
+                // Deleted while we walked: nothing below it any more.
+                Err(StorageError::NotFound { .. }) => {}
+                Err(e) => return Err(e),
+            }
+        } else {
+            out.push(entry);
+        }
+    }
+    Ok(out)
 }
 
 /// An open file for positional reads. Shared (`&self`) so reads of one fd never wait on a lock.
@@ -165,6 +216,77 @@ pub trait WriteStream: Send {
     async fn abort(self: Box<Self>) -> Result<()>;
 }
 
+/// The backends, one per store family.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Backend {
+    Local,
+    Hdfs,
+    S3,
+    Oss,
+    Cos,
+    Obs,
+    Ks3,
+    Tos,
+    Gcs,
+    Azure,
+}
+
+/// Every URI scheme served and the backend serving it: the one list that resolving, the
+/// metrics' `scheme` label and the "unsupported scheme" answer read.
+const SCHEMES: [(&str, Backend); 17] = [
+    ("file", Backend::Local),
+    ("hdfs", Backend::Hdfs),
+    ("viewfs", Backend::Hdfs),
+    ("s3a", Backend::S3),
+    ("s3", Backend::S3),
+    ("s3n", Backend::S3),
+    ("oss", Backend::Oss),
+    ("cosn", Backend::Cos),
+    ("cos", Backend::Cos),
+    ("obs", Backend::Obs),
+    ("ks3", Backend::Ks3),
+    ("tos", Backend::Tos),
+    ("gs", Backend::Gcs),
+    ("abfs", Backend::Azure),
+    ("abfss", Backend::Azure),
+    ("wasb", Backend::Azure),
+    ("wasbs", Backend::Azure),
+];
+
+/// The metrics' `scheme` label of a client path or a stream's qualified path: a served
+/// scheme, or `other` (unparsable paths included), so clients never choose label values.
+pub fn scheme_label(path: &str) -> Label {
+    label_of_scheme(path.split_once(':').map_or("", |(s, _)| s))
+}
+
+fn label_of_scheme(scheme: &str) -> Label {
+    match SCHEMES
+        .iter()
+        .position(|(s, _)| s.eq_ignore_ascii_case(scheme))
+    {
+        Some(slot) => Label {
+            slot,
+            name: SCHEMES[slot].0,
+        },
+        None => Label {
+            slot: SCHEMES.len(),
+            name: "other",
+        },
+    }
+}
+
+#[cfg(test)]
+#[test]
+fn scheme_labels_come_from_the_scheme_table() {
+    assert_eq!(scheme_label("hdfs://ns1/a").name, "hdfs");
+    assert_eq!(scheme_label("file:/tmp/x").name, "file");
+    assert_eq!(scheme_label("S3A://bucket/k").name, "s3a");
+    assert_eq!(scheme_label("/no/scheme").name, "other");
+    assert_eq!(scheme_label("evil{label=\"x\"}:/p").name, "other");
+    assert_eq!(scheme_label("").name, "other");
+    assert_eq!(label_of_scheme("gs"), scheme_label("gs://b/k"));
+}
+
 /// Picks the backend for a URI and keeps each backend's client cache.
 pub struct Backends {
     local: Arc<local::LocalStorage>,
@@ -209,32 +331,55 @@ impl Backends {
     }
 
     /// The backend serving `loc`, and `loc` fully qualified as that backend prints it
-    /// (an HDFS path without authority gets the one of `fs.defaultFS`).
+    /// (an HDFS path without authority gets the one of `fs.defaultFS`). The backend comes
+    /// wrapped in the metering layer: every failure it reports is counted once, there.
     pub async fn resolve(
         &self,
         loc: &Location,
         props: &Properties,
     ) -> Result<(Arc<dyn Storage>, Location)> {
-        match loc.scheme() {
-            "file" => Ok((self.local.clone(), loc.clone())),
-            "hdfs" | "viewfs" => {
-                let (fs, loc) = self.hdfs.resolve(loc, props)?;
-                Ok((fs, loc))
-            }
-            "s3a" | "s3" | "s3n" => Ok((self.s3.resolve(loc, props)?, loc.clone())),
-            "oss" => Ok((self.oss.resolve(loc, props)?, loc.clone())),
-            "cosn" | "cos" => Ok((self.cos.resolve(loc, props)?, loc.clone())),
-            "obs" => Ok((self.obs.resolve(loc, props)?, loc.clone())),
-            "ks3" => Ok((self.ks3.resolve(loc, props)?, loc.clone())),
-            "tos" => Ok((self.tos.resolve(loc, props)?, loc.clone())),
-            "gs" => Ok((self.gcs.resolve(loc, props)?, loc.clone())),
-            "abfs" | "abfss" | "wasb" | "wasbs" => {
-                Ok((self.azure.resolve(loc, props)?, loc.clone()))
-            }
-            other => Err(StorageError::InvalidPath {
-                path: loc.to_string(),
-                reason: format!("unsupported scheme '{other}'"),
-            }),
+        let scheme = label_of_scheme(loc.scheme());
+        match self.backend_for(loc, props) {
+            Ok((fs, loc)) => Ok((metered::Metered::wrap(fs, scheme), loc)),
+            Err(e) => Err(metered::count(scheme, e)),
         }
+    }
+
+    fn backend_for(
+        &self,
+        loc: &Location,
+        props: &Properties,
+    ) -> Result<(Arc<dyn Storage>, Location)> {
+        let served = SCHEMES
+            .iter()
+            .find(|(s, _)| *s == loc.scheme())
+            .map(|&(_, backend)| backend);
+        let fs: Arc<dyn Storage> = match served {
+            Some(Backend::Local) => self.local.clone(),
+            Some(Backend::Hdfs) => {
+                let (fs, loc) = self.hdfs.resolve(loc, props)?;
+                return Ok((fs, loc));
+            }
+            Some(Backend::S3) => self.s3.resolve(loc, props)?,
+            Some(Backend::Oss) => self.oss.resolve(loc, props)?,
+            Some(Backend::Cos) => self.cos.resolve(loc, props)?,
+            Some(Backend::Obs) => self.obs.resolve(loc, props)?,
+            Some(Backend::Ks3) => self.ks3.resolve(loc, props)?,
+            Some(Backend::Tos) => self.tos.resolve(loc, props)?,
+            Some(Backend::Gcs) => self.gcs.resolve(loc, props)?,
+            Some(Backend::Azure) => self.azure.resolve(loc, props)?,
+            None => {
+                let served: Vec<&str> = SCHEMES.iter().map(|(s, _)| *s).collect();
+                return Err(StorageError::InvalidPath {
+                    path: loc.to_string(),
+                    reason: format!(
+                        "unsupported scheme '{}' (served: {})",
+                        loc.scheme(),
+                        served.join(", ")
+                    ),
+                });
+            }
+        };
+        Ok((fs, loc.clone()))
     }
 }

@@ -11,6 +11,7 @@ pub mod generated;
 #[cfg(test)]
 mod hostile;
 mod input;
+mod methods;
 
 use thrift::protocol::{
     TBinaryOutputProtocol, TFieldIdentifier, TInputProtocol, TMessageIdentifier, TMessageType,
@@ -21,113 +22,7 @@ use thrift::{ApplicationError, ApplicationErrorKind};
 use crate::buffer::ReadBuf;
 use generated::*;
 pub use input::SliceInput;
-
-/// One decoded request. Every method takes a single struct argument with field id 1.
-#[derive(Debug)]
-pub enum Call {
-    ListPath(TBrokerListPathRequest),
-    ListLocatedFiles(TBrokerListPathRequest),
-    DeletePath(TBrokerDeletePathRequest),
-    RenamePath(TBrokerRenamePathRequest),
-    CheckPathExist(TBrokerCheckPathExistRequest),
-    OpenReader(TBrokerOpenReaderRequest),
-    Pread(TBrokerPReadRequest),
-    Seek(TBrokerSeekRequest),
-    CloseReader(TBrokerCloseReaderRequest),
-    OpenWriter(TBrokerOpenWriterRequest),
-    Pwrite(TBrokerPWriteRequest),
-    CloseWriter(TBrokerCloseWriterRequest),
-    Ping(TBrokerPingBrokerRequest),
-    FileSize(TBrokerFileSizeRequest),
-    IsSplittable(TBrokerIsSplittableRequest),
-}
-
-impl Call {
-    pub fn method(&self) -> Method {
-        match self {
-            Call::ListPath(_) => Method::ListPath,
-            Call::ListLocatedFiles(_) => Method::ListLocatedFiles,
-            Call::DeletePath(_) => Method::DeletePath,
-            Call::RenamePath(_) => Method::RenamePath,
-            Call::CheckPathExist(_) => Method::CheckPathExist,
-            Call::OpenReader(_) => Method::OpenReader,
-            Call::Pread(_) => Method::Pread,
-            Call::Seek(_) => Method::Seek,
-            Call::CloseReader(_) => Method::CloseReader,
-            Call::OpenWriter(_) => Method::OpenWriter,
-            Call::Pwrite(_) => Method::Pwrite,
-            Call::CloseWriter(_) => Method::CloseWriter,
-            Call::Ping(_) => Method::Ping,
-            Call::FileSize(_) => Method::FileSize,
-            Call::IsSplittable(_) => Method::IsSplittable,
-        }
-    }
-}
-
-/// The methods both services define, by wire name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Method {
-    ListPath,
-    ListLocatedFiles,
-    DeletePath,
-    RenamePath,
-    CheckPathExist,
-    OpenReader,
-    Pread,
-    Seek,
-    CloseReader,
-    OpenWriter,
-    Pwrite,
-    CloseWriter,
-    Ping,
-    FileSize,
-    IsSplittable,
-}
-
-impl Method {
-    pub fn from_name(name: &str) -> Option<Method> {
-        use Method::*;
-        Some(match name {
-            "listPath" => ListPath,
-            "listLocatedFiles" => ListLocatedFiles,
-            "deletePath" => DeletePath,
-            "renamePath" => RenamePath,
-            "checkPathExist" => CheckPathExist,
-            "openReader" => OpenReader,
-            "pread" => Pread,
-            "seek" => Seek,
-            "closeReader" => CloseReader,
-            "openWriter" => OpenWriter,
-            "pwrite" => Pwrite,
-            "closeWriter" => CloseWriter,
-            "ping" => Ping,
-            "fileSize" => FileSize,
-            "isSplittable" => IsSplittable,
-            _ => return None,
-        })
-    }
-
-    pub fn name(self) -> &'static str {
-        use Method::*;
-        match self {
-            ListPath => "listPath",
-            ListLocatedFiles => "listLocatedFiles",
-            DeletePath => "deletePath",
-            RenamePath => "renamePath",
-            CheckPathExist => "checkPathExist",
-            OpenReader => "openReader",
-            Pread => "pread",
-            Seek => "seek",
-            CloseReader => "closeReader",
-            OpenWriter => "openWriter",
-            Pwrite => "pwrite",
-            CloseWriter => "closeWriter",
-            Ping => "ping",
-            FileSize => "fileSize",
-            IsSplittable => "isSplittable",
-        }
-    }
-}
+pub use methods::{method_table, Call, Failed, Method};
 
 /// The response of one call; its variant fixes the result type on the wire.
 #[derive(Debug)]
@@ -148,39 +43,27 @@ pub enum Reply {
 impl Reply {
     /// The reply a method gives when it fails with `status`, every required field set.
     pub fn failure(method: Method, status: TBrokerOperationStatus) -> Reply {
-        use Method::*;
-        match method {
-            ListPath | ListLocatedFiles => Reply::List(TBrokerListResponse::new(status, None)),
-            DeletePath | RenamePath | Seek | CloseReader | Pwrite | CloseWriter | Ping => {
-                Reply::Status(status)
-            }
-            CheckPathExist => {
-                Reply::CheckPathExist(TBrokerCheckPathExistResponse::new(status, false))
-            }
-            OpenReader => Reply::OpenReader(TBrokerOpenReaderResponse::new(status, None, None)),
-            Pread => Reply::Read(TBrokerReadResponse::new(status, None)),
-            OpenWriter => Reply::OpenWriter(TBrokerOpenWriterResponse::new(status, None)),
-            FileSize => Reply::FileSize(TBrokerFileSizeResponse::new(status, None)),
-            IsSplittable => {
-                Reply::IsSplittable(TBrokerIsSplittableResponse::new(Some(status), None))
-            }
-        }
+        method.failure(status)
     }
 
-    /// The status code this reply carries (for logs and the audit trail).
-    pub fn status_code(&self) -> i32 {
-        let status = match self {
+    /// The status this reply carries; `None` for a pread's data (always OK).
+    pub fn status(&self) -> Option<&TBrokerOperationStatus> {
+        match self {
             Reply::List(r) => Some(&r.op_status),
             Reply::Status(s) => Some(s),
             Reply::CheckPathExist(r) => Some(&r.op_status),
             Reply::OpenReader(r) => Some(&r.op_status),
             Reply::Read(r) => Some(&r.op_status),
-            Reply::Data(_) => return 0,
+            Reply::Data(_) => None,
             Reply::OpenWriter(r) => Some(&r.op_status),
             Reply::FileSize(r) => Some(&r.op_status),
             Reply::IsSplittable(r) => r.op_status.as_ref(),
-        };
-        status.map_or(0, |s| s.status_code.0)
+        }
+    }
+
+    /// The status code this reply carries (for logs and the audit trail).
+    pub fn status_code(&self) -> i32 {
+        self.status().map_or(0, |s| s.status_code.0)
     }
 
     fn write_value(&self, o: &mut dyn TOutputProtocol) -> thrift::Result<()> {
@@ -236,7 +119,7 @@ pub fn decode(msg: &[u8]) -> thrift::Result<Incoming> {
             name: header.name,
         });
     };
-    Ok(match read_call(&mut input, method) {
+    Ok(match method.read_call(&mut input) {
         Ok(call) => Incoming::Call { seq, call },
         Err(e) => Incoming::BadArgs {
             seq,
@@ -253,27 +136,6 @@ fn describe(e: &thrift::Error) -> String {
         thrift::Error::Protocol(p) if !p.message.is_empty() => format!("{p}, {}", p.message),
         other => other.to_string(),
     }
-}
-
-fn read_call(input: &mut SliceInput<'_>, method: Method) -> thrift::Result<Call> {
-    use Method::*;
-    Ok(match method {
-        ListPath => Call::ListPath(read_args(input)?),
-        ListLocatedFiles => Call::ListLocatedFiles(read_args(input)?),
-        DeletePath => Call::DeletePath(read_args(input)?),
-        RenamePath => Call::RenamePath(read_args(input)?),
-        CheckPathExist => Call::CheckPathExist(read_args(input)?),
-        OpenReader => Call::OpenReader(read_args(input)?),
-        Pread => Call::Pread(read_args(input)?),
-        Seek => Call::Seek(read_args(input)?),
-        CloseReader => Call::CloseReader(read_args(input)?),
-        OpenWriter => Call::OpenWriter(read_args(input)?),
-        Pwrite => Call::Pwrite(read_args(input)?),
-        CloseWriter => Call::CloseWriter(read_args(input)?),
-        Ping => Call::Ping(read_args(input)?),
-        FileSize => Call::FileSize(read_args(input)?),
-        IsSplittable => Call::IsSplittable(read_args(input)?),
-    })
 }
 
 /// Reads the args struct `{1: request}`, skipping unknown fields as Thrift requires.

@@ -13,6 +13,7 @@ fn package(dest: &Path) -> PathBuf {
     let status = Command::new(root.join("scripts/package.sh"))
         .arg(env!("CARGO_BIN_EXE_apache_hdfs_broker"))
         .arg(dest)
+        .arg(env!("CARGO_BIN_EXE_broker_cli"))
         .status()
         .unwrap();
     assert!(status.success());
@@ -87,6 +88,14 @@ fn start_and_check(home: &Path, port: u16) -> u32 {
         .lines()
         .any(|l| l.contains("thrift") && l.contains(&port.to_string())));
     assert!(ping_ok(port), "broker does not answer ping");
+    // The packaged client finds the port in the package's conf by itself.
+    let cli = Command::new(home.join("bin/broker_cli"))
+        .arg("ping")
+        .output()
+        .unwrap();
+    assert!(cli.status.success(), "bin/broker_cli ping: {cli:?}");
+    let said = String::from_utf8_lossy(&cli.stdout);
+    assert!(said.contains(&format!("127.0.0.1:{port}")), "{said}");
     // The health endpoint a load balancer or orchestrator probes (its port is logged).
     let http = log
         .lines()

@@ -2,6 +2,8 @@
 
 use crate::common::*;
 
+use apache_hdfs_broker::wire::generated::TBrokerFD;
+
 fn audit_lines(broker: &BrokerProcess) -> Vec<String> {
     let path = broker
         .home
@@ -177,4 +179,172 @@ fn time_rolling_names_files_by_period() {
             .unwrap()
             .contains("earlier period"));
     }
+}
+
+/// The secrets tests send (tests/secrets.txt, one a line, `#` comments).
+fn test_secrets() -> Vec<&'static str> {
+    include_str!("../secrets.txt")
+        .lines()
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .collect()
+}
+
+/// Lines of the system log that report a failed call.
+fn failure_lines(broker: &BrokerProcess) -> Vec<String> {
+    broker
+        .log()
+        .lines()
+        .filter(|l| l.contains("call failed:"))
+        .map(str::to_string)
+        .collect()
+}
+
+/// Every failed call gets one WARN line in the system log naming the method, path(s),
+/// clientId, peer, status name, message and time; no property value, even of keys that
+/// do not look secret; successful calls stay out of it.
+#[test]
+fn a_failed_call_is_one_warn_line_with_its_fields_and_no_property_value() {
+    let broker = BrokerProcess::start();
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = broker.client();
+    let secrets = test_secrets();
+    let mut props: Props = secrets
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (format!("column_note_{i}"), s.to_string()))
+        .collect();
+    props.insert("password".into(), "hunter2-secret".into());
+    props.insert(
+        "fs.s3a.secret.key".into(),
+        "broker-test-secret-0123456789".into(),
+    );
+    let missing = uri(&dir.path().join("no-such.csv"));
+    let r = c.with_props(&props).open_reader(&missing, "be-7:9060");
+    assert_code(&r.op_status, Code::FILE_NOT_FOUND);
+    let moved = uri(&dir.path().join("moved.csv"));
+    assert_code(
+        &c.with_props(&props).rename(&missing, &moved),
+        Code::TARGET_STORAGE_SERVICE_ERROR,
+    );
+    let unknown = TBrokerFD::new(0x1234, 0x5678);
+    assert_code(
+        &c.pread(&unknown, 0, 10).op_status,
+        Code::TARGET_STORAGE_SERVICE_ERROR,
+    );
+    // Successes: no line.
+    assert_ok(&c.ping("be-7:9060"));
+    c.with_props(&props)
+        .write_file(&moved, "be-7:9060", b"12345", 1024);
+    wait_for(
+        "three failure lines",
+        std::time::Duration::from_secs(10),
+        || failure_lines(&broker).len() >= 3,
+    );
+    // A last failure as a marker: lines are written in call order, so once its line is
+    // in, any stray line of the calls before it (a duplicate) is in too.
+    let marker = uri(&dir.path().join("marker.csv"));
+    let r = c.with_props(&props).open_reader(&marker, "be-7:9060");
+    assert_code(&r.op_status, Code::FILE_NOT_FOUND);
+    wait_for(
+        "the marker's failure line",
+        std::time::Duration::from_secs(10),
+        || {
+            failure_lines(&broker)
+                .iter()
+                .any(|l| l.contains(&format!("path={marker} ")))
+        },
+    );
+    let mut lines = failure_lines(&broker);
+    let last = lines.pop().unwrap_or_default();
+    assert!(last.contains(&format!("path={marker} ")), "{last}");
+    assert_eq!(lines.len(), 3, "one line per failed call: {lines:#?}");
+    let peer = "peer=127.0.0.1:";
+    let open = &lines[0];
+    for field in [
+        " WARN ",
+        "method=openReader ",
+        &format!("path={missing} "),
+        "client=be-7:9060 ",
+        peer,
+        "status=FILE_NOT_FOUND ",
+        " ms=",
+        "message=\"openReader failed: ",
+    ] {
+        assert!(open.contains(field), "no '{field}' in {open}");
+    }
+    let rename = &lines[1];
+    assert!(
+        rename.contains("method=renamePath ")
+            && rename.contains(&format!("path={missing} -> {moved} "))
+            && rename.contains("client=- ")
+            && rename.contains("status=TARGET_STORAGE_SERVICE_ERROR "),
+        "{rename}"
+    );
+    let read = &lines[2];
+    assert!(
+        read.contains("method=pread ")
+            && read.contains("path=fd:")
+            && read.contains("status=TARGET_STORAGE_SERVICE_ERROR "),
+        "{read}"
+    );
+    let log = broker.log();
+    for secret in secrets {
+        assert!(!log.contains(secret), "a property value reached the log");
+    }
+    assert!(!log.contains("method=ping") && !log.contains("method=openWriter"));
+}
+
+/// 10,000 failures of one kind: a few lines a second, then one line saying how many were
+/// left out; the lines and the counts add up to every failure.
+#[test]
+fn a_burst_of_failures_is_bounded_and_counted() {
+    let broker = BrokerProcess::start();
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = broker.client();
+    let missing = uri(&dir.path().join("no-such.csv"));
+    const CALLS: u64 = 10_000;
+    let started = std::time::Instant::now();
+    for _ in 0..CALLS {
+        let r = c.open_reader(&missing, "be-1");
+        assert_code(&r.op_status, Code::FILE_NOT_FOUND);
+    }
+    let elapsed = started.elapsed();
+    // Lines logged, and the counts of the lines left out.
+    let tally = || {
+        let log = broker.log();
+        let logged = log
+            .lines()
+            .filter(|l| l.contains("call failed: method=openReader "))
+            .count() as u64;
+        let suppressed: Vec<u64> = log
+            .lines()
+            .filter(|l| l.contains("method=openReader status=FILE_NOT_FOUND: suppressed "))
+            .map(|l| {
+                let n = l.split("suppressed ").nth(1).unwrap();
+                n.split(' ').next().unwrap().parse().unwrap()
+            })
+            .collect();
+        (logged, suppressed)
+    };
+    wait_for(
+        "the failures to be accounted for",
+        std::time::Duration::from_secs(15),
+        || {
+            let (logged, suppressed) = tally();
+            logged + suppressed.iter().sum::<u64>() == CALLS
+        },
+    );
+    let (logged, suppressed) = tally();
+    // At most 5 lines per started second of the burst (+1 for a window straddling its end).
+    let windows = elapsed.as_secs() + 2;
+    assert!(
+        logged <= 5 * windows,
+        "{logged} lines for {CALLS} failures in {elapsed:?}"
+    );
+    assert!(!suppressed.is_empty() && suppressed.len() as u64 <= windows);
+    let log_bytes = broker.log().len();
+    assert!(
+        log_bytes < 64 * 1024,
+        "the system log grew to {log_bytes} bytes"
+    );
 }

@@ -20,6 +20,7 @@
 mod common;
 mod conformance;
 
+mod cli;
 mod conformance_file;
 mod deploy;
 mod hdfs_faults;

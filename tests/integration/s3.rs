@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use crate::common::seaweed::{Seaweed, ACCESS_KEY, SECRET_KEY};
 use crate::common::*;
 use crate::conformance::unique;
+use apache_hdfs_broker::wire::generated::TBrokerListResponse;
 
 /// Buckets of their own for the tests that count the server's pending multipart uploads.
 const BIG_BUCKET: &str = "big-test";
@@ -206,6 +207,96 @@ fn directory_markers_and_a_file_beside_a_directory() {
     assert!(message(&w.op_status).contains("directory"), "{w:?}");
     assert_ok(&c.with_props(&p).delete(&base));
     assert!(s3.keys(&format!("{dir}/")).is_empty());
+}
+
+/// A recursive listing (one listing without a delimiter on object stores) answers what
+/// the level-by-level walk of plain listings answers: the same files, in the same order
+/// (depth first, by name, a file before a directory of the same name), with the same
+/// sizes and times; markers and directories are no entries.
+#[test]
+fn a_recursive_listing_is_the_walk_of_plain_listings() {
+    if missing(Server::S3) {
+        return;
+    }
+    let s3 = server();
+    let broker = BrokerProcess::start();
+    let mut c = broker.client();
+    let p = s3.props();
+    let dir = unique("tree");
+    for (key, data) in [
+        ("top.csv", &b"t"[..]),
+        ("a.txt", b"at"),
+        ("a/x.csv", b"x"),
+        ("a/y/z.csv", b"zz"),
+        ("b/", b""),
+        ("b/c.csv", b"c"),
+        ("b/c/d/e.csv", b"eee"),
+        ("both", b"file"),
+        ("both/child.csv", b"child"),
+        ("empty/", b""),
+    ] {
+        s3.put(&format!("{dir}/{key}"), data);
+    }
+    let base = format!("{}/{dir}", s3.base("s3a"));
+    type Entry = (String, bool, i64, Option<i64>);
+    let entries = |r: &TBrokerListResponse| -> Vec<Entry> {
+        assert_ok(&r.op_status);
+        let files = r.files.as_ref().expect("OK listing without files");
+        files
+            .iter()
+            .map(|f| (f.path.clone(), f.is_dir, f.size, f.modification_time))
+            .collect()
+    };
+    // The walk, with plain listings through the wire: what recursion was built of.
+    fn walk(c: &mut Client, p: &Props, path: &str, out: &mut Vec<Entry>) {
+        let r = c.with_props(p).list_located(path, false, false);
+        assert_ok(&r.op_status);
+        for f in r.files.unwrap() {
+            if f.is_dir {
+                walk(c, p, &f.path, out);
+            } else {
+                out.push((f.path, f.is_dir, f.size, f.modification_time));
+            }
+        }
+    }
+    let mut walked = Vec::new();
+    walk(&mut c, &p, &base, &mut walked);
+    let at = |rel: &str| format!("{base}/{rel}");
+    let paths: Vec<String> = walked.iter().map(|e| e.0.clone()).collect();
+    assert_eq!(
+        paths,
+        [
+            "a/x.csv",
+            "a/y/z.csv",
+            "a.txt",
+            "b/c/d/e.csv",
+            "b/c.csv",
+            "both",
+            "both/child.csv",
+            "top.csv"
+        ]
+        .map(at)
+    );
+    let located = entries(&c.with_props(&p).list_located(&base, true, false));
+    assert_eq!(located, walked);
+    let path = entries(&c.with_props(&p).list(&base, true, false));
+    assert_eq!(path, walked);
+    // A glob's directories are each listed recursively, its files kept.
+    // (Glob matches come in no set order.)
+    let mut globbed = entries(&c.with_props(&p).list(&format!("{base}/b*"), true, false));
+    globbed.sort();
+    let mut expected = walked[3..7].to_vec();
+    expected.sort();
+    assert_eq!(globbed, expected);
+    // Below a level, a file, an empty directory, nothing.
+    let below = entries(&c.with_props(&p).list_located(&at("b"), true, true));
+    assert_eq!(below, walked[3..5].to_vec());
+    let file = entries(&c.with_props(&p).list_located(&at("top.csv"), true, false));
+    assert_eq!(file, walked[7..].to_vec());
+    assert!(entries(&c.with_props(&p).list_located(&at("empty"), true, false)).is_empty());
+    let missing = c.with_props(&p).list_located(&at("nothing"), true, false);
+    assert_code(&missing.op_status, Code::FILE_NOT_FOUND);
+    assert_ok(&c.with_props(&p).delete(&base));
 }
 
 /// A prefix rename copies every key (more than the copies in flight at once) and then

@@ -315,13 +315,7 @@ impl ProvideCredential for ServiceAccountToken {
         ctx: &Context,
     ) -> reqsign_core::Result<Option<Self::Credential>> {
         let result = self.exchange(ctx).await;
-        match &result {
-            Ok(_) => self.failure.clear(),
-            Err(e) => self.failure.record(
-                e.kind() == reqsign_core::ErrorKind::CredentialInvalid,
-                e.to_string(),
-            ),
-        }
+        self.failure.record(&result);
         result.map(Some)
     }
 }

@@ -185,6 +185,8 @@ pub fn empty_file(c: &mut Client, t: &Target) {
         b"",
         "an empty file is at EOF from the start"
     );
+    // The FE's BrokerUtil.readFile: one pread of the file's size, 0 here.
+    assert_eq!(c.read_at(&fd, 0, 0), b"", "a pread of length 0");
     assert_ok(&c.close_reader(&fd));
 }
 
@@ -595,7 +597,9 @@ pub fn pread_at_and_past_eof(c: &mut Client, t: &Target) {
     assert_ok(&c.close_reader(&fd));
 }
 
-/// Negative offset → 403; length ≤ 0 → 405; unknown fd → 502; the fd survives.
+/// Negative offset → 403; negative length → 405; length 0 → OK + empty anywhere on an
+/// open reader (the FE reads an empty file with one pread of length 0); unknown fd → 502
+/// whatever the length; the fd survives.
 pub fn pread_argument_errors(c: &mut Client, t: &Target) {
     let data = test_data(100, 5);
     put(c, t, "pread_args/data.bin", &data);
@@ -606,14 +610,23 @@ pub fn pread_argument_errors(c: &mut Client, t: &Target) {
             Code::INVALID_INPUT_OFFSET,
         );
     }
-    for len in [0, -5] {
+    for len in [-1, -5, i64::MIN] {
         assert_code(&c.pread(&fd, 0, len).op_status, Code::INVALID_ARGUMENT);
     }
+    for offset in [0, 50, 100, 1000] {
+        assert_eq!(
+            c.read_at(&fd, offset, 0),
+            b"",
+            "length 0 at offset {offset}"
+        );
+    }
     let unknown = TBrokerFD::new(0x1234_5678, 0x0bad_f00d);
-    assert_code(
-        &c.pread(&unknown, 0, 10).op_status,
-        Code::TARGET_STORAGE_SERVICE_ERROR,
-    );
+    for len in [10, 0] {
+        assert_code(
+            &c.pread(&unknown, 0, len).op_status,
+            Code::TARGET_STORAGE_SERVICE_ERROR,
+        );
+    }
     assert_bytes(
         &c.read_at(&fd, 0, 1000),
         &data,

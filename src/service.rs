@@ -1,0 +1,120 @@
+//! The composition root: builds the broker's shared state from its configuration, binds
+//! the Thrift and HTTP listeners, owns every background task (the fd reaper, the client
+//! cache sweeper, the HTTP endpoint) and runs the server until shutdown.
+//!
+//! Background tasks live in one `JoinSet` held here: when serving ends, dropping it stops
+//! them all, so nothing outlives the service it belongs to.
+
+use std::future::Future;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::task::JoinSet;
+
+use crate::audit::Audit;
+use crate::config::BrokerConfig;
+use crate::http::{self, Health};
+use crate::rpc::Broker;
+use crate::server;
+use crate::sessions::{self, FdLimits, Sessions};
+use crate::storage::Backends;
+
+/// The shared state every call sees. `conf_dir` is where the broker's conf lives; Hadoop
+/// XML files are read from it.
+pub fn build_broker(config: BrokerConfig, conf_dir: Option<&Path>) -> Broker {
+    let expiry = config.client_expire();
+    let (audit, unknown) = Audit::new(&config.audit_log_modules);
+    for module in unknown {
+        tracing::warn!(
+            "audit_log_modules: unknown module '{module}' (known: {})",
+            Audit::modules().join(", ")
+        );
+    }
+    let limits = FdLimits {
+        per_client: config.max_open_fds_per_client,
+        total: config.max_open_fds,
+    };
+    Broker {
+        audit,
+        sessions: Arc::new(Sessions::new(expiry).with_limits(limits)),
+        backends: Backends::new(
+            conf_dir,
+            expiry,
+            Duration::from_secs(config.kerberos_token_expire_seconds),
+        ),
+        config,
+    }
+}
+
+/// Serves until `shutdown` resolves, then drains calls and stops every background task.
+/// `conf_path` is named in the ready line and its folder holds the Hadoop XML files.
+pub async fn run(
+    config: BrokerConfig,
+    conf_path: &Path,
+    shutdown: impl Future,
+) -> Result<(), String> {
+    let addr = config.listen_addr().map_err(|e| e.to_string())?;
+    let listener = TcpListener::bind(addr)
+        .await
+        .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+    let bound = listener
+        .local_addr()
+        .map_err(|e| format!("cannot read the bound address: {e}"))?;
+    let http_listener = bind_http(&config).await?;
+    let expiry_checking = !config.disable_broker_client_expiration_checking;
+    let broker = Arc::new(build_broker(config, conf_path.parent()));
+    let health = Health::default();
+
+    let mut tasks = JoinSet::new();
+    if expiry_checking {
+        tasks.spawn(sessions::run_reaper(broker.sessions.clone()));
+    }
+    // Expired HDFS clients go even when no request comes, inline keytab files with them.
+    let sweeping = broker.clone();
+    tasks.spawn(async move { sweeping.backends.run_sweeper().await });
+    if let Some(http_listener) = http_listener {
+        // Logged before the thrift line, so whoever waits for that one finds this too.
+        if let Ok(bound) = http_listener.local_addr() {
+            tracing::info!("http server listening on {bound} (port {})", bound.port());
+        }
+        let sessions = broker.sessions.clone();
+        let open: http::OpenStreamsFn = Arc::new(move || sessions.open_counts());
+        // Answers /health with 503 while calls drain, until the tasks are dropped.
+        tasks.spawn(http::serve(http_listener, health.clone(), open));
+    }
+
+    health.set_serving();
+    // The StarRocks docs check a start with `grep thrift` on this log, and
+    // start_broker.sh waits for the same words on stdout: keep them.
+    let ready = format!("thrift server listening on {bound} (port {})", bound.port());
+    tracing::info!(conf = %conf_path.display(), "{ready}");
+    println!("apache_hdfs_broker: {ready}");
+    let stopping = async {
+        shutdown.await;
+        health.set_stopping();
+    };
+    server::run(listener, broker, stopping).await;
+    drop(tasks);
+    tracing::info!("broker stopped");
+    Ok(())
+}
+
+/// The metrics and health listener, unless `broker_http_port = -1`. It is optional: a taken
+/// port costs the endpoint, with a warning, never the broker's start.
+async fn bind_http(config: &BrokerConfig) -> Result<Option<TcpListener>, String> {
+    let Some(addr) = config.http_listen_addr().map_err(|e| e.to_string())? else {
+        tracing::info!("http server disabled (broker_http_port = -1)");
+        return Ok(None);
+    };
+    match TcpListener::bind(addr).await {
+        Ok(listener) => Ok(Some(listener)),
+        Err(e) => {
+            tracing::warn!(
+                "http server not started: cannot listen on {addr}: {e}; set broker_http_port to a free port (-1 disables it)"
+            );
+            Ok(None)
+        }
+    }
+}

@@ -1,0 +1,273 @@
+//! hdfs-native's [`HdfsError`] -> [`StorageError`]: the one place HDFS failures are
+//! classified. A namenode refusal arrives as `RPCError(class, message)` (or
+//! `FatalRPCError` when the namenode also closed the connection), `class` being the Java
+//! exception class of its `RemoteException`; the message's first line is the reason (the
+//! rest is the namenode's stack trace).
+
+use hdfs_native::HdfsError;
+
+use crate::storage::{Location, StorageError};
+
+/// The Java exception classes the mapping tells apart, by simple name: Hadoop moved some
+/// of them between packages over the years, and subclasses keep the parent's meaning.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RemoteClass {
+    /// `org.apache.hadoop.security.AccessControlException` and its snapshot subclass.
+    AccessControl,
+    /// `java.io.FileNotFoundException`.
+    FileNotFound,
+    /// `org.apache.hadoop.fs.FileAlreadyExistsException`.
+    FileAlreadyExists,
+    /// `javax.security.sasl.SaslException`.
+    Sasl,
+    Other,
+}
+
+impl RemoteClass {
+    fn of(class: &str) -> Self {
+        match class.rsplit('.').next().unwrap_or(class) {
+            "AccessControlException" | "SnapshotAccessControlException" => Self::AccessControl,
+            "FileNotFoundException" => Self::FileNotFound,
+            "FileAlreadyExistsException" => Self::FileAlreadyExists,
+            "SaslException" => Self::Sasl,
+            _ => Self::Other,
+        }
+    }
+}
+
+/// Keeps the namenode's reason in the message (permission denied names user and inode).
+pub(super) fn to_storage_error(loc: &Location, err: HdfsError) -> StorageError {
+    let path = loc.to_string();
+    match err {
+        // Logging in failed: the KDC's or GSSAPI's reason.
+        HdfsError::GSSAPIError(_, _, msg) => {
+            StorageError::NotAuthorized(format!("{path}: Kerberos login failed: {msg}"))
+        }
+        // The SASL exchange with the namenode failed.
+        HdfsError::SASLError(msg) => {
+            StorageError::NotAuthorized(format!("{path}: authentication failed: {msg}"))
+        }
+        // Kerberos was asked for but the GSSAPI library is missing: say which package.
+        HdfsError::OperationFailed(msg) if msg.contains("libgssapi") => {
+            StorageError::NotAuthorized(format!(
+                "{path}: Kerberos needs MIT's GSSAPI library libgssapi_krb5.so.2 on the broker host (Debian/Ubuntu: libgssapi-krb5-2, RHEL: krb5-libs): {msg}"
+            ))
+        }
+        // The namenode wants an authentication this client was not set up for.
+        HdfsError::NoSASLMechanism => StorageError::NotAuthorized(format!(
+            "{path}: the namenode offers no authentication this client can do (Kerberos settings missing or wrong?)"
+        )),
+        // The namenode refused how we authenticated (Kerberos against a simple cluster or
+        // the other way round): credentials, not a storage failure.
+        HdfsError::RPCError(class, msg) | HdfsError::FatalRPCError(class, msg)
+            if RemoteClass::of(&class) == RemoteClass::Sasl
+                || (RemoteClass::of(&class) == RemoteClass::AccessControl
+                    && msg.contains("authentication is not enabled")) =>
+        {
+            StorageError::NotAuthorized(format!("{path}: {}", first_line(&msg)))
+        }
+        // hdfs-native's own "no such path" (it looked the path up and found nothing).
+        HdfsError::FileNotFound(_) => StorageError::NotFound { path },
+        // hdfs-native turns the namenode's FileAlreadyExistsException and
+        // AlreadyBeingCreatedException into this.
+        HdfsError::AlreadyExists(_) => StorageError::AlreadyExists { path },
+        // The namenode's "no such path", with its own words (a parent may be what is missing).
+        HdfsError::RPCError(class, msg) if RemoteClass::of(&class) == RemoteClass::FileNotFound => {
+            StorageError::NotFound {
+                path: format!("{path} ({})", first_line(&msg)),
+            }
+        }
+        // The same as hdfs-native's AlreadyExists, should it ever pass the class through.
+        HdfsError::RPCError(class, _)
+            if RemoteClass::of(&class) == RemoteClass::FileAlreadyExists =>
+        {
+            StorageError::AlreadyExists { path }
+        }
+        // A permission refusal: a storage error, as under simple authentication. The
+        // namenode's text already says "Permission denied: user=..., inode=...".
+        HdfsError::RPCError(class, msg) if RemoteClass::of(&class) == RemoteClass::AccessControl => {
+            StorageError::Io {
+                path,
+                message: first_line(&msg).to_string(),
+            }
+        }
+        // Any other refusal (StandbyException when no namenode of a nameservice is active,
+        // SafeModeException, quotas ...): the class's simple name says what it was.
+        HdfsError::RPCError(class, msg) | HdfsError::FatalRPCError(class, msg) => {
+            StorageError::Io {
+                path,
+                message: format!(
+                    "{}: {}",
+                    class.rsplit('.').next().unwrap_or(&class),
+                    first_line(&msg)
+                ),
+            }
+        }
+        // Connection refused or reset, datanode and checksum failures, anything else:
+        // hdfs-native's own text names it.
+        other => StorageError::Io {
+            path,
+            message: other.to_string(),
+        },
+    }
+}
+
+/// Java exception messages carry a stack trace after the first line.
+fn first_line(msg: &str) -> &str {
+    msg.lines().next().unwrap_or(msg).trim()
+}
+
+/// A read failure on the datanode side: a dead or restarted datanode, a broken stream,
+/// a bad checksum. Fresh block locations may well fix it.
+pub(super) fn is_datanode_failure(err: &HdfsError) -> bool {
+    matches!(
+        err,
+        HdfsError::DataTransferError(_) | HdfsError::IOError(_) | HdfsError::ChecksumError
+    )
+}
+
+/// hsync is refused for erasure-coded files (close still waits for every block).
+pub(super) fn is_hsync_unsupported(err: &HdfsError) -> bool {
+    matches!(
+        err,
+        HdfsError::UnsupportedFeature(_) | HdfsError::UnsupportedErasureCodingPolicy(_)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ACCESS_CONTROL: &str = "org.apache.hadoop.security.AccessControlException";
+
+    fn loc() -> Location {
+        Location::parse("hdfs://nn:8020/a").unwrap()
+    }
+
+    fn rpc(class: &str, msg: &str) -> HdfsError {
+        HdfsError::RPCError(class.into(), msg.into())
+    }
+
+    fn io_message(err: StorageError) -> String {
+        match err {
+            StorageError::Io { path, message } => {
+                assert_eq!(path, "hdfs://nn:8020/a");
+                message
+            }
+            other => panic!("expected Io, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn authentication_failures_are_not_authorized() {
+        let missing_lib = HdfsError::OperationFailed("Failed to load libgssapi_krb".into());
+        let err = to_storage_error(&loc(), missing_lib);
+        assert!(
+            matches!(&err, StorageError::NotAuthorized(m) if m.contains("libgssapi-krb5-2")),
+            "{err}"
+        );
+        let err = to_storage_error(&loc(), HdfsError::SASLError("boom".into()));
+        assert!(matches!(err, StorageError::NotAuthorized(_)), "{err}");
+        let err = to_storage_error(&loc(), HdfsError::NoSASLMechanism);
+        assert!(matches!(err, StorageError::NotAuthorized(_)), "{err}");
+        let simple_refused = HdfsError::FatalRPCError(
+            ACCESS_CONTROL.into(),
+            "SIMPLE authentication is not enabled.  Available:[TOKEN, KERBEROS]".into(),
+        );
+        let err = to_storage_error(&loc(), simple_refused);
+        assert!(matches!(err, StorageError::NotAuthorized(_)), "{err}");
+        let sasl = rpc(
+            "javax.security.sasl.SaslException",
+            "GSS initiate failed\n\tat x",
+        );
+        let err = to_storage_error(&loc(), sasl);
+        assert!(
+            matches!(&err, StorageError::NotAuthorized(m) if m.ends_with("GSS initiate failed")),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn permission_refusals_stay_storage_errors() {
+        // A permission refusal stays a storage error, as for simple auth.
+        let denied = rpc(
+            ACCESS_CONTROL,
+            "Permission denied: user=alice, access=READ_EXECUTE, inode=\"/bob\"\n\tat org.apache...",
+        );
+        assert_eq!(
+            io_message(to_storage_error(&loc(), denied)),
+            "Permission denied: user=alice, access=READ_EXECUTE, inode=\"/bob\""
+        );
+        let snapshot = rpc(
+            "org.apache.hadoop.hdfs.protocol.SnapshotAccessControlException",
+            "Modification on a read-only snapshot is disallowed",
+        );
+        assert_eq!(
+            io_message(to_storage_error(&loc(), snapshot)),
+            "Modification on a read-only snapshot is disallowed"
+        );
+    }
+
+    #[test]
+    fn missing_and_existing_paths() {
+        let err = to_storage_error(&loc(), HdfsError::FileNotFound("/a".into()));
+        assert!(matches!(&err, StorageError::NotFound { path } if path == "hdfs://nn:8020/a"));
+        let remote = rpc(
+            "java.io.FileNotFoundException",
+            "File does not exist: /a\n\tat x",
+        );
+        let err = to_storage_error(&loc(), remote);
+        assert!(
+            matches!(&err, StorageError::NotFound { path } if path == "hdfs://nn:8020/a (File does not exist: /a)"),
+            "{err}"
+        );
+        let err = to_storage_error(&loc(), HdfsError::AlreadyExists("/a".into()));
+        assert!(matches!(err, StorageError::AlreadyExists { .. }), "{err}");
+        let remote = rpc(
+            "org.apache.hadoop.fs.FileAlreadyExistsException",
+            "/a exists",
+        );
+        let err = to_storage_error(&loc(), remote);
+        assert!(matches!(err, StorageError::AlreadyExists { .. }), "{err}");
+    }
+
+    #[test]
+    fn other_refusals_name_the_exception() {
+        let standby = rpc(
+            "org.apache.hadoop.ipc.StandbyException",
+            "Operation category READ is not supported in state standby\n\tat x",
+        );
+        assert_eq!(
+            io_message(to_storage_error(&loc(), standby)),
+            "StandbyException: Operation category READ is not supported in state standby"
+        );
+        let safe_mode = HdfsError::FatalRPCError(
+            "org.apache.hadoop.hdfs.server.namenode.SafeModeException".into(),
+            "Cannot create file /a. Name node is in safe mode.".into(),
+        );
+        assert_eq!(
+            io_message(to_storage_error(&loc(), safe_mode)),
+            "SafeModeException: Cannot create file /a. Name node is in safe mode."
+        );
+    }
+
+    #[test]
+    fn connection_and_datanode_failures_keep_their_text() {
+        let refused = HdfsError::IOError(std::io::ErrorKind::ConnectionRefused.into());
+        assert!(is_datanode_failure(&refused));
+        let message = io_message(to_storage_error(&loc(), refused));
+        assert!(
+            message.to_lowercase().contains("connection refused"),
+            "{message}"
+        );
+        assert!(is_datanode_failure(&HdfsError::ChecksumError));
+        let transfer = HdfsError::DataTransferError("no datanode left".into());
+        assert!(is_datanode_failure(&transfer));
+        assert!(io_message(to_storage_error(&loc(), transfer)).contains("no datanode left"));
+        assert!(!is_datanode_failure(&rpc(ACCESS_CONTROL, "denied")));
+        assert!(is_hsync_unsupported(&HdfsError::UnsupportedFeature(
+            "hsync".into()
+        )));
+        assert!(!is_hsync_unsupported(&HdfsError::ChecksumError));
+    }
+}

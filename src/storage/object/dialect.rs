@@ -1,0 +1,48 @@
+//! The [`Dialect`] trait: what one object store adds to the shared semantics.
+
+use std::hash::Hash;
+
+use opendal::Operator;
+
+use super::error::CredentialFailure;
+use crate::storage::{Properties, Result};
+
+/// What one object store adds to the shared semantics.
+pub trait Dialect: Send + Sync + 'static {
+    /// Validated, normalized connection settings for one bucket: the client cache key.
+    /// They hold secrets: never give them a `Debug` that prints them.
+    type Settings: Clone + Eq + Hash + Send + Sync + 'static;
+
+    /// The store's name in messages ("S3").
+    const STORE: &'static str;
+
+    /// Whether the URI's authority carries more than a bucket (Azure's
+    /// `container@account.blob.core.windows.net`): then `@` and dots are the dialect's.
+    const ACCOUNT_IN_AUTHORITY: bool = false;
+
+    /// Reads the request's properties for the URI's scheme and authority (the bucket).
+    /// Missing or contradictory keys are `InvalidArgument` naming the keys; unknown keys
+    /// are ignored.
+    fn settings(&self, scheme: &str, bucket: &str, props: &Properties) -> Result<Self::Settings>;
+
+    /// A log-safe description of the settings (endpoint, region, kind of credentials;
+    /// never a key).
+    fn describe(settings: &Self::Settings) -> String;
+
+    /// Whether requests go unsigned (no credentials given): refusals then say so.
+    fn is_anonymous(settings: &Self::Settings) -> bool;
+
+    /// The opendal operator for these settings, without layers (the backend adds the
+    /// shared HTTP client and retries).
+    fn operator(settings: &Self::Settings) -> opendal::Result<Operator>;
+
+    /// [`Dialect::operator`], for a dialect whose own credential provider can fail for a
+    /// reason worth telling (a token exchange refused): it records it in `failure`.
+    fn operator_reporting(
+        settings: &Self::Settings,
+        failure: &CredentialFailure,
+    ) -> opendal::Result<Operator> {
+        let _ = failure;
+        Self::operator(settings)
+    }
+}

@@ -1,0 +1,123 @@
+//! Writers: multipart uploads in [`PART_SIZE`] parts, so a writer holds at most two parts
+//! in memory whatever the file size. Commit completes the upload; abort, a failed commit
+//! and a writer dropped unfinished abort it, so nothing partial becomes visible.
+
+use async_trait::async_trait;
+use opendal::Buffer;
+
+use super::error::describe_error;
+use super::storage::{key_of, prefix_of, ObjectStorage};
+use crate::storage::{Location, Result, StorageError, WriteStream};
+
+/// Part size of multipart uploads: what one writer buffers. S3's minimum part is 5 MiB
+/// (all but the last), its maximum part count 10,000: 8 MiB parts allow 78 GiB files.
+pub const PART_SIZE: usize = 8 << 20;
+
+impl ObjectStorage {
+    /// A writer of the key at `loc`; refused at the bucket root and over a directory.
+    pub(super) async fn open_writer(&self, loc: &Location) -> Result<Box<dyn WriteStream>> {
+        if loc.is_root() {
+            return Err(StorageError::Io {
+                path: loc.to_string(),
+                message: "cannot write to the root of a bucket".into(),
+            });
+        }
+        if self
+            .has_children(&prefix_of(loc))
+            .await
+            .map_err(|e| self.error(loc, e))?
+        {
+            return Err(StorageError::Io {
+                path: loc.to_string(),
+                message: "is a directory".into(),
+            });
+        }
+        // opendal keeps the first part back until a second shows the file needs a
+        // multipart upload: a smaller file is one PUT.
+        let writer = self
+            .op
+            .writer_with(key_of(loc))
+            .chunk(PART_SIZE)
+            .concurrent(1)
+            .await
+            .map_err(|e| self.error(loc, e))?;
+        Ok(Box::new(ObjectWriter {
+            writer: Some(writer),
+            loc: loc.clone(),
+            storage: self.clone(),
+        }))
+    }
+}
+
+struct ObjectWriter {
+    /// `None` once committed or aborted.
+    writer: Option<opendal::Writer>,
+    loc: Location,
+    storage: ObjectStorage,
+}
+
+impl ObjectWriter {
+    fn ended(&self) -> StorageError {
+        StorageError::Io {
+            path: self.loc.to_string(),
+            message: "the upload was already ended".into(),
+        }
+    }
+}
+
+#[async_trait]
+impl WriteStream for ObjectWriter {
+    async fn write(&mut self, data: Vec<u8>) -> Result<()> {
+        let Some(writer) = self.writer.as_mut() else {
+            return Err(self.ended());
+        };
+        writer
+            .write(Buffer::from(data))
+            .await
+            .map_err(|e| self.storage.error(&self.loc, e))
+    }
+
+    async fn commit(mut self: Box<Self>) -> Result<()> {
+        let Some(mut writer) = self.writer.take() else {
+            return Err(self.ended());
+        };
+        match writer.close().await {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                let err = self.storage.error(&self.loc, e);
+                if let Err(abort) = writer.abort().await {
+                    tracing::warn!(path = %self.loc, "aborting the failed upload failed too: {}", describe_error(&abort));
+                }
+                Err(err)
+            }
+        }
+    }
+
+    async fn abort(mut self: Box<Self>) -> Result<()> {
+        let Some(mut writer) = self.writer.take() else {
+            return Ok(());
+        };
+        writer
+            .abort()
+            .await
+            .map_err(|e| self.storage.error(&self.loc, e))
+    }
+}
+
+impl Drop for ObjectWriter {
+    /// A writer dropped unfinished (a cancelled task) is aborted, never completed: its
+    /// parts are thrown away in the background.
+    fn drop(&mut self) {
+        let Some(mut writer) = self.writer.take() else {
+            return;
+        };
+        let path = self.loc.to_string();
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move {
+                if let Err(e) = writer.abort().await {
+                    tracing::warn!(%path, "aborting a dropped upload failed: {}", describe_error(&e));
+                }
+            });
+        }
+    }
+}
