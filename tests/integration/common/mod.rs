@@ -41,6 +41,17 @@ pub fn props(pairs: &[(&str, &str)]) -> Props {
         .collect()
 }
 
+/// Hadoop's keys reaching a local S3 server at `endpoint` (`http://127.0.0.1:PORT`),
+/// path-style.
+pub fn s3_path_style_props(access_key: &str, secret_key: &str, endpoint: &str) -> Props {
+    props(&[
+        ("fs.s3a.access.key", access_key),
+        ("fs.s3a.secret.key", secret_key),
+        ("fs.s3a.endpoint", endpoint),
+        ("fs.s3a.path.style.access", "true"),
+    ])
+}
+
 pub fn uri(path: &Path) -> String {
     format!("file://{}", path.display())
 }

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use super::server::{free_port, http, wait_ready, Guarded};
 use super::servers::moto_packages;
-use super::Props;
+use super::{s3_path_style_props, Props};
 
 pub const ACCESS_KEY: &str = "moto-test-access";
 pub const SECRET_KEY: &str = "moto-test-secret-0123456789";
@@ -66,15 +66,7 @@ impl Moto {
 
     /// Hadoop's keys for this server, path-style.
     pub fn props(&self) -> Props {
-        [
-            ("fs.s3a.access.key", ACCESS_KEY),
-            ("fs.s3a.secret.key", SECRET_KEY),
-            ("fs.s3a.endpoint", &self.endpoint()),
-            ("fs.s3a.path.style.access", "true"),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
+        s3_path_style_props(ACCESS_KEY, SECRET_KEY, &self.endpoint())
     }
 
     /// Every key under `prefix` in `bucket` (one page is enough for the tests), sorted.

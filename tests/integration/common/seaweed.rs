@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use super::server::{free_port, Guarded};
 use super::servers::weed_binary;
-use super::Props;
+use super::{s3_path_style_props, Props};
 
 pub const ACCESS_KEY: &str = "broker-test-access";
 pub const SECRET_KEY: &str = "broker-test-secret-0123456789";
@@ -122,15 +122,7 @@ impl Seaweed {
 
     /// The Hadoop-style properties that reach this server (path-style, plain http).
     pub fn props(&self) -> Props {
-        [
-            ("fs.s3a.access.key", ACCESS_KEY),
-            ("fs.s3a.secret.key", SECRET_KEY),
-            ("fs.s3a.endpoint", &self.endpoint()),
-            ("fs.s3a.path.style.access", "true"),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
+        s3_path_style_props(ACCESS_KEY, SECRET_KEY, &self.endpoint())
     }
 
     /// What the server printed (startup banner, shutdown, errors).
