@@ -109,8 +109,9 @@ pub struct BrokerConfig {
     /// Who may connect to the Thrift port: addresses and CIDR blocks, empty for anyone
     /// (checked by [`BrokerConfig::allowed_clients`]).
     pub broker_allowed_clients: Vec<String>,
-    /// Who may connect to the HTTP port; `None`: the same as `broker_allowed_clients`.
-    pub broker_http_allowed_clients: Option<Vec<String>>,
+    /// Who may connect to the HTTP port (metrics scrapers are often other hosts than the
+    /// FE and BE): its own list, empty for anyone.
+    pub broker_http_allowed_clients: Vec<String>,
     /// Open readers + writers one client (`clientId`) may hold; opening more is refused.
     pub max_open_fds_per_client: usize,
     /// Open readers + writers of all clients together.
@@ -147,7 +148,7 @@ impl Default for BrokerConfig {
             max_message_size_bytes: 256 * 1024 * 1024,
             max_connections: 4096,
             broker_allowed_clients: Vec::new(),
-            broker_http_allowed_clients: None,
+            broker_http_allowed_clients: Vec::new(),
             max_open_fds_per_client: 8192,
             max_open_fds: 65536,
             max_writer_buffer_mb: 128,
@@ -255,7 +256,7 @@ const KEYS: &[(&str, Apply)] = &[
         Ok(())
     }),
     ("broker_http_allowed_clients", |c, v| {
-        c.broker_http_allowed_clients = Some(list(v));
+        c.broker_http_allowed_clients = list(v);
         Ok(())
     }),
     ("max_connections", |c, v| {
@@ -436,12 +437,12 @@ impl BrokerConfig {
         networks("broker_allowed_clients", &self.broker_allowed_clients)
     }
 
-    /// `broker_http_allowed_clients`, or `broker_allowed_clients` when it is not set.
+    /// `broker_http_allowed_clients` as networks.
     pub fn http_allowed_clients(&self) -> Result<Vec<ipnet::IpNet>, ConfigError> {
-        match &self.broker_http_allowed_clients {
-            Some(entries) => networks("broker_http_allowed_clients", entries),
-            None => self.allowed_clients(),
-        }
+        networks(
+            "broker_http_allowed_clients",
+            &self.broker_http_allowed_clients,
+        )
     }
 
     /// The socket address to listen on.
@@ -523,11 +524,10 @@ mod tests {
             .map(ToString::to_string)
             .collect();
         assert_eq!(nets, ["10.0.0.0/8", "192.168.1.7/32", "fd00::/8"]);
-        // The HTTP port follows unless it has a list of its own (empty: anyone).
-        assert_eq!(c.http_allowed_clients().unwrap().len(), 3);
-        let own =
-            parse("broker_allowed_clients = 10.0.0.0/8\nbroker_http_allowed_clients =").unwrap();
-        assert!(own.http_allowed_clients().unwrap().is_empty());
+        // The HTTP port has a list of its own (empty: anyone).
+        assert!(c.http_allowed_clients().unwrap().is_empty());
+        let own = parse("broker_http_allowed_clients = 10.0.0.7").unwrap();
+        assert_eq!(own.http_allowed_clients().unwrap().len(), 1);
         assert!(parse("").unwrap().allowed_clients().unwrap().is_empty());
         for (text, key, entry) in [
             (

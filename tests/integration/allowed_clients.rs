@@ -36,11 +36,8 @@ fn refusal_lines(broker: &BrokerProcess, ip: &str) -> usize {
 
 #[test]
 fn peers_outside_the_list_are_closed_unread_counted_and_logged_once() {
-    let broker = BrokerProcess::start_with(&[
-        ("broker_allowed_clients", "127.0.0.1, 10.0.0.0/8, fd00::/8"),
-        // The HTTP port has a list of its own: empty, anyone may scrape.
-        ("broker_http_allowed_clients", ""),
-    ]);
+    let broker =
+        BrokerProcess::start_with(&[("broker_allowed_clients", "127.0.0.1, 10.0.0.0/8, fd00::/8")]);
     let mut c = broker.client();
     assert_ok(&c.ping("fe-1"));
 
@@ -65,8 +62,14 @@ fn peers_outside_the_list_are_closed_unread_counted_and_logged_once() {
 }
 
 #[test]
-fn the_http_port_follows_the_list_unless_it_has_its_own() {
-    let broker = BrokerProcess::start_with(&[("broker_allowed_clients", "127.0.0.2")]);
+fn the_http_port_has_a_list_of_its_own() {
+    // Without one, anyone may scrape, whatever the Thrift port's list says.
+    let open = BrokerProcess::start_with(&[("broker_allowed_clients", "127.0.0.2")]);
+    assert_eq!(open.http_get("/health").0, 200);
+    let broker = BrokerProcess::start_with(&[
+        ("broker_allowed_clients", "127.0.0.2"),
+        ("broker_http_allowed_clients", "127.0.0.2/32"),
+    ]);
     let http = broker.http_port().unwrap();
     // 127.0.0.1 is not allowed on either port.
     let mut thrift = TcpStream::connect(("127.0.0.1", broker.port)).unwrap();
