@@ -86,6 +86,7 @@ impl HdfsBackend {
         let authority = loc.authority().unwrap_or_default().to_string();
         conf::check_nameservice(&authority, &config)?;
         conf::name_single_namenodes(&mut config);
+        conf::fill_failover_defaults(loc.scheme(), &authority, &mut config);
         let key = ClientKey {
             scheme: loc.scheme().to_string(),
             authority,
