@@ -269,7 +269,7 @@ fn two_principals_concurrently_through_one_broker() {
                 assert!(mine_listed.contains(&path), "{mine_listed:?}");
                 // The other user's directory is closed to this one: the namenode says who.
                 let denied = list_with(&mut c, &format!("{nn}{theirs}/*"), false, false, &props);
-                assert_code(&denied.op_status, Code::TARGET_STORAGE_SERVICE_ERROR);
+                assert_code(&denied.op_status, Code::NOT_AUTHORIZED);
                 let msg = message(&denied.op_status);
                 assert!(
                     msg.contains("Permission denied") && msg.contains(&format!("user={me}")),
@@ -281,7 +281,7 @@ fn two_principals_concurrently_through_one_broker() {
                     "be:x",
                     &props,
                 );
-                assert_code(&w.op_status, Code::TARGET_STORAGE_SERVICE_ERROR);
+                assert_code(&w.op_status, Code::NOT_AUTHORIZED);
                 path
             })
         })

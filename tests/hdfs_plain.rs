@@ -7,7 +7,7 @@ mod conformance;
 
 use std::sync::MutexGuard;
 
-use common::minicluster::{direct, shared, MiniCluster, Shared};
+use common::minicluster::{direct, names_at, shared, MiniCluster, Shared};
 use common::*;
 use conformance::*;
 
@@ -112,14 +112,15 @@ fn username_decides_the_owner_and_the_permissions() {
         "be:1",
         &bob,
     );
-    assert_code(&w.op_status, Code::TARGET_STORAGE_SERVICE_ERROR);
+    // A permission refusal is NOT_AUTHORIZED with the namenode's own words.
+    assert_code(&w.op_status, Code::NOT_AUTHORIZED);
     let msg = message(&w.op_status);
     assert!(
         msg.contains("Permission denied") && msg.contains("bob"),
         "{msg}"
     );
     let d = delete_with(&mut c, &file, &bob);
-    assert_code(&d, Code::TARGET_STORAGE_SERVICE_ERROR);
+    assert_code(&d, Code::NOT_AUTHORIZED);
     assert!(exists_with(&mut c, &file, &alice).is_path_exist);
     // The password is part of the client identity only: it never reaches a log.
     assert!(!broker.log().contains("secret-of-bob"));
@@ -213,18 +214,28 @@ fn a_reaped_writer_leaves_no_file() {
     let nn = namenode();
     let broker = BrokerProcess::start_with(&[("client_expire_seconds", "2")]);
     let mut c = broker.client();
-    let path = format!("{nn}/tmp/{}/partial.csv", unique("reaped"));
+    let dir = format!("/tmp/{}", unique("reaped"));
+    let path = format!("{nn}{dir}/partial.csv");
     let fd = writer_fd(&mut c, &path, "idle-be:9060");
     assert_ok(&pwrite(&mut c, &fd, 0, &[7u8; 300_000]));
+    // The bytes go to a hidden temporary file beside the target, which no listing shows.
     assert!(
-        exists(&mut c, &path).is_path_exist,
-        "HDFS shows the file while it is written"
+        !exists(&mut c, &path).is_path_exist,
+        "the target is visible mid-write"
     );
-    // Nothing names the client now; within 2 × expiry + 2 s the file must be gone.
+    let names = names_at(&nn, &dir);
+    assert!(
+        names.len() == 1
+            && names[0].starts_with(".partial.csv.broker-")
+            && names[0].ends_with(".tmp"),
+        "{names:?}"
+    );
+    assert!(glob(&mut c, &format!("{nn}{dir}/*")).is_empty());
+    // Nothing names the client now; within 2 × expiry + 2 s the temporary file must be gone.
     wait_for(
-        "the reaped writer's file to be deleted",
+        "the reaped writer's temporary file to be deleted",
         std::time::Duration::from_secs(6),
-        || !exists(&mut c, &path).is_path_exist,
+        || names_at(&nn, &dir).is_empty(),
     );
     let status = close_writer(&mut c, &fd);
     assert_code(&status, Code::TARGET_STORAGE_SERVICE_ERROR);

@@ -224,6 +224,52 @@ pub(super) fn fill_failover_defaults(
     }
 }
 
+/// The RPC addresses (`host:port`) of the namenodes behind a client: the one named, a
+/// nameservice's, or those of every `hdfs://` target of a viewfs mount table.
+pub(super) fn namenode_addresses(
+    scheme: &str,
+    authority: &str,
+    config: &HashMap<String, String>,
+) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut add = |authority: &str| {
+        for address in addresses_of(authority, config) {
+            if !out.contains(&address) {
+                out.push(address);
+            }
+        }
+    };
+    if scheme == "viewfs" {
+        let prefix = format!("fs.viewfs.mounttable.{authority}.");
+        for target in config
+            .iter()
+            .filter(|(k, _)| k.starts_with(&prefix))
+            .filter_map(|(_, target)| Location::parse(target.trim()).ok())
+            .filter(|target| target.scheme() == "hdfs")
+        {
+            add(target.authority().unwrap_or_default());
+        }
+    } else {
+        add(authority);
+    }
+    out
+}
+
+fn addresses_of(authority: &str, config: &HashMap<String, String>) -> Vec<String> {
+    match config.get(&format!("dfs.ha.namenodes.{authority}")) {
+        Some(ids) => ids
+            .split(',')
+            .map(str::trim)
+            .filter_map(|id| config.get(&format!("dfs.namenode.rpc-address.{authority}.{id}")))
+            .map(|a| a.trim().to_string())
+            .collect(),
+        None if authority.contains(':') => vec![authority.to_string()],
+        None if authority.is_empty() => Vec::new(),
+        // Hadoop's default namenode RPC port.
+        None => vec![format!("{authority}:8020")],
+    }
+}
+
 fn get_u64(config: &HashMap<String, String>, key: &str) -> Option<u64> {
     config.get(key).and_then(|v| v.trim().parse().ok())
 }
@@ -364,6 +410,30 @@ mod tests {
         ]);
         fill_failover_defaults("hdfs", "ns1", &mut set);
         assert_eq!(set[FAILOVER_MAX_ATTEMPTS], "15");
+    }
+
+    #[test]
+    fn namenode_addresses_of_every_kind_of_client() {
+        let c = conf(&[
+            ("dfs.ha.namenodes.ns1", "nn1,nn2"),
+            ("dfs.namenode.rpc-address.ns1.nn1", "127.0.0.1:1"),
+            ("dfs.namenode.rpc-address.ns1.nn2", "127.0.0.1:2"),
+            ("fs.viewfs.mounttable.cluster.link./data", "hdfs://ns1/data"),
+            (
+                "fs.viewfs.mounttable.cluster.link./x",
+                "hdfs://127.0.0.1:3/x",
+            ),
+            ("fs.viewfs.mounttable.cluster.linkFallback", "hdfs://ns1/"),
+        ]);
+        assert_eq!(
+            namenode_addresses("hdfs", "ns1", &c),
+            ["127.0.0.1:1", "127.0.0.1:2"]
+        );
+        assert_eq!(namenode_addresses("hdfs", "nn:9000", &c), ["nn:9000"]);
+        assert_eq!(namenode_addresses("hdfs", "nn", &c), ["nn:8020"]);
+        let mut all = namenode_addresses("viewfs", "cluster", &c);
+        all.sort();
+        assert_eq!(all, ["127.0.0.1:1", "127.0.0.1:2", "127.0.0.1:3"]);
     }
 
     #[test]

@@ -83,13 +83,10 @@ pub(super) fn to_storage_error(loc: &Location, err: HdfsError) -> StorageError {
         {
             StorageError::AlreadyExists { path }
         }
-        // A permission refusal: a storage error, as under simple authentication. The
-        // namenode's text already says "Permission denied: user=..., inode=...".
+        // A permission refusal: the namenode's text already says "Permission denied:
+        // user=..., access=..., inode=...".
         HdfsError::RPCError(class, msg) if RemoteClass::of(&class) == RemoteClass::AccessControl => {
-            StorageError::Io {
-                path,
-                message: first_line(&msg).to_string(),
-            }
+            StorageError::NotAuthorized(format!("{path}: {}", first_line(&msg)))
         }
         // Any other refusal (StandbyException when no namenode of a nameservice is active,
         // SafeModeException, quotas ...): the class's simple name says what it was.
@@ -115,6 +112,12 @@ pub(super) fn to_storage_error(loc: &Location, err: HdfsError) -> StorageError {
 /// Java exception messages carry a stack trace after the first line.
 fn first_line(msg: &str) -> &str {
     msg.lines().next().unwrap_or(msg).trim()
+}
+
+/// A refusal of the namenode (permissions, snapshots): retrying changes nothing.
+pub(super) fn is_access_refusal(err: &HdfsError) -> bool {
+    matches!(err, HdfsError::RPCError(class, _) | HdfsError::FatalRPCError(class, _)
+        if RemoteClass::of(class) == RemoteClass::AccessControl)
 }
 
 /// A read failure on the datanode side: a dead or restarted datanode, a broken stream,
@@ -187,25 +190,33 @@ mod tests {
         );
     }
 
+    fn not_authorized(err: StorageError) -> String {
+        match err {
+            StorageError::NotAuthorized(m) => m,
+            other => panic!("expected NotAuthorized, got {other:?}"),
+        }
+    }
+
     #[test]
-    fn permission_refusals_stay_storage_errors() {
-        // A permission refusal stays a storage error, as for simple auth.
+    fn permission_refusals_are_not_authorized() {
         let denied = rpc(
             ACCESS_CONTROL,
             "Permission denied: user=alice, access=READ_EXECUTE, inode=\"/bob\"\n\tat org.apache...",
         );
+        assert!(is_access_refusal(&denied));
         assert_eq!(
-            io_message(to_storage_error(&loc(), denied)),
-            "Permission denied: user=alice, access=READ_EXECUTE, inode=\"/bob\""
+            not_authorized(to_storage_error(&loc(), denied)),
+            "hdfs://nn:8020/a: Permission denied: user=alice, access=READ_EXECUTE, inode=\"/bob\""
         );
         let snapshot = rpc(
             "org.apache.hadoop.hdfs.protocol.SnapshotAccessControlException",
             "Modification on a read-only snapshot is disallowed",
         );
         assert_eq!(
-            io_message(to_storage_error(&loc(), snapshot)),
-            "Modification on a read-only snapshot is disallowed"
+            not_authorized(to_storage_error(&loc(), snapshot)),
+            "hdfs://nn:8020/a: Modification on a read-only snapshot is disallowed"
         );
+        assert!(!is_access_refusal(&HdfsError::ChecksumError));
     }
 
     #[test]
