@@ -33,7 +33,7 @@ use super::{
 use auth_probe::AuthProbe;
 use cleanup::{CleanupWorker, Cleanups};
 use conf::RequestConfig;
-use error::to_storage_error;
+use error::{to_storage_error, DataTransfer};
 use reader::HdfsReader;
 use writer::HdfsWriter;
 
@@ -99,6 +99,13 @@ impl HdfsBackend {
         conf::name_single_namenodes(&mut config);
         conf::fill_failover_defaults(loc.scheme(), &authority, &mut config);
         // A simple client of a secured cluster learns so from the namenodes themselves.
+        let transfer = DataTransfer {
+            secured: identity.is_some(),
+            protection: config
+                .get("dfs.data.transfer.protection")
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty()),
+        };
         let auth_probe = identity.is_none().then(|| {
             let namenodes = conf::namenode_addresses(loc.scheme(), &authority, &config);
             AuthProbe::new(namenodes)
@@ -135,6 +142,7 @@ impl HdfsBackend {
                 keytab,
                 cleanups: self.cleanups.clone(),
                 auth_probe,
+                transfer,
             })
         })?;
         Ok((storage, loc))
@@ -172,6 +180,8 @@ pub struct HdfsStorage {
     cleanups: Cleanups,
     /// For simple authentication: whether the namenodes would rather see Kerberos.
     auth_probe: Option<AuthProbe>,
+    /// For streams' datanode failures to point at the data transfer settings.
+    transfer: DataTransfer,
 }
 
 impl HdfsStorage {
@@ -232,14 +242,16 @@ impl Storage for HdfsStorage {
     }
 
     async fn open_read(&self, loc: &Location) -> Result<Box<dyn ReadStream>> {
-        let opening = HdfsReader::open(&self.client, self.keytab.clone(), loc);
+        let keytab = self.keytab.clone();
+        let opening = HdfsReader::open(&self.client, keytab, self.transfer.clone(), loc);
         let reader = self.call(loc, opening).await?;
         Ok(Box::new(reader))
     }
 
     async fn create(&self, loc: &Location) -> Result<Box<dyn WriteStream>> {
         let keytab = self.keytab.clone();
-        let creating = HdfsWriter::create(&self.client, keytab, self.cleanups.clone(), loc);
+        let (cleanups, transfer) = (self.cleanups.clone(), self.transfer.clone());
+        let creating = HdfsWriter::create(&self.client, keytab, cleanups, transfer, loc);
         let writer = self.call(loc, creating).await?;
         Ok(Box::new(writer))
     }

@@ -13,7 +13,7 @@ use hdfs_native::file::FileWriter;
 use hdfs_native::{Client, WriteOptions};
 
 use super::cleanup::{Cleanups, Removal};
-use super::error::{is_hsync_unsupported, to_storage_error};
+use super::error::{datanode_error, is_hsync_unsupported, to_storage_error, DataTransfer};
 use crate::storage::kerberos::PrivateKeytab;
 use crate::storage::temp_name::temp_name;
 use crate::storage::{Location, Result, StorageError, WriteStream};
@@ -24,6 +24,7 @@ pub(super) struct HdfsWriter {
     client: Client,
     keytab: Option<Arc<PrivateKeytab>>,
     cleanups: Cleanups,
+    transfer: DataTransfer,
     /// The target, which every error names.
     loc: Location,
     temp: Location,
@@ -37,6 +38,7 @@ impl HdfsWriter {
         client: &Client,
         keytab: Option<Arc<PrivateKeytab>>,
         cleanups: Cleanups,
+        transfer: DataTransfer,
         loc: &Location,
     ) -> Result<Self> {
         let parent = loc.parent().ok_or_else(|| StorageError::Io {
@@ -73,6 +75,7 @@ impl HdfsWriter {
             client: client.clone(),
             keytab,
             cleanups,
+            transfer,
             loc: loc.clone(),
             temp,
         })
@@ -96,15 +99,15 @@ impl HdfsWriter {
     /// hsync (every datanode in the pipeline has the bytes on disk), close, rename over
     /// the target. Erasure-coded files cannot hsync; close still waits for every block.
     async fn finish(&mut self) -> Result<()> {
-        let loc = self.loc.clone();
+        let (loc, transfer) = (self.loc.clone(), self.transfer.clone());
         let writer = self.writer()?;
         match writer.hsync().await {
-            Err(e) if !is_hsync_unsupported(&e) => return Err(to_storage_error(&loc, e)),
+            Err(e) if !is_hsync_unsupported(&e) => return Err(datanode_error(&loc, e, &transfer)),
             _ => {}
         }
         let closed = writer.close().await;
         self.writer = None;
-        closed.map_err(|e| to_storage_error(&loc, e))?;
+        closed.map_err(|e| datanode_error(&loc, e, &transfer))?;
         self.client
             .rename(self.temp.path(), loc.path(), true)
             .await
@@ -115,12 +118,12 @@ impl HdfsWriter {
 #[async_trait]
 impl WriteStream for HdfsWriter {
     async fn write(&mut self, data: Vec<u8>) -> Result<()> {
-        let loc = self.loc.clone();
+        let (loc, transfer) = (self.loc.clone(), self.transfer.clone());
         self.writer()?
             .write_bytes(Bytes::from(data))
             .await
             .map(|_| ())
-            .map_err(|e| to_storage_error(&loc, e))
+            .map_err(|e| datanode_error(&loc, e, &transfer))
     }
 
     async fn commit(mut self: Box<Self>) -> Result<()> {
