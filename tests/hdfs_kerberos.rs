@@ -295,11 +295,19 @@ fn two_principals_concurrently_through_one_broker() {
             "{p}"
         );
     }
-    // Without Kerberos the secure namenode turns the request away (it drops the
-    // connection; hdfs-native reports only that, so no NOT_AUTHORIZED here).
+    // Without Kerberos the secure namenode turns the request away: NOT_AUTHORIZED saying
+    // the cluster requires Kerberos, in its own words, within a second.
     let mut c = kb.broker.client();
+    let started = std::time::Instant::now();
     let simple = list_with(&mut c, &format!("{}/alice/*", s.nn), false, false, &props());
-    assert_code(&simple.op_status, Code::TARGET_STORAGE_SERVICE_ERROR);
+    let took = started.elapsed();
+    assert_code(&simple.op_status, Code::NOT_AUTHORIZED);
+    let msg = message(&simple.op_status);
+    assert!(
+        msg.contains("requires Kerberos") && msg.contains("SIMPLE authentication is not enabled"),
+        "{msg}"
+    );
+    assert!(took < std::time::Duration::from_secs(1), "took {took:?}");
     kb.assert_never_logged(&bob.keytab_base64());
     // Nor, even at DEBUG, the SASL exchange or the block access tokens.
     let log = kb.broker.log();
@@ -425,7 +433,7 @@ fn login_problems_are_named() {
         (
             "keytab of another principal",
             with_keytab_path_of(&alice, &bob),
-            "alice",
+            "has no key for alice@example.com (keys for bob@example.com only)",
         ),
         (
             "principal unknown to the KDC",
@@ -451,6 +459,54 @@ fn login_problems_are_named() {
     for secret in [NOT_BASE64, GARBAGE_KEYTAB_BASE64] {
         kb.assert_never_logged(secret);
     }
+}
+
+/// Datanodes on unprivileged ports require SASL on data transfer: a client without
+/// `dfs.data.transfer.protection` gets past the namenode but not the datanodes, and the
+/// status names the property (short: no datanode records in it).
+#[test]
+fn missing_data_transfer_protection_is_named() {
+    let s = secure();
+    let alice = user("alice");
+    let kb = KerberosBroker::start(&s, &[]);
+    let mut c = kb.broker.client();
+    let dir = format!("{}/alice/{}", s.nn, unique("dtp"));
+    let good = with_keytab_path(&alice);
+    let path = format!("{dir}/in.bin");
+    write_file_with(
+        &mut c,
+        &path,
+        "be:1",
+        &test_data(100_000, 3),
+        64 << 10,
+        &good,
+    );
+    let mut bare = good.clone();
+    bare.remove("dfs.data.transfer.protection");
+
+    let fd = reader_fd_with(&mut c, &path, "be:2", &bare);
+    let r = pread(&mut c, &fd, 0, 1000);
+    assert_code(&r.op_status, Code::TARGET_STORAGE_SERVICE_ERROR);
+    let msg = message(&r.op_status);
+    assert!(msg.contains("dfs.data.transfer.protection"), "{msg}");
+    assert!(msg.len() < 1000, "{} bytes: {msg}", msg.len());
+    close_reader(&mut c, &fd);
+
+    let out = format!("{dir}/out.bin");
+    let fd = writer_fd_with(&mut c, &out, "be:2", &bare);
+    let w = pwrite(&mut c, &fd, 0, &test_data(200_000, 4));
+    let status = if w.status_code == Code::OK {
+        close_writer(&mut c, &fd)
+    } else {
+        w
+    };
+    assert_code(&status, Code::TARGET_STORAGE_SERVICE_ERROR);
+    let msg = message(&status);
+    assert!(msg.contains("dfs.data.transfer.protection"), "{msg}");
+    assert!(msg.len() < 1000, "{} bytes: {msg}", msg.len());
+    // Nothing half-written is visible under the target.
+    assert!(!exists_with(&mut c, &out, &good).is_path_exist);
+    assert_ok(&delete_with(&mut c, &dir, &good));
 }
 
 /// Listed in tests/secrets.txt: never in a log.
