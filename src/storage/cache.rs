@@ -127,6 +127,21 @@ impl<K: Eq + Hash + Clone, V> ClientCache<K, V> {
         self.added.notified().await
     }
 
+    /// Drops entries as they expire, for as long as the task runs: sleeps until the next
+    /// one may expire, or while the cache is empty until one is added.
+    pub async fn run_sweeper(&self) {
+        loop {
+            match self.sweep() {
+                // A client added meanwhile may expire sooner (a short max age).
+                Some(next) => tokio::select! {
+                    _ = tokio::time::sleep(next) => {}
+                    _ = self.added() => {}
+                },
+                None => self.added().await,
+            }
+        }
+    }
+
     #[cfg(test)]
     fn len(&self) -> usize {
         self.lock().len()

@@ -325,10 +325,20 @@ impl Backends {
         }
     }
 
-    /// Drops expired HDFS clients when they expire (see `main`), so an inline keytab's
-    /// file does not wait for the next request to go.
+    /// Drops every backend's expired clients when they expire, not at the next request:
+    /// an idle bucket's client goes, and an inline keytab's file with its HDFS client.
     pub async fn run_sweeper(&self) {
-        self.hdfs.run_sweeper().await
+        tokio::join!(
+            self.hdfs.run_sweeper(),
+            self.s3.run_sweeper(),
+            self.oss.run_sweeper(),
+            self.cos.run_sweeper(),
+            self.obs.run_sweeper(),
+            self.ks3.run_sweeper(),
+            self.tos.run_sweeper(),
+            self.gcs.run_sweeper(),
+            self.azure.run_sweeper(),
+        );
     }
 
     /// The backend serving `loc`, and `loc` fully qualified as that backend prints it

@@ -154,20 +154,7 @@ impl HdfsBackend {
     /// process ends and sleeps while no client is cached and nothing is to remove: an idle
     /// broker does no work.
     pub async fn run_sweeper(&self) {
-        tokio::join!(self.sweep_clients(), self.cleanup_worker.run());
-    }
-
-    async fn sweep_clients(&self) {
-        loop {
-            match self.clients.sweep() {
-                // A client added meanwhile may expire sooner (a short max age).
-                Some(next) => tokio::select! {
-                    _ = tokio::time::sleep(next) => {}
-                    _ = self.clients.added() => {}
-                },
-                None => self.clients.added().await,
-            }
-        }
+        tokio::join!(self.clients.run_sweeper(), self.cleanup_worker.run());
     }
 }
 

@@ -26,6 +26,11 @@ impl<D: Dialect> ObjectBackend<D> {
         }
     }
 
+    /// Drops idle clients as they expire (a task of the composition root's).
+    pub async fn run_sweeper(&self) {
+        self.clients.run_sweeper().await
+    }
+
     /// The storage for `loc`'s bucket under these properties.
     pub fn resolve(&self, loc: &Location, props: &Properties) -> Result<Arc<ObjectStorage>> {
         let bucket = bucket_of(loc, D::ACCOUNT_IN_AUTHORITY)?;
@@ -64,6 +69,8 @@ impl<D: Dialect> ObjectBackend<D> {
                     anonymous: D::is_anonymous(&settings),
                     credential_failure,
                 },
+                D::batch_deletes(&settings),
+                D::CONDITIONAL_WRITES,
             ))
         })?;
         Ok(storage)

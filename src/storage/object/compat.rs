@@ -181,6 +181,25 @@ mod tests {
             .unwrap();
         assert_eq!(tos.endpoint(), "https://tos-s3-ap-southeast-1.volces.com");
         assert_eq!(tos.region(), "ap-southeast-1");
+        // An internal endpoint (inside Volcengine) likewise.
+        for endpoint in [
+            "tos-cn-shanghai.ivolces.com",
+            "tos-s3-cn-shanghai.ivolces.com",
+        ] {
+            let tos = Tos::default()
+                .settings(
+                    "tos",
+                    "bkt",
+                    &props(&[
+                        ("fs.tos.access.key", "AK"),
+                        ("fs.tos.secret.key", "SECRET1"),
+                        ("fs.tos.endpoint", endpoint),
+                    ]),
+                )
+                .unwrap();
+            assert_eq!(tos.endpoint(), "https://tos-s3-cn-shanghai.ivolces.com");
+            assert_eq!(tos.region(), "cn-shanghai");
+        }
     }
 
     #[test]

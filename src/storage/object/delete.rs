@@ -1,6 +1,6 @@
 //! Deletes: a path is the key and everything under its prefix, in batch deletes.
 
-use futures::StreamExt;
+use futures::{StreamExt, TryStreamExt};
 use opendal::Operator;
 
 use super::error::is_missing;
@@ -24,7 +24,7 @@ impl ObjectStorage {
         let prefix = prefix_of(loc);
         let deleted = async {
             let mut lister = self.op.lister_with(&prefix).recursive(true).await?;
-            let mut deleter = PrefixDeleter::new(&self.op, &prefix).await?;
+            let mut deleter = PrefixDeleter::new(&self.op, &prefix, self.batch_deletes).await?;
             while let Some(entry) = lister.next().await {
                 deleter.delete(entry?.path()).await?;
             }
@@ -39,26 +39,87 @@ impl ObjectStorage {
     }
 }
 
-/// Batch deletes of keys under one prefix, and then of the directory keys they imply
-/// (`p/`, `p/sub/` ...), deepest level first, one level per batch (a batch is unordered).
+/// Deletes of keys under one prefix, and then of the directory keys they imply (`p/`,
+/// `p/sub/` ...), deepest level first, one level per round (a batch is unordered).
 /// On S3 those are markers or nothing (deleting a missing key is a no-op); stores on a
 /// real filesystem (SeaweedFS) drop the emptied directories with them instead of listing
 /// them as common prefixes for minutes.
+///
+/// Keys go in the store's batch deletes, or one request per key when the storage's
+/// credentials cannot authorize a batch (Azure's batch sub-requests go out without a SAS
+/// token, and Azure authorizes each on its own).
 pub(super) struct PrefixDeleter {
     op: Operator,
-    deleter: opendal::Deleter,
+    sink: Sink,
     prefix: String,
     dirs: std::collections::BTreeSet<String>,
 }
 
+/// Where the keys go.
+enum Sink {
+    Batch(opendal::Deleter),
+    /// Keys waiting for their own delete requests, sent [`SINGLE_DELETES_AT_ONCE`] at a
+    /// time once [`SINGLE_DELETES_QUEUED`] wait.
+    OneByOne(Vec<String>),
+}
+
+/// Per-key deletes in flight at once.
+const SINGLE_DELETES_AT_ONCE: usize = 16;
+/// Keys queued before per-key deletes are sent (bounds the memory of a huge prefix).
+const SINGLE_DELETES_QUEUED: usize = 1000;
+
+impl Sink {
+    async fn new(op: &Operator, batch: bool) -> opendal::Result<Self> {
+        Ok(if batch {
+            Sink::Batch(op.deleter().await?)
+        } else {
+            Sink::OneByOne(Vec::new())
+        })
+    }
+
+    async fn push(&mut self, op: &Operator, key: String) -> opendal::Result<()> {
+        match self {
+            Sink::Batch(deleter) => deleter.delete(key).await,
+            Sink::OneByOne(queued) => {
+                queued.push(key);
+                if queued.len() >= SINGLE_DELETES_QUEUED {
+                    delete_each(op, std::mem::take(queued)).await?;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    async fn close(self, op: &Operator) -> opendal::Result<()> {
+        match self {
+            Sink::Batch(mut deleter) => deleter.close().await,
+            Sink::OneByOne(queued) => delete_each(op, queued).await,
+        }
+    }
+}
+
+/// One delete request per key, [`SINGLE_DELETES_AT_ONCE`] at a time; stops at the first
+/// failure.
+async fn delete_each(op: &Operator, keys: Vec<String>) -> opendal::Result<()> {
+    futures::stream::iter(keys.into_iter().map(Ok))
+        .try_for_each_concurrent(SINGLE_DELETES_AT_ONCE, |key| async move {
+            op.delete(&key).await
+        })
+        .await
+}
+
 impl PrefixDeleter {
-    async fn new(op: &Operator, prefix: &str) -> opendal::Result<Self> {
+    async fn new(op: &Operator, prefix: &str, batch: bool) -> opendal::Result<Self> {
         Ok(PrefixDeleter {
             op: op.clone(),
-            deleter: op.deleter().await?,
+            sink: Sink::new(op, batch).await?,
             prefix: prefix.to_string(),
             dirs: Default::default(),
         })
+    }
+
+    fn batch(&self) -> bool {
+        matches!(self.sink, Sink::Batch(_))
     }
 
     async fn delete(&mut self, key: &str) -> opendal::Result<()> {
@@ -73,11 +134,12 @@ impl PrefixDeleter {
             // A marker: deleted with the directories, after their children.
             return Ok(());
         }
-        self.deleter.delete(key).await
+        self.sink.push(&self.op, key.to_string()).await
     }
 
     async fn finish(mut self) -> opendal::Result<()> {
-        self.deleter.close().await?;
+        let batch = self.batch();
+        self.sink.close(&self.op).await?;
         let mut levels: std::collections::BTreeMap<usize, Vec<String>> = Default::default();
         for dir in std::mem::take(&mut self.dirs) {
             levels
@@ -86,22 +148,20 @@ impl PrefixDeleter {
                 .push(dir);
         }
         for (_, dirs) in levels.into_iter().rev() {
-            let mut deleter = self.op.deleter().await?;
+            let mut sink = Sink::new(&self.op, batch).await?;
             for dir in dirs {
-                deleter.delete(dir).await?;
+                sink.push(&self.op, dir).await?;
             }
-            deleter.close().await?;
+            sink.close(&self.op).await?;
         }
         Ok(())
     }
+}
 
+impl ObjectStorage {
     /// Deletes `keys` (all under `prefix`) and the directories they imply.
-    pub(super) async fn delete_all(
-        op: &Operator,
-        prefix: &str,
-        keys: &[String],
-    ) -> opendal::Result<()> {
-        let mut deleter = PrefixDeleter::new(op, prefix).await?;
+    pub(super) async fn delete_keys(&self, prefix: &str, keys: &[String]) -> opendal::Result<()> {
+        let mut deleter = PrefixDeleter::new(&self.op, prefix, self.batch_deletes).await?;
         for key in keys {
             deleter.delete(key).await?;
         }

@@ -20,6 +20,11 @@ pub trait Dialect: Send + Sync + 'static {
     /// `container@account.blob.core.windows.net`): then `@` and dots are the dialect's.
     const ACCOUNT_IN_AUTHORITY: bool = false;
 
+    /// Whether every write carries a precondition (replace the generation there at
+    /// openWriter, or create): for a store whose conditional writes take a better path
+    /// than its plain ones.
+    const CONDITIONAL_WRITES: bool = false;
+
     /// Reads the request's properties for the URI's scheme and authority (the bucket).
     /// Missing or contradictory keys are `InvalidArgument` naming the keys; unknown keys
     /// are ignored.
@@ -35,6 +40,14 @@ pub trait Dialect: Send + Sync + 'static {
     /// The opendal operator for these settings, without layers (the backend adds the
     /// shared HTTP client and retries).
     fn operator(settings: &Self::Settings) -> opendal::Result<Operator>;
+
+    /// Whether deletes of many keys go in the store's batch requests with these settings
+    /// (else one delete per key, several at once): a store whose batch the credentials
+    /// cannot authorize says no.
+    fn batch_deletes(settings: &Self::Settings) -> bool {
+        let _ = settings;
+        true
+    }
 
     /// [`Dialect::operator`], for a dialect whose own credential provider can fail for a
     /// reason worth telling (a token exchange refused): it records it in `failure`.

@@ -149,10 +149,15 @@ impl ErrorMapper {
                     message: format!("{store} error {code}: {message}{hint}"),
                 }
             }
-            // No code to show: the kind and the causes (the transport's own words).
+            // No code to show: the HTTP status and request id when the store answered
+            // (a body-less answer), the kind and the causes (the transport's own words).
             Cause::Unexplained => StorageError::Io {
                 path,
-                message: format!("{store} request failed: {}", describe_error(err)),
+                message: format!(
+                    "{store} request failed{}: {}",
+                    http_answer(err).map_or(String::new(), |a| format!(" ({a})")),
+                    describe_error(err)
+                ),
             },
         }
     }
@@ -247,6 +252,39 @@ fn debug_field(text: &str, field: &str) -> Option<String> {
     None
 }
 
+/// Response headers in which the stores name a request (what their support asks for).
+const REQUEST_ID_HEADERS: &[&str] = &[
+    "x-amz-request-id",
+    "x-ms-request-id",
+    "x-oss-request-id",
+    "x-cos-request-id",
+    "x-obs-request-id",
+    "x-tos-request-id",
+    "x-kss-request-id",
+    "x-guploader-uploadid",
+];
+
+/// `HTTP 503, request id ...` of a store's answer, read from the context opendal adds to
+/// an error it made from a response (`response: Parts { status: 503, ..., headers: {...}
+/// }` in its `Display`, the only place it keeps them); `None` when no answer came.
+fn http_answer(err: &opendal::Error) -> Option<String> {
+    let text = err.to_string();
+    let parts = &text[text.find("response: Parts { status: ")? + 26..];
+    let status: String = parts.chars().take_while(char::is_ascii_digit).collect();
+    if status.is_empty() {
+        return None;
+    }
+    let request_id = REQUEST_ID_HEADERS.iter().find_map(|name| {
+        let marker = format!("\"{name}\": \"");
+        let value = &parts[parts.find(&marker)? + marker.len()..];
+        value.split('"').next().map(str::to_string)
+    });
+    Some(match request_id {
+        Some(id) => format!("HTTP {status}, request id {id}"),
+        None => format!("HTTP {status}"),
+    })
+}
+
 /// An opendal error without its context dump: kind, message and the causes below it
 /// ("Unexpected: send http request: error sending request ...: Connection refused").
 pub(super) fn describe_error(err: &opendal::Error) -> String {
@@ -321,6 +359,22 @@ mod tests {
         ObjectBackend::new(dialect, Duration::from_secs(60))
             .resolve(&Location::parse(uri).unwrap(), &props_of(props))
             .unwrap()
+    }
+
+    /// An Azure container with an account key, served on `port`.
+    fn azure_at(port: u16) -> Arc<ObjectStorage> {
+        let endpoint = format!("http://acct.blob.localhost:{port}");
+        storage(
+            Azure,
+            "wasbs://cont@acct.blob.core.windows.net/k.csv",
+            &[
+                ("azure.blob.endpoint", &endpoint),
+                (
+                    "fs.azure.account.key.acct.blob.core.windows.net",
+                    "c2VjcmV0LWFjY291bnQta2V5",
+                ),
+            ],
+        )
     }
 
     /// The opendal error of reading `key` from that storage, and our mapping of it.
@@ -436,6 +490,23 @@ mod tests {
         assert_io_with(&mapped, &["AccessDenied", "the request was unsigned"]);
     }
 
+    /// A body-less error answer keeps its HTTP status and the store's request id.
+    #[tokio::test]
+    async fn a_body_less_answer_keeps_its_status_and_request_id() {
+        let port = recorded_store(503, &[("x-amz-request-id", "4442587FB7D0A2F9")], "");
+        let (_, mapped) = read_failure(&s3_at(port, true), "k.csv").await;
+        assert_io_with(
+            &mapped,
+            &["S3 request failed (HTTP 503, request id 4442587FB7D0A2F9): Unexpected"],
+        );
+        let port = recorded_store(500, &[("x-ms-request-id", "0f1e-azure")], "");
+        let (_, mapped) = read_failure(&azure_at(port), "k.csv").await;
+        assert_io_with(
+            &mapped,
+            &["Azure request failed (HTTP 500, request id 0f1e-azure): Unexpected"],
+        );
+    }
+
     #[tokio::test]
     async fn answers_without_a_code() {
         // A refused HEAD has no body: no code, and the caller asks a listing instead.
@@ -444,7 +515,7 @@ mod tests {
         assert!(is_refusal_without_code(&err), "{err}");
         assert_io_with(
             &storage.errors().map("p", &err),
-            &["S3 request failed: PermissionDenied"],
+            &["S3 request failed (HTTP 403): PermissionDenied"],
         );
         // A proxy's text instead of the store's error document: kept verbatim. (An
         // XML-shaped page, HTML included, reads as an S3Error without a code: opendal's
@@ -456,7 +527,10 @@ mod tests {
         );
         let (err, mapped) = read_failure(&storage, "k.csv").await;
         assert!(!is_refusal_without_code(&err));
-        assert_io_with(&mapped, &["S3 request failed: Unexpected: ", text]);
+        assert_io_with(
+            &mapped,
+            &["S3 request failed (HTTP 502): Unexpected: ", text],
+        );
     }
 
     #[tokio::test]
@@ -531,19 +605,7 @@ mod tests {
             ],
             body,
         );
-        let endpoint = format!("http://acct.blob.localhost:{port}");
-        let azure = storage(
-            Azure,
-            "wasbs://cont@acct.blob.core.windows.net/k.csv",
-            &[
-                ("azure.blob.endpoint", &endpoint),
-                (
-                    "fs.azure.account.key.acct.blob.core.windows.net",
-                    "c2VjcmV0LWFjY291bnQta2V5",
-                ),
-            ],
-        );
-        let (_, mapped) = read_failure(&azure, "k.csv").await;
+        let (_, mapped) = read_failure(&azure_at(port), "k.csv").await;
         assert_refused_with(
             &mapped,
             &["refused the credentials: AuthenticationFailed: Server failed to authenticate"],

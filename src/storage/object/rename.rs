@@ -4,7 +4,6 @@
 
 use opendal::{ErrorKind, Operator};
 
-use super::delete::PrefixDeleter;
 use super::error::describe_error;
 use super::storage::{key_of, prefix_of, ObjectStorage};
 use crate::storage::{Location, Result, Storage, StorageError};
@@ -120,7 +119,7 @@ impl ObjectStorage {
         if let Some((key, err)) = failure {
             // Nothing was deleted yet: take the copies back so the source stays whole.
             let cause = self.error(format!("copying {key}"), err);
-            let rollback = PrefixDeleter::delete_all(&self.op, &dst_prefix, &copied).await;
+            let rollback = self.delete_keys(&dst_prefix, &copied).await;
             let message = match rollback {
                 Ok(()) => format!(
                     "{cause}; nothing was moved ({} of {} objects had been copied and were removed again)",
@@ -139,7 +138,7 @@ impl ObjectStorage {
                 message,
             });
         }
-        if let Err(e) = PrefixDeleter::delete_all(&self.op, &src_prefix, &keys).await {
+        if let Err(e) = self.delete_keys(&src_prefix, &keys).await {
             return Err(StorageError::Io {
                 path: what,
                 message: format!(

@@ -9,6 +9,8 @@ use futures::StreamExt;
 use opendal::{EntryMode, Metadata, Operator};
 
 use super::error::{is_missing, is_refusal_without_code, ErrorMapper};
+#[cfg(doc)]
+use super::Dialect;
 use crate::storage::{
     FileStatus, Location, ReadStream, Result, Storage, StorageError, WriteStream,
 };
@@ -22,6 +24,10 @@ const BLOCK_SIZE: i64 = 32 << 20;
 pub struct ObjectStorage {
     pub(super) op: Operator,
     errors: ErrorMapper,
+    /// Whether many keys go in one batch delete ([`Dialect::batch_deletes`]).
+    pub(super) batch_deletes: bool,
+    /// Whether writes carry a precondition ([`Dialect::CONDITIONAL_WRITES`]).
+    pub(super) conditional_writes: bool,
 }
 
 /// The key of a path: `/a/b` → `a/b`; the root is the empty key.
@@ -70,8 +76,18 @@ pub(super) fn dir_status(loc: Location) -> FileStatus {
 }
 
 impl ObjectStorage {
-    pub(super) fn new(op: Operator, errors: ErrorMapper) -> Self {
-        ObjectStorage { op, errors }
+    pub(super) fn new(
+        op: Operator,
+        errors: ErrorMapper,
+        batch_deletes: bool,
+        conditional_writes: bool,
+    ) -> Self {
+        ObjectStorage {
+            op,
+            errors,
+            batch_deletes,
+            conditional_writes,
+        }
     }
 
     /// A store failure as a [`StorageError`] on `path` (the rows are in `error.rs`).

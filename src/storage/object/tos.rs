@@ -4,7 +4,8 @@
 //! without `https://`), `fs.tos.region` (else read from the endpoint), optional
 //! `fs.tos.session.token`. TOS serves S3 on its own hosts: a native endpoint
 //! (`tos-cn-beijing.volces.com`, what Hadoop's TOS connector takes) is turned into the
-//! S3 one (`tos-s3-cn-beijing.volces.com`).
+//! S3 one (`tos-s3-cn-beijing.volces.com`); the same for the internal endpoints reached
+//! from inside Volcengine (`tos-cn-beijing.ivolces.com` → `tos-s3-cn-beijing.ivolces.com`).
 
 use super::compat::{label_after, CompatStore, S3Compatible};
 
@@ -22,7 +23,7 @@ impl CompatStore for TosKeys {
     const FALLBACK_REGION: &'static str = "cn-beijing";
 
     fn region_of_host(host: &str) -> Option<String> {
-        if !host.ends_with(".volces.com") {
+        if !is_tos_host(host) {
             return None;
         }
         label_after(host, "tos-s3-").or_else(|| label_after(host, "tos-"))
@@ -30,7 +31,11 @@ impl CompatStore for TosKeys {
 
     fn s3_host(host: &str) -> Option<String> {
         let rest = host.strip_prefix("tos-")?;
-        (host.ends_with(".volces.com") && !rest.starts_with("s3-"))
-            .then(|| format!("tos-s3-{rest}"))
+        (is_tos_host(host) && !rest.starts_with("s3-")).then(|| format!("tos-s3-{rest}"))
     }
+}
+
+/// Volcengine's public (`*.volces.com`) and internal (`*.ivolces.com`) TOS hosts.
+fn is_tos_host(host: &str) -> bool {
+    host.ends_with(".volces.com") || host.ends_with(".ivolces.com")
 }

@@ -34,13 +34,24 @@ impl ObjectStorage {
         }
         // opendal keeps the first part back until a second shows the file needs a
         // multipart upload: a smaller file is one PUT.
-        let writer = self
+        let mut writer = self
             .op
             .writer_with(key_of(loc))
             .chunk(PART_SIZE)
-            .concurrent(1)
-            .await
-            .map_err(|e| self.error(loc, e))?;
+            .concurrent(1);
+        if self.conditional_writes {
+            // Replace exactly what is there now (or create): the condition is what
+            // routes the store's writes through its resumable upload.
+            let current = self
+                .head(key_of(loc))
+                .await
+                .map_err(|e| self.error(loc, e))?;
+            writer = match current.as_ref().and_then(|meta| meta.version()) {
+                Some(version) => writer.if_version_match(version),
+                None => writer.if_not_exists(true),
+            };
+        }
+        let writer = writer.await.map_err(|e| self.error(loc, e))?;
         Ok(Box::new(ObjectWriter {
             writer: Some(writer),
             loc: loc.clone(),
