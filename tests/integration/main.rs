@@ -21,6 +21,7 @@
 mod common;
 mod conformance;
 
+mod allowed_clients;
 mod azure;
 mod cli;
 mod conformance_file;
