@@ -40,6 +40,17 @@ const LATENCY_BUCKETS: [f64; 17] = [
 /// The kinds of stream the reaper closes.
 const STREAM_KINDS: [&str; 2] = ["reader", "writer"];
 
+/// What becomes of a clean-up (a writer's temporary file to remove) that failed when first
+/// tried: queued for retries in the background, then done or abandoned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeferredCleanup {
+    Queued,
+    Done,
+    Abandoned,
+}
+
+const CLEANUP_OUTCOMES: [&str; 3] = ["queued", "done", "abandoned"];
+
 #[derive(Clone)]
 struct Rpc {
     requests: IntCounter,
@@ -58,6 +69,7 @@ struct Metrics {
     storage_errors_vec: IntCounterVec,
     storage_errors: Box<[[OnceLock<IntCounter>; STATUS_SLOTS]; SCHEME_SLOTS]>,
     reaped: IntCounterVec,
+    deferred_cleanups: IntCounterVec,
     open_connections: IntGauge,
     accepted_connections: IntCounter,
     refused_connections: IntCounterVec,
@@ -143,6 +155,14 @@ impl Metrics {
         for kind in STREAM_KINDS {
             reaped.with_label_values(&[kind]);
         }
+        let deferred_cleanups = counter_vec(
+            "broker_deferred_cleanups_total",
+            "Temporary files of failed or aborted writes that could not be removed at once (storage unreachable): queued for background retries, then done or abandoned.",
+            &["outcome"],
+        );
+        for outcome in CLEANUP_OUTCOMES {
+            deferred_cleanups.with_label_values(&[outcome]);
+        }
         Metrics {
             rpc_requests: counter_vec(
                 "broker_rpc_requests_total",
@@ -170,6 +190,7 @@ impl Metrics {
             ),
             storage_errors: Box::new(std::array::from_fn(|_| slots())),
             reaped,
+            deferred_cleanups,
             open_connections: gauge(
                 "broker_open_connections",
                 "Thrift connections currently open.",
@@ -268,6 +289,15 @@ pub fn storage_error(scheme: Label, status: Label) {
 pub fn fd_reaped(writer: bool) {
     let kind = STREAM_KINDS[usize::from(writer)];
     METRICS.reaped.with_label_values(&[kind]).inc();
+}
+
+/// A clean-up deferred to the background, or what became of one.
+pub fn deferred_cleanup(outcome: DeferredCleanup) {
+    let outcome = CLEANUP_OUTCOMES[outcome as usize];
+    METRICS
+        .deferred_cleanups
+        .with_label_values(&[outcome])
+        .inc();
 }
 
 /// Counts an accepted Thrift connection as open until the returned guard is dropped.
@@ -435,6 +465,10 @@ mod tests {
         );
         assert!(after.contains("broker_build_info{version="));
         assert!(after.contains("broker_reaped_fds_total{kind=\"writer\"} "));
+        assert!(after.contains("broker_deferred_cleanups_total{outcome=\"abandoned\"} "));
+        let queued = r#"broker_deferred_cleanups_total{outcome="queued"}"#;
+        deferred_cleanup(DeferredCleanup::Queued);
+        assert!(sample(&render(open), queued) - sample(&after, queued) >= 1.0);
         assert!(sample(&after, "process_resident_memory_bytes") > 1_000_000.0);
         assert!(sample(&after, "process_open_fds") >= 3.0);
         assert_eq!(sample(&after, "broker_open_readers"), 2.0);

@@ -95,10 +95,20 @@ impl<'a> Identity<'a> {
         Ok(Identity { principal, keytab })
     }
 
-    /// The credentials a client of this identity is built with.
+    /// The credentials a client of this identity is built with. A keytab without a key
+    /// for the principal is refused here, naming the principals it has keys for (GSSAPI
+    /// would only say "No credentials cache found" at the first call).
     pub fn credentials(&self, keytabs: &KeytabDir) -> Result<Credentials> {
         let (keytab_path, file) = match self.keytab {
-            KeytabSource::Path(path) => (PathBuf::from(path), None),
+            KeytabSource::Path(path) => {
+                let bytes = std::fs::read(path).map_err(|e| {
+                    StorageError::InvalidArgument(format!(
+                        "{KEYTAB_KEY} = {path}: cannot read: {e}"
+                    ))
+                })?;
+                self.check_keytab(&bytes, &format!("{KEYTAB_KEY} = {path}"))?;
+                (PathBuf::from(path), None)
+            }
             KeytabSource::Inline(content) => {
                 // `base64` wraps lines unless told -w0: whitespace is not part of it.
                 let packed: Vec<u8> = content
@@ -113,6 +123,7 @@ impl<'a> Identity<'a> {
                             self.principal
                         ))
                     })?;
+                self.check_keytab(&bytes, KEYTAB_CONTENT_KEY)?;
                 let file = keytabs.write(&bytes)?;
                 (file.path().to_path_buf(), Some(Arc::new(file)))
             }
@@ -123,6 +134,30 @@ impl<'a> Identity<'a> {
             cache: self.cache_name(),
             _file: file,
         })
+    }
+
+    /// The keytab (`named` as the request gave it) must hold a key for the principal.
+    /// Unparsable bytes pass: GSSAPI's own answer says more than a guess would.
+    fn check_keytab(&self, bytes: &[u8], named: &str) -> Result<()> {
+        let Some(held) = keytab_principals(bytes) else {
+            return Ok(());
+        };
+        let wanted = &self.principal;
+        // Without a realm, the principal is in krb5.conf's default realm.
+        let matches = |p: &String| {
+            p == wanted || (!wanted.contains('@') && p.split('@').next() == Some(wanted.as_str()))
+        };
+        if held.iter().any(matches) {
+            return Ok(());
+        }
+        let listed = if held.is_empty() {
+            "no keys at all".to_string()
+        } else {
+            format!("keys for {} only", held.join(", "))
+        };
+        Err(StorageError::NotAuthorized(format!(
+            "the keytab of {named} has no key for {wanted} ({listed}): pair {PRINCIPAL_KEY} with that principal's own keytab"
+        )))
     }
 
     /// `MEMORY:` cache named by a digest of principal and keytab (path or bytes): one per
@@ -214,6 +249,49 @@ impl KeytabDir {
         file.as_file().sync_all().map_err(fail)?;
         Ok(PrivateKeytab(file.into_temp_path()))
     }
+}
+
+/// The principals (`name/instance@REALM`) a keytab holds keys for, each once, in file
+/// order; `None` when the bytes are no MIT keytab (format versions 0x0501 and 0x0502).
+/// Hand-written: no maintained crate reads keytabs, and the part needed is this small.
+fn keytab_principals(bytes: &[u8]) -> Option<Vec<String>> {
+    let version = match bytes {
+        [5, v @ (1 | 2), ..] => *v,
+        _ => return None,
+    };
+    let mut principals: Vec<String> = Vec::new();
+    let mut rest = &bytes[2..];
+    while rest.len() >= 4 {
+        let size = i32::from_be_bytes(rest[..4].try_into().ok()?);
+        rest = &rest[4..];
+        let len = size.unsigned_abs() as usize;
+        let entry = rest.get(..len)?;
+        rest = &rest[len..];
+        if size <= 0 {
+            continue; // a hole left by a removed entry
+        }
+        let mut e = entry;
+        let mut take = |n: usize| -> Option<&[u8]> {
+            let (head, tail) = (e.get(..n)?, e.get(n..)?);
+            e = tail;
+            Some(head)
+        };
+        let mut count = u16::from_be_bytes(take(2)?.try_into().ok()?) as usize;
+        if version == 1 {
+            count = count.checked_sub(1)?; // version 1 counted the realm too
+        }
+        let mut string = || -> Option<String> {
+            let n = u16::from_be_bytes(take(2)?.try_into().ok()?) as usize;
+            Some(String::from_utf8_lossy(take(n)?).into_owned())
+        };
+        let realm = string()?;
+        let components: Option<Vec<String>> = (0..count).map(|_| string()).collect();
+        let principal = format!("{}@{realm}", components?.join("/"));
+        if !principals.contains(&principal) {
+            principals.push(principal);
+        }
+    }
+    Some(principals)
 }
 
 /// Hadoop's `SecurityUtil.getServerPrincipal`: `_HOST` in the host part becomes the host
@@ -338,6 +416,64 @@ mod tests {
             err.contains(KEYTAB_CONTENT_KEY) && !err.contains("not base64!"),
             "{err}"
         );
+    }
+
+    /// A version 0x0502 keytab entry: principal, name type, timestamp, kvno, key.
+    fn keytab_entry(components: &[&str], realm: &str) -> Vec<u8> {
+        let mut e = Vec::new();
+        e.extend((components.len() as u16).to_be_bytes());
+        for s in std::iter::once(&realm).chain(components) {
+            e.extend((s.len() as u16).to_be_bytes());
+            e.extend(s.as_bytes());
+        }
+        e.extend(1u32.to_be_bytes()); // KRB5_NT_PRINCIPAL
+        e.extend(0u32.to_be_bytes());
+        e.push(1);
+        e.extend(17u16.to_be_bytes());
+        e.extend(16u16.to_be_bytes());
+        e.extend([7u8; 16]);
+        let mut out = (e.len() as i32).to_be_bytes().to_vec();
+        out.extend(e);
+        out
+    }
+
+    #[test]
+    fn a_keytab_without_the_principal_is_refused_naming_what_it_holds() {
+        let mut keytab = vec![5u8, 2];
+        keytab.extend(keytab_entry(&["bob"], "EXAMPLE.COM"));
+        keytab.extend((-12i32).to_be_bytes());
+        keytab.extend([0u8; 12]);
+        keytab.extend(keytab_entry(&["hdfs", "localhost"], "EXAMPLE.COM"));
+        keytab.extend(keytab_entry(&["bob"], "EXAMPLE.COM"));
+        assert_eq!(
+            keytab_principals(&keytab).unwrap(),
+            ["bob@EXAMPLE.COM", "hdfs/localhost@EXAMPLE.COM"]
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("bob.keytab");
+        std::fs::write(&path, &keytab).unwrap();
+        let path = path.to_str().unwrap();
+        let creds = |principal: &str| {
+            let p = props(&[(PRINCIPAL_KEY, principal), (KEYTAB_KEY, path)]);
+            Identity::from_props(&p)
+                .unwrap()
+                .credentials(&KeytabDir::default())
+                .map(|_| ())
+        };
+        let err = creds("alice@EXAMPLE.COM").unwrap_err();
+        let msg = err.to_string();
+        assert!(matches!(err, StorageError::NotAuthorized(_)), "{err:?}");
+        assert!(
+            msg.contains("alice@EXAMPLE.COM")
+                && msg.contains("bob@EXAMPLE.COM, hdfs/localhost@EXAMPLE.COM")
+                && msg.contains(path),
+            "{msg}"
+        );
+        creds("bob@EXAMPLE.COM").unwrap();
+        creds("bob").unwrap();
+        creds("hdfs/localhost@EXAMPLE.COM").unwrap();
+        // Not a keytab: left to GSSAPI.
+        assert!(keytab_principals(b"\x01\x02\x03").is_none());
     }
 
     #[test]

@@ -13,6 +13,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
+use super::temp_name::{is_unfinished_write, temp_name};
 use super::{
     FileStatus, Location, ReadBuf, ReadStream, Result, Storage, StorageError, WriteStream,
 };
@@ -117,11 +118,7 @@ impl Storage for LocalStorage {
                     message: "is a directory".into(),
                 });
             }
-            let temp = parent.join(format!(
-                ".{}{TEMP_MARK}{:016x}{TEMP_SUFFIX}",
-                loc.name(),
-                rand::random::<u64>()
-            ));
+            let temp = parent.join(temp_name(loc.name()));
             let file = fs::OpenOptions::new()
                 .write(true)
                 .create_new(true)
@@ -185,21 +182,6 @@ impl Storage for LocalStorage {
         })
         .await
     }
-}
-
-/// Temporary files of writers in progress: `.<name>.broker-<16 hex>.tmp`.
-const TEMP_MARK: &str = ".broker-";
-const TEMP_SUFFIX: &str = ".tmp";
-
-fn is_unfinished_write(name: &str) -> bool {
-    let Some(rest) = name
-        .strip_prefix('.')
-        .and_then(|n| n.strip_suffix(TEMP_SUFFIX))
-    else {
-        return false;
-    };
-    rest.rsplit_once(TEMP_MARK)
-        .is_some_and(|(_, id)| id.len() == 16 && id.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
 /// Reads up to this long are tried on the worker thread first (when page-cached).
@@ -333,18 +315,5 @@ impl Drop for LocalWriter {
         if !self.finished {
             let _ = fs::remove_file(&self.temp);
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::is_unfinished_write;
-
-    #[test]
-    fn only_our_temp_files_are_hidden() {
-        assert!(is_unfinished_write(".a.csv.broker-0123456789abcdef.tmp"));
-        assert!(!is_unfinished_write(".a.csv.broker-xyz.tmp"));
-        assert!(!is_unfinished_write(".hidden"));
-        assert!(!is_unfinished_write("a.csv.broker-0123456789abcdef.tmp"));
     }
 }

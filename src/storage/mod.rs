@@ -13,6 +13,7 @@ pub mod local;
 mod location;
 mod metered;
 pub mod object;
+mod temp_name;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

@@ -8,7 +8,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::common::minicluster::{shared, Cluster, MiniCluster};
+use crate::common::minicluster::{names_at, shared, Cluster, MiniCluster};
 use crate::common::*;
 use crate::conformance::unique;
 use apache_hdfs_broker::wire::generated::TBrokerFD;
@@ -358,4 +358,108 @@ fn a_write_losing_one_datanode_across_blocks_completes() {
     assert!(c.read_file(&path, "be:1", 4 << 20) == data);
     cluster.command("restart-datanode 1");
     assert_ok(&c.delete(&dir));
+}
+
+/// The broker's counter of deferred clean-ups with this outcome.
+fn deferred_cleanups(broker: &BrokerProcess, outcome: &str) -> f64 {
+    broker.metric(&format!(
+        "broker_deferred_cleanups_total{{outcome=\"{outcome}\"}}"
+    ))
+}
+
+/// A write replacing a complete file loses its namenode half-way: closeWriter fails, the
+/// complete file stays as it was (no partial file ever stands in its place), and the
+/// hidden temporary file, which cannot be removed while the namenode is down, is removed
+/// in the background once it is back, counted in /metrics.
+#[test]
+fn a_write_losing_the_namenode_keeps_the_previous_file() {
+    if missing(Server::Hdfs) {
+        return;
+    }
+    let mut cluster = cluster();
+    let nn = cluster.namenode_uri(0);
+    let broker = BrokerProcess::start();
+    let mut c = broker.client();
+    let dir = format!("/tmp/{}", unique("keep"));
+    let path = format!("{nn}{dir}/table.bin");
+    let complete = test_data(8 * MIB, 31);
+    c.write_file(&path, "be:1", &complete, MIB);
+
+    let fd = c.writer_fd(&path, "be:1");
+    let partial = test_data(3 * MIB, 32);
+    for (i, piece) in partial.chunks(MIB).enumerate() {
+        assert_ok(&c.pwrite(&fd, (i * MIB) as i64, piece));
+    }
+    // Mid-write: the target is the complete file; the new bytes are in a hidden file.
+    assert_eq!(c.file_size(&path).file_size, Some(8 * MIB as i64));
+    let names = names_at(&nn, &dir);
+    assert_eq!(names.len(), 2, "{names:?}");
+    assert_eq!(c.glob(&format!("{nn}{dir}/*")), vec![path.clone()]);
+
+    let queued = deferred_cleanups(&broker, "queued");
+    let done = deferred_cleanups(&broker, "done");
+    cluster.command("stop-namenode 0");
+    let started = Instant::now();
+    let close = c.close_writer(&fd);
+    let took = started.elapsed();
+    eprintln!("closeWriter with the namenode down: {close:?} after {took:?}");
+    assert_code(&close, Code::TARGET_STORAGE_SERVICE_ERROR);
+    assert!(message(&close).contains(&path), "{close:?}");
+    assert!(took < Duration::from_secs(30), "closeWriter took {took:?}");
+    assert!(
+        deferred_cleanups(&broker, "queued") > queued,
+        "the removal was not deferred"
+    );
+
+    cluster.command("restart-namenode 0");
+    wait_for(
+        "the deferred removal of the temporary file",
+        Duration::from_secs(90),
+        || deferred_cleanups(&broker, "done") > done,
+    );
+    assert_eq!(names_at(&nn, &dir), vec!["table.bin".to_string()]);
+    assert!(c.read_file(&path, "be:1", 4 << 20) == complete);
+    assert_ok(&c.delete(&format!("{nn}{dir}")));
+}
+
+/// A broker killed (SIGKILL) in the middle of a write leaves the target as it was and one
+/// hidden temporary file beside it, `.<name>.broker-<16 hex>.tmp`, which no listing of
+/// the broker shows; `hdfs dfs -ls` shows it, and deleting it is safe once no broker
+/// writes it (the namenode recovers its lease within the hour).
+#[test]
+fn a_killed_broker_leaves_only_a_hidden_temporary_file() {
+    if missing(Server::Hdfs) {
+        return;
+    }
+    let cluster = cluster();
+    let nn = cluster.namenode_uri(0);
+    let dir = format!("/tmp/{}", unique("killed"));
+    let path = format!("{nn}{dir}/part-0.csv");
+    let mut broker = BrokerProcess::start();
+    let mut c = broker.client();
+    let old = test_data(MIB + 5, 41);
+    c.write_file(&path, "be:1", &old, MIB);
+    let fd = c.writer_fd(&path, "be:1");
+    assert_ok(&c.pwrite(&fd, 0, &test_data(2 * MIB, 42)));
+    let killed = std::process::Command::new("kill")
+        .args(["-KILL", &broker.pid().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let _ = broker.terminate();
+
+    let names = names_at(&nn, &dir);
+    assert_eq!(names.len(), 2, "{names:?}");
+    assert_eq!(names[1], "part-0.csv");
+    assert!(
+        names[0].starts_with(".part-0.csv.broker-") && names[0].ends_with(".tmp"),
+        "{names:?}"
+    );
+    let after = BrokerProcess::start();
+    let mut c = after.client();
+    assert_eq!(c.glob(&format!("{nn}{dir}/*")), vec![path.clone()]);
+    let listed = listed(&c.list(&format!("{nn}{dir}"), true, false));
+    assert_eq!(listed, vec![path.clone()]);
+    assert!(c.read_file(&path, "be:1", 4 << 20) == old);
+    assert_ok(&c.delete(&format!("{nn}{dir}")));
 }

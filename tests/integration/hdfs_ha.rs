@@ -185,14 +185,15 @@ fn failover_keeps_readers_and_calls_working() {
 
     // The active namenode dies; nobody is active until an operator fails over by hand.
     cluster.command("stop-namenode 1");
-    // With no active namenode, a call fails with a clear error within a bound, no hang.
+    // With no active namenode, a call waits out a failover (30 s), then fails with a
+    // clear error: no hang.
     let started = Instant::now();
     let r = c.with_props(&p).exists(&file);
     let took = started.elapsed();
     assert_code(&r.op_status, Code::TARGET_STORAGE_SERVICE_ERROR);
     assert!(message(&r.op_status).contains(&file), "{:?}", r.op_status);
     assert!(
-        took < Duration::from_secs(30),
+        took > Duration::from_secs(25) && took < Duration::from_secs(45),
         "no active namenode: {took:?}"
     );
     // Datanodes still serve the open readers.
@@ -238,6 +239,156 @@ fn failover_keeps_readers_and_calls_working() {
     cluster.command("restart-namenode 1");
     assert_states(&cluster, "active", "standby");
     assert!(c.with_props(&p).exists("hdfs://ns1/tmp").is_path_exist);
+}
+
+/// One call of a loop: what it was, when it ended, whether it was OK.
+struct Call {
+    what: String,
+    started: Instant,
+    ended: Instant,
+    ok: bool,
+}
+
+/// `threads` × `loops` of listPath, openReader + pread, openWriter + pwrite + closeWriter,
+/// each call timed, while the test body takes every namenode out of the active state for
+/// 10 s and then makes `comes_back` active. No call may fail, and every call that waited
+/// ends within 1 s of a namenode being active again.
+fn loops_across_a_failover(cluster: &mut MiniCluster, p: &Props, away: &str, comes_back: usize) {
+    const THREADS: usize = 4;
+    const LOOPS: usize = 5;
+    let broker = BrokerProcess::start();
+    let dir = format!("hdfs://ns1/tmp/{}", unique("ride"));
+    let file = format!("{dir}/in.bin");
+    let data = test_data((1 << 20) + 99, 21);
+    broker
+        .client()
+        .with_props(p)
+        .write_file(&file, "be:0", &data, 1 << 20);
+
+    let (calls, active_at) = std::thread::scope(|s| {
+        let workers: Vec<_> = (0..THREADS)
+            .map(|t| {
+                let (broker, dir, file, data) = (&broker, &dir, &file, &data);
+                s.spawn(move || {
+                    let mut c = broker.client();
+                    c.with_props(p);
+                    let mut calls = Vec::new();
+                    let mut started = Instant::now();
+                    let mut record = |what: String, ok: bool| {
+                        let ended = Instant::now();
+                        calls.push(Call {
+                            what,
+                            started,
+                            ended,
+                            ok,
+                        });
+                        started = ended;
+                    };
+                    for i in 0..LOOPS {
+                        let be = format!("be:{t}");
+                        let l = c.list(&format!("{dir}/*"), false, false);
+                        record(
+                            format!("listPath {i}: {:?}", l.op_status),
+                            l.op_status.status_code == Code::OK,
+                        );
+                        let r = c.open_reader(file, &be);
+                        record(
+                            format!("openReader {i}: {:?}", r.op_status),
+                            r.op_status.status_code == Code::OK,
+                        );
+                        if let Some(fd) = r.fd {
+                            let got = c.pread(&fd, 0, data.len() as i64);
+                            let same = got.data.as_deref() == Some(&data[..]);
+                            record(format!("pread {i}: {:?}", got.op_status), same);
+                            c.close_reader(&fd);
+                        }
+                        let out = format!("{dir}/out-{t}-{i}.bin");
+                        let w = c.open_writer(&out, &be);
+                        record(
+                            format!("openWriter {i}: {:?}", w.op_status),
+                            w.op_status.status_code == Code::OK,
+                        );
+                        if let Some(fd) = w.fd {
+                            let s = c.pwrite(&fd, 0, &data[..4096]);
+                            record(format!("pwrite {i}: {s:?}"), s.status_code == Code::OK);
+                            let s = c.close_writer(&fd);
+                            record(format!("closeWriter {i}: {s:?}"), s.status_code == Code::OK);
+                        }
+                    }
+                    calls
+                })
+            })
+            .collect();
+        // The outage itself: no namenode active for 10 s, whatever the loops do meanwhile.
+        cluster.command(away);
+        std::thread::sleep(Duration::from_secs(10));
+        cluster.command(&format!("transition-active {comes_back}"));
+        let active_at = Instant::now();
+        let calls: Vec<Call> = workers
+            .into_iter()
+            .flat_map(|w| w.join().unwrap())
+            .collect();
+        (calls, active_at)
+    });
+    let failed: Vec<&str> = calls
+        .iter()
+        .filter(|c| !c.ok)
+        .map(|c| c.what.as_str())
+        .collect();
+    assert!(failed.is_empty(), "{away}: failed calls: {failed:#?}");
+    assert_eq!(calls.len(), THREADS * LOOPS * 6, "{away}: every call made");
+    // Every call that was waiting when a namenode became active ends within 1 s.
+    let waiting: Vec<&Call> = calls
+        .iter()
+        .filter(|c| c.started < active_at && c.ended > active_at)
+        .collect();
+    assert!(
+        !waiting.is_empty(),
+        "{away}: no call waited through the outage"
+    );
+    let latest = waiting
+        .iter()
+        .map(|c| c.ended - active_at)
+        .max()
+        .unwrap_or_default();
+    eprintln!(
+        "{away}: {} calls OK, {} waited through the outage, the last ended {latest:?} after the failover",
+        calls.len(),
+        waiting.len()
+    );
+    for call in waiting {
+        let late = call.ended - active_at;
+        assert!(
+            late < Duration::from_secs(1),
+            "{away}: {} ended {late:?} after the failover",
+            call.what
+        );
+    }
+    let mut c = broker.client();
+    assert_eq!(
+        c.with_props(p).glob(&format!("{dir}/out-*")).len(),
+        THREADS * LOOPS,
+        "every output file written once"
+    );
+    assert_ok(&c.with_props(p).delete(&dir));
+}
+
+/// A failover taking 10 s (both namenodes standby, as while ZKFC decides) or the active
+/// namenode killed and the standby promoted 10 s later: every call rides through.
+#[test]
+fn calls_ride_through_ten_seconds_without_an_active_namenode() {
+    if missing(Server::Hdfs) {
+        return;
+    }
+    let mut cluster = cluster();
+    let p = ha_props(&cluster);
+    loops_across_a_failover(&mut cluster, &p, "transition-standby 0", 0);
+    assert_states(&cluster, "active", "standby");
+    loops_across_a_failover(&mut cluster, &p, "stop-namenode 0", 1);
+    assert_states(&cluster, "stopped", "active");
+    cluster.command("restart-namenode 0");
+    cluster.command("transition-active 0");
+    assert_states(&cluster, "active", "standby");
 }
 
 /// The same nameservice from the cluster's own core-site.xml/hdfs-site.xml in the broker's

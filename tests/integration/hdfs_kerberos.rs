@@ -275,7 +275,7 @@ fn two_principals_concurrently_through_one_broker() {
                 let denied = c
                     .with_props(&props)
                     .list(&format!("{nn}{theirs}/*"), false, false);
-                assert_code(&denied.op_status, Code::TARGET_STORAGE_SERVICE_ERROR);
+                assert_code(&denied.op_status, Code::NOT_AUTHORIZED);
                 let msg = message(&denied.op_status);
                 assert!(
                     msg.contains("Permission denied") && msg.contains(&format!("user={me}")),
@@ -284,7 +284,7 @@ fn two_principals_concurrently_through_one_broker() {
                 let w = c
                     .with_props(&props)
                     .open_writer(&format!("{nn}{theirs}/{run}-{i}.bin"), "be:x");
-                assert_code(&w.op_status, Code::TARGET_STORAGE_SERVICE_ERROR);
+                assert_code(&w.op_status, Code::NOT_AUTHORIZED);
                 path
             })
         })
@@ -298,13 +298,21 @@ fn two_principals_concurrently_through_one_broker() {
             "{p}"
         );
     }
-    // Without Kerberos the secure namenode turns the request away (it drops the
-    // connection; hdfs-native reports only that, so no NOT_AUTHORIZED here).
+    // Without Kerberos the secure namenode turns the request away: NOT_AUTHORIZED saying
+    // the cluster requires Kerberos, in its own words, within a second.
     let mut c = kb.broker.client();
+    let started = std::time::Instant::now();
     let simple = c
         .with_props(&Props::new())
         .list(&format!("{}/alice/*", s.nn), false, false);
-    assert_code(&simple.op_status, Code::TARGET_STORAGE_SERVICE_ERROR);
+    let took = started.elapsed();
+    assert_code(&simple.op_status, Code::NOT_AUTHORIZED);
+    let msg = message(&simple.op_status);
+    assert!(
+        msg.contains("requires Kerberos") && msg.contains("SIMPLE authentication is not enabled"),
+        "{msg}"
+    );
+    assert!(took < Duration::from_secs(1), "took {took:?}");
     kb.assert_never_logged(&bob.keytab_base64());
     // Nor, even at DEBUG, the SASL exchange or the block access tokens.
     let log = kb.broker.log();
@@ -441,7 +449,7 @@ fn login_problems_are_named() {
         (
             "keytab of another principal",
             with_keytab_path_of(&alice, &bob),
-            "alice",
+            "has no key for alice@example.com (keys for bob@example.com only)",
         ),
         (
             "principal unknown to the KDC",
@@ -467,6 +475,51 @@ fn login_problems_are_named() {
     for secret in [NOT_BASE64, GARBAGE_KEYTAB_BASE64] {
         kb.assert_never_logged(secret);
     }
+}
+
+/// Datanodes on unprivileged ports require SASL on data transfer: a client without
+/// `dfs.data.transfer.protection` gets past the namenode but not the datanodes, and the
+/// status names the property (short: no datanode records in it).
+#[test]
+fn missing_data_transfer_protection_is_named() {
+    if missing(Server::Kerberos) {
+        return;
+    }
+    let s = secure();
+    let alice = s.user("alice");
+    let kb = KerberosBroker::start(&s, &[]);
+    let mut c = kb.broker.client();
+    let dir = format!("{}/alice/{}", s.nn, unique("dtp"));
+    let good = with_keytab_path(&alice);
+    let path = format!("{dir}/in.bin");
+    c.with_props(&good)
+        .write_file(&path, "be:1", &test_data(100_000, 3), 64 << 10);
+    let mut bare = good.clone();
+    bare.remove("dfs.data.transfer.protection");
+
+    let fd = c.with_props(&bare).reader_fd(&path, "be:2");
+    let r = c.pread(&fd, 0, 1000);
+    assert_code(&r.op_status, Code::TARGET_STORAGE_SERVICE_ERROR);
+    let msg = message(&r.op_status);
+    assert!(msg.contains("dfs.data.transfer.protection"), "{msg}");
+    assert!(msg.len() < 1000, "{} bytes: {msg}", msg.len());
+    c.close_reader(&fd);
+
+    let out = format!("{dir}/out.bin");
+    let fd = c.with_props(&bare).writer_fd(&out, "be:2");
+    let w = c.pwrite(&fd, 0, &test_data(200_000, 4));
+    let status = if w.status_code == Code::OK {
+        c.close_writer(&fd)
+    } else {
+        w
+    };
+    assert_code(&status, Code::TARGET_STORAGE_SERVICE_ERROR);
+    let msg = message(&status);
+    assert!(msg.contains("dfs.data.transfer.protection"), "{msg}");
+    assert!(msg.len() < 1000, "{} bytes: {msg}", msg.len());
+    // Nothing half-written is visible under the target.
+    assert!(!c.with_props(&good).exists(&out).is_path_exist);
+    assert_ok(&c.with_props(&good).delete(&dir));
 }
 
 /// Listed in tests/secrets.txt: never in a log.

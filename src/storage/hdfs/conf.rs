@@ -10,24 +10,35 @@ use std::path::Path;
 use crate::storage::kerberos;
 use crate::storage::{Location, Properties, Result, StorageError};
 
-/// hdfs-native retries an unreachable namenode 15 times with sleeps up to 15 s: about
-/// three minutes, long after FE and BE gave up on the call and resent it. These bound a
-/// dead namenode to a few seconds, still enough to fail over between HA namenodes.
-/// Hadoop XML files and request properties override them.
-///
-/// hdfs-native also asks for a replacement whenever a datanode of a write pipeline dies
-/// (it treats every block with data as an append), and by default fails the write when the
+/// hdfs-native asks for a replacement whenever a datanode of a write pipeline dies (it
+/// treats every block with data as an append), and by default fails the write when the
 /// namenode has none to give: on a cluster of 3 datanodes one datanode restart broke every
 /// write in flight. Hadoop's DEFAULT policy would go on with the survivors there; best
 /// effort still tries to replace, then does the same.
-const BROKER_DEFAULTS: &[(&str, &str)] = &[
-    ("dfs.client.failover.max.attempts", "4"),
-    ("dfs.client.failover.sleep.base.millis", "200"),
-    ("dfs.client.failover.sleep.max.millis", "2000"),
-    (
-        "dfs.client.block.write.replace-datanode-on-failure.best-effort",
-        "true",
-    ),
+const BROKER_DEFAULTS: &[(&str, &str)] = &[(
+    "dfs.client.block.write.replace-datanode-on-failure.best-effort",
+    "true",
+)];
+
+const FAILOVER_MAX_ATTEMPTS: &str = "dfs.client.failover.max.attempts";
+const FAILOVER_SLEEP_BASE: &str = "dfs.client.failover.sleep.base.millis";
+const FAILOVER_SLEEP_MAX: &str = "dfs.client.failover.sleep.max.millis";
+
+/// How long a call to a nameservice of two or more namenodes waits for one of them to be
+/// active (a ZKFC failover takes seconds to tens of seconds).
+const HA_WAIT_MILLIS: u64 = 30_000;
+/// Between two sweeps over the namenodes of a nameservice: short, so a call notices a
+/// namenode that became active within half a second.
+const HA_SLEEP_BASE_MILLIS: u64 = 100;
+const HA_SLEEP_MAX_MILLIS: u64 = 500;
+
+/// A lone namenode that is down: hdfs-native would retry it 15 times with sleeps up to
+/// 15 s, about three minutes, long after FE and BE gave up on the call and resent it.
+/// These bound it to about 5 s (sleeps of about 0.4, 0.8, 1.6 and 2 s).
+const SINGLE_FAILOVER: [(&str, u64); 3] = [
+    (FAILOVER_MAX_ATTEMPTS, 4),
+    (FAILOVER_SLEEP_BASE, 200),
+    (FAILOVER_SLEEP_MAX, 2000),
 ];
 
 /// The broker's defaults, then the Hadoop XML files of `HADOOP_CONF_DIR`, then of
@@ -177,6 +188,130 @@ pub(super) fn name_single_namenodes(config: &mut HashMap<String, String>) {
     }
 }
 
+/// The failover keys hdfs-native reads, where neither the Hadoop XML files nor the
+/// request set them. hdfs-native fails a call over to the next namenode of its nameservice
+/// on StandbyException or a connection error, sleeping after each sweep over all of them
+/// (`sleep.base.millis` doubled per sweep, capped at `sleep.max.millis`), and gives up
+/// after `max.attempts` moves. For a nameservice of N >= 2 namenodes the broker sweeps
+/// every half second for 30 s, so a call rides through a failover and ends as soon as a
+/// namenode answers as active; a lone namenode that is down fails within about 5 s.
+/// `authority` is the client's (`ns1`, `host:port`, or a viewfs mount table's name).
+pub(super) fn fill_failover_defaults(
+    scheme: &str,
+    authority: &str,
+    config: &mut HashMap<String, String>,
+) {
+    let namenodes = match scheme {
+        "viewfs" => viewfs_namenodes(authority, config),
+        _ => namenode_count(authority, config),
+    };
+    let defaults = if namenodes >= 2 {
+        let base = get_u64(config, FAILOVER_SLEEP_BASE).unwrap_or(HA_SLEEP_BASE_MILLIS);
+        let max = get_u64(config, FAILOVER_SLEEP_MAX).unwrap_or(HA_SLEEP_MAX_MILLIS);
+        let attempts = ha_attempts(namenodes, base, max, HA_WAIT_MILLIS);
+        [
+            (FAILOVER_MAX_ATTEMPTS, attempts),
+            (FAILOVER_SLEEP_BASE, base),
+            (FAILOVER_SLEEP_MAX, max),
+        ]
+    } else {
+        SINGLE_FAILOVER
+    };
+    for (key, value) in defaults {
+        config
+            .entry(key.to_string())
+            .or_insert_with(|| value.to_string());
+    }
+}
+
+/// The RPC addresses (`host:port`) of the namenodes behind a client: the one named, a
+/// nameservice's, or those of every `hdfs://` target of a viewfs mount table.
+pub(super) fn namenode_addresses(
+    scheme: &str,
+    authority: &str,
+    config: &HashMap<String, String>,
+) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut add = |authority: &str| {
+        for address in addresses_of(authority, config) {
+            if !out.contains(&address) {
+                out.push(address);
+            }
+        }
+    };
+    if scheme == "viewfs" {
+        let prefix = format!("fs.viewfs.mounttable.{authority}.");
+        for target in config
+            .iter()
+            .filter(|(k, _)| k.starts_with(&prefix))
+            .filter_map(|(_, target)| Location::parse(target.trim()).ok())
+            .filter(|target| target.scheme() == "hdfs")
+        {
+            add(target.authority().unwrap_or_default());
+        }
+    } else {
+        add(authority);
+    }
+    out
+}
+
+fn addresses_of(authority: &str, config: &HashMap<String, String>) -> Vec<String> {
+    match config.get(&format!("dfs.ha.namenodes.{authority}")) {
+        Some(ids) => ids
+            .split(',')
+            .map(str::trim)
+            .filter_map(|id| config.get(&format!("dfs.namenode.rpc-address.{authority}.{id}")))
+            .map(|a| a.trim().to_string())
+            .collect(),
+        None if authority.contains(':') => vec![authority.to_string()],
+        None if authority.is_empty() => Vec::new(),
+        // Hadoop's default namenode RPC port.
+        None => vec![format!("{authority}:8020")],
+    }
+}
+
+fn get_u64(config: &HashMap<String, String>, key: &str) -> Option<u64> {
+    config.get(key).and_then(|v| v.trim().parse().ok())
+}
+
+/// The namenodes behind an `hdfs://` authority: those of a nameservice, else one.
+fn namenode_count(authority: &str, config: &HashMap<String, String>) -> usize {
+    config
+        .get(&format!("dfs.ha.namenodes.{authority}"))
+        .map(|ids| ids.split(',').filter(|id| !id.trim().is_empty()).count())
+        .unwrap_or(1)
+}
+
+/// A mount table counts as HA when every `hdfs://` target is a nameservice of two or more
+/// namenodes (the failover keys are per client, so one lone namenode among the targets
+/// keeps the short bound for all of them): then the most namenodes any target has.
+fn viewfs_namenodes(cluster: &str, config: &HashMap<String, String>) -> usize {
+    let prefix = format!("fs.viewfs.mounttable.{cluster}.");
+    let counts: Vec<usize> = config
+        .iter()
+        .filter(|(k, _)| k.starts_with(&prefix))
+        .filter_map(|(_, target)| Location::parse(target.trim()).ok())
+        .filter(|target| target.scheme() == "hdfs")
+        .map(|target| namenode_count(target.authority().unwrap_or_default(), config))
+        .collect();
+    match counts.iter().min() {
+        Some(&least) if least >= 2 => counts.into_iter().max().unwrap_or(least),
+        _ => 1,
+    }
+}
+
+/// Moves between namenodes (`max.attempts`) so that the sleeps after each sweep add up to
+/// `wait_millis`, plus one last sweep after the last sleep.
+fn ha_attempts(namenodes: usize, base: u64, max: u64, wait_millis: u64) -> u64 {
+    let (mut slept, mut sweeps) = (0u64, 0u64);
+    while slept < wait_millis && sweeps < 10_000 {
+        sweeps += 1;
+        slept += base.saturating_mul(1 << sweeps.min(32)).min(max).max(1);
+    }
+    let n = namenodes as u64;
+    sweeps * n + (n - 1)
+}
+
 /// `<configuration><property><name/><value/></property>...` into a map. `Ok(None)` when
 /// the file does not exist.
 fn read_hadoop_xml(path: &Path) -> std::io::Result<Option<HashMap<String, String>>> {
@@ -242,6 +377,83 @@ mod tests {
         assert_eq!(c["dfs.namenode.rpc-address.ns1.nn"], "127.0.0.1:8020");
         assert_eq!(c["dfs.ha.namenodes.ns2"], "a");
         assert!(!c.contains_key("dfs.namenode.rpc-address.ns2.nn"));
+    }
+
+    #[test]
+    fn failover_defaults_wait_long_for_ha_and_briefly_for_one_namenode() {
+        let mut c = conf(&[
+            ("dfs.ha.namenodes.ns1", "nn1,nn2"),
+            ("dfs.ha.namenodes.ns2", "nn"),
+        ]);
+        fill_failover_defaults("hdfs", "ns1", &mut c);
+        // Sleeps of 200, 400, then 500 ms until 30 s: 61 sweeps of 2, plus one last move.
+        assert_eq!(c[FAILOVER_MAX_ATTEMPTS], "123");
+        assert_eq!(c[FAILOVER_SLEEP_MAX], "500");
+        for (scheme, authority) in [("hdfs", "ns2"), ("hdfs", "127.0.0.1:8020")] {
+            let mut single = c.clone();
+            single.retain(|k, _| !k.starts_with("dfs.client.failover"));
+            fill_failover_defaults(scheme, authority, &mut single);
+            assert_eq!(single[FAILOVER_MAX_ATTEMPTS], "4", "{authority}");
+            assert_eq!(single[FAILOVER_SLEEP_MAX], "2000");
+        }
+        // What the operator set wins; a longer sleep means fewer attempts for 30 s.
+        let mut set = conf(&[
+            ("dfs.ha.namenodes.ns1", "a,b,c"),
+            (FAILOVER_SLEEP_MAX, "1000"),
+        ]);
+        fill_failover_defaults("hdfs", "ns1", &mut set);
+        // 200, 400, 800, then 1000 ms: 32 sweeps of 3, plus two last moves.
+        assert_eq!(set[FAILOVER_MAX_ATTEMPTS], "98");
+        let mut set = conf(&[
+            ("dfs.ha.namenodes.ns1", "a,b"),
+            (FAILOVER_MAX_ATTEMPTS, "15"),
+        ]);
+        fill_failover_defaults("hdfs", "ns1", &mut set);
+        assert_eq!(set[FAILOVER_MAX_ATTEMPTS], "15");
+    }
+
+    #[test]
+    fn namenode_addresses_of_every_kind_of_client() {
+        let c = conf(&[
+            ("dfs.ha.namenodes.ns1", "nn1,nn2"),
+            ("dfs.namenode.rpc-address.ns1.nn1", "127.0.0.1:1"),
+            ("dfs.namenode.rpc-address.ns1.nn2", "127.0.0.1:2"),
+            ("fs.viewfs.mounttable.cluster.link./data", "hdfs://ns1/data"),
+            (
+                "fs.viewfs.mounttable.cluster.link./x",
+                "hdfs://127.0.0.1:3/x",
+            ),
+            ("fs.viewfs.mounttable.cluster.linkFallback", "hdfs://ns1/"),
+        ]);
+        assert_eq!(
+            namenode_addresses("hdfs", "ns1", &c),
+            ["127.0.0.1:1", "127.0.0.1:2"]
+        );
+        assert_eq!(namenode_addresses("hdfs", "nn:9000", &c), ["nn:9000"]);
+        assert_eq!(namenode_addresses("hdfs", "nn", &c), ["nn:8020"]);
+        let mut all = namenode_addresses("viewfs", "cluster", &c);
+        all.sort();
+        assert_eq!(all, ["127.0.0.1:1", "127.0.0.1:2", "127.0.0.1:3"]);
+    }
+
+    #[test]
+    fn a_mount_table_is_ha_when_every_target_is() {
+        let mut c = conf(&[
+            ("dfs.ha.namenodes.ns1", "nn1,nn2"),
+            ("dfs.ha.namenodes.ns2", "nn1,nn2"),
+            ("fs.viewfs.mounttable.cluster.link./data", "hdfs://ns1/data"),
+            ("fs.viewfs.mounttable.cluster.linkFallback", "hdfs://ns2/"),
+        ]);
+        fill_failover_defaults("viewfs", "cluster", &mut c);
+        assert_eq!(c[FAILOVER_SLEEP_MAX], "500");
+        let mut c = conf(&[
+            ("dfs.ha.namenodes.ns1", "nn1,nn2"),
+            ("dfs.ha.namenodes.ns2", "nn"),
+            ("fs.viewfs.mounttable.cluster.link./data", "hdfs://ns1/data"),
+            ("fs.viewfs.mounttable.cluster.link./tmp", "hdfs://ns2/tmp"),
+        ]);
+        fill_failover_defaults("viewfs", "cluster", &mut c);
+        assert_eq!(c[FAILOVER_SLEEP_MAX], "2000");
     }
 
     #[test]

@@ -83,13 +83,10 @@ pub(super) fn to_storage_error(loc: &Location, err: HdfsError) -> StorageError {
         {
             StorageError::AlreadyExists { path }
         }
-        // A permission refusal: a storage error, as under simple authentication. The
-        // namenode's text already says "Permission denied: user=..., inode=...".
+        // A permission refusal: the namenode's text already says "Permission denied:
+        // user=..., access=..., inode=...".
         HdfsError::RPCError(class, msg) if RemoteClass::of(&class) == RemoteClass::AccessControl => {
-            StorageError::Io {
-                path,
-                message: first_line(&msg).to_string(),
-            }
+            StorageError::NotAuthorized(format!("{path}: {}", first_line(&msg)))
         }
         // Any other refusal (StandbyException when no namenode of a nameservice is active,
         // SafeModeException, quotas ...): the class's simple name says what it was.
@@ -107,14 +104,92 @@ pub(super) fn to_storage_error(loc: &Location, err: HdfsError) -> StorageError {
         // hdfs-native's own text names it.
         other => StorageError::Io {
             path,
-            message: other.to_string(),
+            message: bounded(&other.to_string()),
         },
+    }
+}
+
+/// The most of a message kept: hdfs-native puts whole datanode records (kilobytes) in
+/// some, which help nobody reading a status.
+const MESSAGE_MAX: usize = 300;
+
+/// The first line, without the datanode records, at most [`MESSAGE_MAX`] bytes.
+fn bounded(msg: &str) -> String {
+    let mut msg = first_line(msg);
+    for records in [
+        "[DatanodeInfoProto",
+        "DatanodeInfoProto {",
+        "[LocatedBlockProto",
+    ] {
+        if let Some(at) = msg.find(records) {
+            msg = msg[..at].trim_end_matches([' ', ':']);
+        }
+    }
+    if msg.len() <= MESSAGE_MAX {
+        return msg.to_string();
+    }
+    let mut end = MESSAGE_MAX;
+    while !msg.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}...", &msg[..end])
+}
+
+/// What a client's data transfer settings are, for datanode failures to point at them.
+#[derive(Clone, Default)]
+pub(super) struct DataTransfer {
+    /// Kerberos: the datanodes may require SASL on data transfer.
+    pub secured: bool,
+    /// `dfs.data.transfer.protection` as configured.
+    pub protection: Option<String>,
+}
+
+const PROTECTION_KEY: &str = "dfs.data.transfer.protection";
+
+/// A failure of a read or write on the datanodes: on a secured cluster, datanodes on
+/// unprivileged ports drop a client whose `dfs.data.transfer.protection` is missing or
+/// differs from theirs, which hdfs-native reports only as a reset connection or as every
+/// datanode failing; the status says which property to check.
+pub(super) fn datanode_error(
+    loc: &Location,
+    err: HdfsError,
+    transfer: &DataTransfer,
+) -> StorageError {
+    let suspicious = transfer.secured
+        && matches!(
+            err,
+            HdfsError::DataTransferError(_) | HdfsError::IOError(_) | HdfsError::SASLError(_)
+        );
+    let hint = match &transfer.protection {
+        _ if !suspicious => None,
+        None => Some(format!(
+            "on a secured cluster this usually means {PROTECTION_KEY} is not set: set it as in the cluster's hdfs-site.xml (authentication, integrity or privacy)"
+        )),
+        Some(value) => Some(format!(
+            "if every datanode fails this way, check that {PROTECTION_KEY} = {value} is what the cluster's datanodes use (authentication, integrity or privacy)"
+        )),
+    };
+    match (to_storage_error(loc, err), hint) {
+        (StorageError::Io { path, message }, Some(hint)) => StorageError::Io {
+            path,
+            message: format!("{message}; {hint}"),
+        },
+        (StorageError::NotAuthorized(message), Some(hint)) => {
+            StorageError::NotAuthorized(format!("{message}; {hint}"))
+        }
+        (other, _) => other,
     }
 }
 
 /// Java exception messages carry a stack trace after the first line.
 fn first_line(msg: &str) -> &str {
     msg.lines().next().unwrap_or(msg).trim()
+}
+
+/// A refusal of the namenode (permissions, snapshots): retrying changes nothing.
+pub(super) fn is_access_refusal(err: &HdfsError) -> bool {
+    matches!(err, HdfsError::RPCError(class, _) | HdfsError::FatalRPCError(class, _)
+        if RemoteClass::of(class) == RemoteClass::AccessControl)
 }
 
 /// A read failure on the datanode side: a dead or restarted datanode, a broken stream,
@@ -187,25 +262,33 @@ mod tests {
         );
     }
 
+    fn not_authorized(err: StorageError) -> String {
+        match err {
+            StorageError::NotAuthorized(m) => m,
+            other => panic!("expected NotAuthorized, got {other:?}"),
+        }
+    }
+
     #[test]
-    fn permission_refusals_stay_storage_errors() {
-        // A permission refusal stays a storage error, as for simple auth.
+    fn permission_refusals_are_not_authorized() {
         let denied = rpc(
             ACCESS_CONTROL,
             "Permission denied: user=alice, access=READ_EXECUTE, inode=\"/bob\"\n\tat org.apache...",
         );
+        assert!(is_access_refusal(&denied));
         assert_eq!(
-            io_message(to_storage_error(&loc(), denied)),
-            "Permission denied: user=alice, access=READ_EXECUTE, inode=\"/bob\""
+            not_authorized(to_storage_error(&loc(), denied)),
+            "hdfs://nn:8020/a: Permission denied: user=alice, access=READ_EXECUTE, inode=\"/bob\""
         );
         let snapshot = rpc(
             "org.apache.hadoop.hdfs.protocol.SnapshotAccessControlException",
             "Modification on a read-only snapshot is disallowed",
         );
         assert_eq!(
-            io_message(to_storage_error(&loc(), snapshot)),
-            "Modification on a read-only snapshot is disallowed"
+            not_authorized(to_storage_error(&loc(), snapshot)),
+            "hdfs://nn:8020/a: Modification on a read-only snapshot is disallowed"
         );
+        assert!(!is_access_refusal(&HdfsError::ChecksumError));
     }
 
     #[test]
@@ -249,6 +332,54 @@ mod tests {
             io_message(to_storage_error(&loc(), safe_mode)),
             "SafeModeException: Cannot create file /a. Name node is in safe mode."
         );
+    }
+
+    #[test]
+    fn messages_are_bounded() {
+        let records = format!(
+            "All DataNodes failed: [DatanodeInfoProto {{ id: {} }}]",
+            "x".repeat(3000)
+        );
+        let msg = io_message(to_storage_error(
+            &loc(),
+            HdfsError::DataTransferError(records),
+        ));
+        assert_eq!(msg, "data transfer error: All DataNodes failed");
+        let long = HdfsError::DataTransferError("é".repeat(1000));
+        let msg = io_message(to_storage_error(&loc(), long));
+        assert!(
+            msg.len() <= MESSAGE_MAX + 3 && msg.ends_with("..."),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn datanode_failures_of_a_secured_client_name_the_protection_key() {
+        let reset = || HdfsError::IOError(std::io::ErrorKind::ConnectionReset.into());
+        let unset = DataTransfer {
+            secured: true,
+            protection: None,
+        };
+        let msg = io_message(datanode_error(&loc(), reset(), &unset));
+        assert!(
+            msg.contains(PROTECTION_KEY) && msg.contains("not set"),
+            "{msg}"
+        );
+        let set = DataTransfer {
+            secured: true,
+            protection: Some("privacy".into()),
+        };
+        let msg = io_message(datanode_error(&loc(), reset(), &set));
+        assert!(
+            msg.contains("dfs.data.transfer.protection = privacy"),
+            "{msg}"
+        );
+        let msg = io_message(datanode_error(&loc(), reset(), &DataTransfer::default()));
+        assert!(!msg.contains(PROTECTION_KEY), "{msg}");
+        // A namenode refusal is no datanode failure.
+        let denied = rpc(ACCESS_CONTROL, "Permission denied");
+        let err = datanode_error(&loc(), denied, &unset);
+        assert!(!err.to_string().contains(PROTECTION_KEY), "{err}");
     }
 
     #[test]

@@ -9,6 +9,8 @@
 //! Every hdfs-native error becomes a `StorageError` in [`error`]. Kerberos: see
 //! [`super::kerberos`].
 
+mod auth_probe;
+mod cleanup;
 mod conf;
 mod error;
 mod reader;
@@ -24,11 +26,14 @@ use hdfs_native::{Client, ClientBuilder};
 
 use super::cache::ClientCache;
 use super::kerberos::{self, Identity, KeytabDir, PrivateKeytab};
+use super::temp_name::is_unfinished_write;
 use super::{
     FileStatus, Location, Properties, ReadStream, Result, Storage, StorageError, WriteStream,
 };
+use auth_probe::AuthProbe;
+use cleanup::{CleanupWorker, Cleanups};
 use conf::RequestConfig;
-use error::to_storage_error;
+use error::{to_storage_error, DataTransfer};
 use reader::HdfsReader;
 use writer::HdfsWriter;
 
@@ -40,6 +45,9 @@ pub struct HdfsBackend {
     keytabs: KeytabDir,
     /// `kerberos_token_expire_seconds`: the oldest a secured client gets.
     kerberos_max_age: Duration,
+    /// Temporary files of failed writes still to remove, and who retries them.
+    cleanups: Cleanups,
+    cleanup_worker: CleanupWorker,
 }
 
 #[derive(Clone, PartialEq, Eq, Hash)]
@@ -52,7 +60,10 @@ struct ClientKey {
 impl HdfsBackend {
     /// Reads the Hadoop XML files of `HADOOP_CONF_DIR`, then of `conf_dir` (the broker's).
     pub fn new(conf_dir: Option<&Path>, idle_expiry: Duration, kerberos_max_age: Duration) -> Self {
+        let (cleanups, cleanup_worker) = cleanup::cleanups();
         HdfsBackend {
+            cleanups,
+            cleanup_worker,
             defaults: conf::hadoop_defaults(conf_dir),
             clients: ClientCache::new(idle_expiry),
             keytabs: KeytabDir::default(),
@@ -86,6 +97,19 @@ impl HdfsBackend {
         let authority = loc.authority().unwrap_or_default().to_string();
         conf::check_nameservice(&authority, &config)?;
         conf::name_single_namenodes(&mut config);
+        conf::fill_failover_defaults(loc.scheme(), &authority, &mut config);
+        // A simple client of a secured cluster learns so from the namenodes themselves.
+        let transfer = DataTransfer {
+            secured: identity.is_some(),
+            protection: config
+                .get("dfs.data.transfer.protection")
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty()),
+        };
+        let auth_probe = identity.is_none().then(|| {
+            let namenodes = conf::namenode_addresses(loc.scheme(), &authority, &config);
+            AuthProbe::new(namenodes)
+        });
         let key = ClientKey {
             scheme: loc.scheme().to_string(),
             authority,
@@ -113,16 +137,24 @@ impl HdfsBackend {
             let client = builder.build().map_err(|e| {
                 StorageError::InvalidArgument(format!("{loc}: cannot set up an HDFS client: {e}"))
             })?;
-            Ok(HdfsStorage { client, keytab })
+            Ok(HdfsStorage {
+                client,
+                keytab,
+                cleanups: self.cleanups.clone(),
+                auth_probe,
+                transfer,
+            })
         })?;
         Ok((storage, loc))
     }
 
     /// Drops clients that are idle or too old now (with them, inline keytabs no stream
-    /// still holds), also when no request comes to do it. Runs until the process ends and
-    /// sleeps while no client is cached: an idle broker does no work.
+    /// still holds), also when no request comes to do it, and retries removals of
+    /// temporary files the cluster could not take when a write failed. Runs until the
+    /// process ends and sleeps while no client is cached and nothing is to remove: an idle
+    /// broker does no work.
     pub async fn run_sweeper(&self) {
-        self.clients.run_sweeper().await
+        tokio::join!(self.clients.run_sweeper(), self.cleanup_worker.run());
     }
 }
 
@@ -132,6 +164,26 @@ pub struct HdfsStorage {
     /// An inline keytab's file: kept while this client or any stream of it lives, since
     /// every new namenode connection reads it again.
     keytab: Option<Arc<PrivateKeytab>>,
+    cleanups: Cleanups,
+    /// For simple authentication: whether the namenodes would rather see Kerberos.
+    auth_probe: Option<AuthProbe>,
+    /// For streams' datanode failures to point at the data transfer settings.
+    transfer: DataTransfer,
+}
+
+impl HdfsStorage {
+    /// Runs a namenode call, answered at once (rather than after the client's retries)
+    /// when the cluster turns simple authentication away.
+    async fn call<T>(
+        &self,
+        loc: &Location,
+        call: impl std::future::Future<Output = Result<T>>,
+    ) -> Result<T> {
+        match &self.auth_probe {
+            Some(probe) => probe.guard(loc, call).await,
+            None => call.await,
+        }
+    }
 }
 
 fn status_of(base: &Location, s: hdfs_native::client::FileStatus) -> FileStatus {
@@ -147,44 +199,61 @@ fn status_of(base: &Location, s: hdfs_native::client::FileStatus) -> FileStatus 
 #[async_trait]
 impl Storage for HdfsStorage {
     async fn stat(&self, loc: &Location) -> Result<Option<FileStatus>> {
-        match self.client.get_file_info(loc.path()).await {
-            Ok(s) => Ok(Some(status_of(loc, s))),
-            Err(e) => match to_storage_error(loc, e) {
-                StorageError::NotFound { .. } => Ok(None),
-                other => Err(other),
-            },
-        }
+        self.call(loc, async {
+            match self.client.get_file_info(loc.path()).await {
+                Ok(s) => Ok(Some(status_of(loc, s))),
+                Err(e) => match to_storage_error(loc, e) {
+                    StorageError::NotFound { .. } => Ok(None),
+                    other => Err(other),
+                },
+            }
+        })
+        .await
     }
 
     async fn list_dir(&self, loc: &Location) -> Result<Vec<FileStatus>> {
         let listing = self
-            .client
-            .list_status(loc.path(), false)
-            .await
-            .map_err(|e| to_storage_error(loc, e))?;
-        let mut out: Vec<FileStatus> = listing.into_iter().map(|s| status_of(loc, s)).collect();
+            .call(loc, async {
+                (self.client.list_status(loc.path(), false).await)
+                    .map_err(|e| to_storage_error(loc, e))
+            })
+            .await?;
+        // A write in progress (or one a killed broker left) is no file to load.
+        let mut out: Vec<FileStatus> = listing
+            .into_iter()
+            .map(|s| status_of(loc, s))
+            .filter(|s| !is_unfinished_write(s.name()))
+            .collect();
         out.sort_by(|a, b| a.name().cmp(b.name()));
         Ok(out)
     }
 
     async fn open_read(&self, loc: &Location) -> Result<Box<dyn ReadStream>> {
-        let reader = HdfsReader::open(&self.client, self.keytab.clone(), loc).await?;
+        let keytab = self.keytab.clone();
+        let opening = HdfsReader::open(&self.client, keytab, self.transfer.clone(), loc);
+        let reader = self.call(loc, opening).await?;
         Ok(Box::new(reader))
     }
 
     async fn create(&self, loc: &Location) -> Result<Box<dyn WriteStream>> {
-        let writer = HdfsWriter::create(&self.client, self.keytab.clone(), loc).await?;
+        let keytab = self.keytab.clone();
+        let (cleanups, transfer) = (self.cleanups.clone(), self.transfer.clone());
+        let creating = HdfsWriter::create(&self.client, keytab, cleanups, transfer, loc);
+        let writer = self.call(loc, creating).await?;
         Ok(Box::new(writer))
     }
 
     async fn delete(&self, loc: &Location) -> Result<()> {
-        match self.client.delete(loc.path(), true).await {
-            Ok(_) => Ok(()),
-            Err(e) => match to_storage_error(loc, e) {
-                StorageError::NotFound { .. } => Ok(()),
-                other => Err(other),
-            },
-        }
+        self.call(loc, async {
+            match self.client.delete(loc.path(), true).await {
+                Ok(_) => Ok(()),
+                Err(e) => match to_storage_error(loc, e) {
+                    StorageError::NotFound { .. } => Ok(()),
+                    other => Err(other),
+                },
+            }
+        })
+        .await
     }
 
     async fn rename(&self, src: &Location, dst: &Location) -> Result<()> {
@@ -193,15 +262,16 @@ impl Storage for HdfsStorage {
                 path: dst.to_string(),
             });
         }
-        self.client
-            .rename(src.path(), dst.path(), false)
-            .await
-            .map_err(|e| match to_storage_error(src, e) {
+        let renaming = self.client.rename(src.path(), dst.path(), false);
+        self.call(src, async {
+            renaming.await.map_err(|e| match to_storage_error(src, e) {
                 StorageError::Io { message, .. } => StorageError::Io {
                     path: format!("{src} -> {dst}"),
                     message,
                 },
                 other => other,
             })
+        })
+        .await
     }
 }

@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use hdfs_native::file::FileReader;
 use hdfs_native::{Client, HdfsError};
 
-use super::error::{is_datanode_failure, to_storage_error};
+use super::error::{datanode_error, is_datanode_failure, to_storage_error, DataTransfer};
 use crate::storage::kerberos::PrivateKeytab;
 use crate::storage::{Location, ReadBuf, ReadStream, Result};
 
@@ -17,6 +17,7 @@ pub(super) struct HdfsReader {
     reader: Mutex<Arc<FileReader>>,
     client: Client,
     _keytab: Option<Arc<PrivateKeytab>>,
+    transfer: DataTransfer,
     size: u64,
     loc: Location,
 }
@@ -25,6 +26,7 @@ impl HdfsReader {
     pub(super) async fn open(
         client: &Client,
         keytab: Option<Arc<PrivateKeytab>>,
+        transfer: DataTransfer,
         loc: &Location,
     ) -> Result<Self> {
         let reader = client
@@ -33,6 +35,7 @@ impl HdfsReader {
             .map_err(|e| to_storage_error(loc, e))?;
         Ok(HdfsReader {
             _keytab: keytab,
+            transfer,
             size: reader.file_length() as u64,
             reader: Mutex::new(Arc::new(reader)),
             client: client.clone(),
@@ -100,7 +103,7 @@ impl ReadStream for HdfsReader {
                 buf.advance(n);
                 Ok(n)
             }
-            Err(e) => Err(to_storage_error(&self.loc, e)),
+            Err(e) => Err(datanode_error(&self.loc, e, &self.transfer)),
         }
     }
 }

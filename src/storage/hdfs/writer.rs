@@ -1,5 +1,9 @@
-//! Sequential writes of one HDFS file: hsync before close, and no partial file left
-//! behind by a failed, aborted or dropped writer.
+//! Sequential writes of one HDFS file, committed atomically: the bytes go to a hidden
+//! temporary file beside the target (`.<name>.broker-<16 hex>.tmp`, in the same directory,
+//! so its quotas and permissions apply), which closeWriter hsyncs, closes and renames over
+//! the target. A write that fails, is aborted or is dropped leaves the previous file intact
+//! and removes its temporary file, in the background ([`super::cleanup`]) when the cluster
+//! cannot be reached.
 
 use std::sync::Arc;
 
@@ -8,43 +12,72 @@ use bytes::Bytes;
 use hdfs_native::file::FileWriter;
 use hdfs_native::{Client, WriteOptions};
 
-use super::error::{is_hsync_unsupported, to_storage_error};
+use super::cleanup::{Cleanups, Removal};
+use super::error::{datanode_error, is_hsync_unsupported, to_storage_error, DataTransfer};
 use crate::storage::kerberos::PrivateKeytab;
+use crate::storage::temp_name::temp_name;
 use crate::storage::{Location, Result, StorageError, WriteStream};
 
 pub(super) struct HdfsWriter {
     /// `None` once closed or abandoned.
     writer: Option<FileWriter>,
     client: Client,
-    _keytab: Option<Arc<PrivateKeytab>>,
+    keytab: Option<Arc<PrivateKeytab>>,
+    cleanups: Cleanups,
+    transfer: DataTransfer,
+    /// The target, which every error names.
     loc: Location,
+    temp: Location,
 }
 
 impl HdfsWriter {
-    /// Creates (or replaces) `loc`. Missing parents get 0755, as Hadoop's
-    /// FileSystem.create gives them under the default umask (the namenode's implicit
-    /// parents would be world-writable).
+    /// Starts a write that will create (or replace) `loc`. Missing parents get 0755, as
+    /// Hadoop's FileSystem.create gives them under the default umask (the namenode's
+    /// implicit parents would be world-writable).
     pub(super) async fn create(
         client: &Client,
         keytab: Option<Arc<PrivateKeytab>>,
+        cleanups: Cleanups,
+        transfer: DataTransfer,
         loc: &Location,
     ) -> Result<Self> {
-        if let Some(parent) = loc.parent() {
-            client
-                .mkdirs(parent.path(), 0o755, true)
-                .await
-                .map_err(|e| to_storage_error(&parent, e))?;
+        let parent = loc.parent().ok_or_else(|| StorageError::Io {
+            path: loc.to_string(),
+            message: "cannot write to the root directory".into(),
+        })?;
+        client
+            .mkdirs(parent.path(), 0o755, true)
+            .await
+            .map_err(|e| to_storage_error(&parent, e))?;
+        // The rename at commit would refuse a directory; say so before any byte is sent.
+        match client.get_file_info(loc.path()).await {
+            Ok(status) if status.isdir => {
+                return Err(StorageError::AlreadyExists {
+                    path: format!("{loc} (a directory)"),
+                })
+            }
+            Ok(_) => {}
+            Err(e) => match to_storage_error(loc, e) {
+                StorageError::NotFound { .. } => {}
+                other => return Err(other),
+            },
         }
-        let options = WriteOptions::default().overwrite(true).create_parent(false);
+        let temp = parent.join(&temp_name(loc.name()));
+        let options = WriteOptions::default()
+            .overwrite(false)
+            .create_parent(false);
         let writer = client
-            .create(loc.path(), options)
+            .create(temp.path(), options)
             .await
             .map_err(|e| to_storage_error(loc, e))?;
         Ok(HdfsWriter {
-            _keytab: keytab,
             writer: Some(writer),
             client: client.clone(),
+            keytab,
+            cleanups,
+            transfer,
             loc: loc.clone(),
+            temp,
         })
     }
 
@@ -54,63 +87,68 @@ impl HdfsWriter {
             message: "the writer is already closed".into(),
         })
     }
+
+    fn removal(&self) -> Removal {
+        Removal {
+            client: self.client.clone(),
+            _keytab: self.keytab.clone(),
+            temp: self.temp.clone(),
+        }
+    }
+
+    /// hsync (every datanode in the pipeline has the bytes on disk), close, rename over
+    /// the target. Erasure-coded files cannot hsync; close still waits for every block.
+    async fn finish(&mut self) -> Result<()> {
+        let (loc, transfer) = (self.loc.clone(), self.transfer.clone());
+        let writer = self.writer()?;
+        match writer.hsync().await {
+            Err(e) if !is_hsync_unsupported(&e) => return Err(datanode_error(&loc, e, &transfer)),
+            _ => {}
+        }
+        let closed = writer.close().await;
+        self.writer = None;
+        closed.map_err(|e| datanode_error(&loc, e, &transfer))?;
+        self.client
+            .rename(self.temp.path(), loc.path(), true)
+            .await
+            .map_err(|e| to_storage_error(&loc, e))
+    }
 }
 
 #[async_trait]
 impl WriteStream for HdfsWriter {
     async fn write(&mut self, data: Vec<u8>) -> Result<()> {
-        let loc = self.loc.clone();
+        let (loc, transfer) = (self.loc.clone(), self.transfer.clone());
         self.writer()?
             .write_bytes(Bytes::from(data))
             .await
             .map(|_| ())
-            .map_err(|e| to_storage_error(&loc, e))
+            .map_err(|e| datanode_error(&loc, e, &transfer))
     }
 
     async fn commit(mut self: Box<Self>) -> Result<()> {
-        let loc = self.loc.clone();
-        let writer = self.writer()?;
-        // hsync: every datanode in the pipeline has the bytes on disk before we say OK.
-        // Erasure-coded files cannot hsync; close still waits for every block.
-        match writer.hsync().await {
-            Err(e) if !is_hsync_unsupported(&e) => return Err(to_storage_error(&loc, e)),
-            _ => {}
+        let result = self.finish().await;
+        if result.is_err() {
+            drop(self.writer.take());
+            self.cleanups.remove(self.removal()).await;
         }
-        let closed = writer.close().await;
-        self.writer = None;
-        if let Err(e) = closed {
-            // A file that could not be completed must not stay behind looking whole.
-            if let Err(cleanup) = self.client.delete(loc.path(), false).await {
-                tracing::warn!(path = %loc, "cannot remove the incomplete file: {cleanup}");
-            }
-            return Err(to_storage_error(&loc, e));
-        }
-        Ok(())
+        result
     }
 
+    /// The target stays as it was; the temporary file goes (later, if the cluster cannot
+    /// be reached now).
     async fn abort(mut self: Box<Self>) -> Result<()> {
         drop(self.writer.take());
-        match self.client.delete(self.loc.path(), false).await {
-            Ok(_) => Ok(()),
-            Err(e) => match to_storage_error(&self.loc, e) {
-                StorageError::NotFound { .. } => Ok(()),
-                other => Err(other),
-            },
-        }
+        self.cleanups.remove(self.removal()).await;
+        Ok(())
     }
 }
 
 impl Drop for HdfsWriter {
-    /// A writer dropped mid-way (its task cancelled) must not leave a partial file.
+    /// A writer dropped mid-way (its task cancelled) must not leave its temporary file.
     fn drop(&mut self) {
-        if self.writer.take().is_none() {
-            return;
-        }
-        let (client, path) = (self.client.clone(), self.loc.path().to_string());
-        if let Ok(handle) = tokio::runtime::Handle::try_current() {
-            handle.spawn(async move {
-                let _ = client.delete(&path, false).await;
-            });
+        if self.writer.take().is_some() {
+            self.cleanups.remove_soon(self.removal());
         }
     }
 }

@@ -156,6 +156,25 @@ pub fn exists_at(nn: &str, path: &str) -> bool {
     })
 }
 
+/// The names in directory `dir` on the namenode at `nn`, hidden ones too, sorted; empty
+/// when `dir` does not exist.
+pub fn names_at(nn: &str, dir: &str) -> Vec<String> {
+    direct(nn, async |client| {
+        match client.list_status(dir, false).await {
+            Ok(listing) => {
+                let mut names: Vec<String> = listing
+                    .into_iter()
+                    .map(|s| s.path.rsplit('/').next().unwrap_or_default().to_string())
+                    .collect();
+                names.sort();
+                names
+            }
+            Err(hdfs_native::HdfsError::FileNotFound(_)) => Vec::new(),
+            Err(e) => panic!("list_status {nn}{dir}: {e}"),
+        }
+    })
+}
+
 /// The cluster of the test process, lent to one test (see [`shared`]); handed back when
 /// dropped, also when the test panicked.
 pub struct Cluster(Option<MiniCluster>);
