@@ -11,6 +11,7 @@ pub mod moto;
 pub mod object_checks;
 pub mod seaweed;
 pub mod server;
+pub mod signature_proxy;
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
