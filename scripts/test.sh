@@ -48,6 +48,25 @@ if [ -z "${MOTO_DIR:-}" ]; then
     fi
     export MOTO_DIR="$PWD/$moto_dir"
 fi
+# The OSS and COS signatures are checked by the vendors' Python SDKs in a proxy
+# (tests/common/signature_proxy.py): PyPI's oss2 and cos-python-sdk-v5, pinned, installed
+# once under target/.
+oss2_dir=target/oss2-2.19.1
+if [ -z "${OSS2_DIR:-}" ]; then
+    if [ ! -d "$oss2_dir/oss2" ]; then
+        python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore --target "$oss2_dir" \
+            oss2==2.19.1
+    fi
+    export OSS2_DIR="$PWD/$oss2_dir"
+fi
+cos_sdk_dir=target/cos-sdk-1.9.44
+if [ -z "${COS_SDK_DIR:-}" ]; then
+    if [ ! -d "$cos_sdk_dir/qcloud_cos" ]; then
+        python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore --target "$cos_sdk_dir" \
+            cos-python-sdk-v5==1.9.44
+    fi
+    export COS_SDK_DIR="$PWD/$cos_sdk_dir"
+fi
 log=$(mktemp)
 # Every test broker leaves its logs here, searched for secrets after the run.
 export BROKER_TEST_LOG_ARCHIVE

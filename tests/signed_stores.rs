@@ -85,25 +85,29 @@ fn oss_v1_signatures_match_oss2_through_the_conformance_suite() {
     conformance_through(&proxy, format!("oss://{OSS_BUCKET}/{}", unique("v1")), p);
 }
 
-/// With a session token; renames copy with the source in Tencent's host form (the proxy
-/// refuses the path form).
+/// With and without a session token; renames copy with the source in Tencent's host
+/// form (the proxy refuses the path form).
 #[test]
 fn cos_signatures_match_the_cos_sdk_through_the_conformance_suite() {
-    let proxy = SignatureProxy::start(
-        moto(),
-        Signature::Cos,
-        (ACCESS, SECRET, Some(TOKEN)),
-        "ap-guangzhou",
-    );
-    let p = props(&[
-        ("fs.cosn.bucket.endpoint_suffix", &proxy.endpoint()),
-        ("fs.cosn.userinfo.secretId", ACCESS),
-        ("fs.cosn.userinfo.secretKey", SECRET),
-        ("fs.cosn.userinfo.sessionToken", TOKEN),
-    ]);
-    conformance_through(&proxy, format!("cosn://{COS_BUCKET}/{}", unique("cos")), p);
-    assert!(
-        proxy.output().contains("copy-source in host form"),
-        "renames copied in host form"
-    );
+    for token in [Some(TOKEN), None] {
+        let proxy = SignatureProxy::start(
+            moto(),
+            Signature::Cos,
+            (ACCESS, SECRET, token),
+            "ap-guangzhou",
+        );
+        let mut p = props(&[
+            ("fs.cosn.bucket.endpoint_suffix", &proxy.endpoint()),
+            ("fs.cosn.userinfo.secretId", ACCESS),
+            ("fs.cosn.userinfo.secretKey", SECRET),
+        ]);
+        if let Some(token) = token {
+            p.insert("fs.cosn.userinfo.sessionToken".into(), token.into());
+        }
+        conformance_through(&proxy, format!("cosn://{COS_BUCKET}/{}", unique("cos")), p);
+        assert!(
+            proxy.output().contains("copy-source in host form"),
+            "renames copied in host form"
+        );
+    }
 }

@@ -55,19 +55,23 @@ pub(super) fn oss_v4(
     })
 }
 
-/// COS requests as opendal signs them, except copies: their `x-cos-copy-source`
-/// becomes `<bucket>.<endpoint host>/<key>` and they are signed again.
-pub(super) fn cos_copies_in_host_form(
+/// COS requests as opendal signs them, except: copies, whose `x-cos-copy-source` becomes
+/// `<bucket>.<endpoint host>/<key>`, and, with a session token, every request, signed again
+/// with `x-cos-security-token` among the signed headers as Tencent's SDKs sign it
+/// (reqsign adds it after signing, outside the signature).
+pub(super) fn cos(
     inner: HttpTransporter,
     bucket: &str,
     keys: (&str, &str, Option<&str>),
 ) -> HttpTransporter {
     let (id, key, token) = keys;
-    let provider = match token {
-        Some(t) => reqsign_tencent_cos::StaticCredentialProvider::with_security_token(id, key, t),
-        None => reqsign_tencent_cos::StaticCredentialProvider::new(id, key),
-    };
+    let provider = reqsign_tencent_cos::StaticCredentialProvider::new(id, key);
     let path_form = format!("/{bucket}/");
+    let token = token.and_then(|t| {
+        let mut value = http::HeaderValue::try_from(t).ok()?;
+        value.set_sensitive(true);
+        Some(value)
+    });
     HttpTransporter::new(SigningTransport {
         inner,
         signer: Signer::new(
@@ -75,15 +79,26 @@ pub(super) fn cos_copies_in_host_form(
             provider,
             reqsign_tencent_cos::RequestSigner::new(),
         ),
-        prepare: Box::new(move |parts| copy_source_in_host_form(parts, &path_form)),
+        prepare: Box::new(move |parts| {
+            let rewritten = copy_source_in_host_form(parts, &path_form);
+            match &token {
+                Some(token) => {
+                    parts.headers.remove(http::header::DATE);
+                    parts.headers.insert(COS_SECURITY_TOKEN, token.clone());
+                    true
+                }
+                None => rewritten,
+            }
+        }),
     })
 }
 
 const COS_COPY_SOURCE: &str = "x-cos-copy-source";
+const COS_SECURITY_TOKEN: &str = "x-cos-security-token";
 
 /// `/<bucket>/<key>` → `<request's host>/<key>` (the request goes to the bucket's own
 /// host, and a rename copies within one bucket). `true` when it changed the header; then
-/// the headers the first signature added go too, so the second signs what the first did.
+/// the date the first signature added goes too, so the second signs what the first did.
 fn copy_source_in_host_form(parts: &mut Parts, path_form: &str) -> bool {
     let Some(key) = parts
         .headers
@@ -100,7 +115,6 @@ fn copy_source_in_host_form(parts: &mut Parts, path_form: &str) -> bool {
         Ok(value) => {
             parts.headers.insert(COS_COPY_SOURCE, value);
             parts.headers.remove(http::header::DATE);
-            parts.headers.remove("x-cos-security-token");
             true
         }
         Err(_) => false,
