@@ -1,7 +1,8 @@
 //! The S3 backend against a second S3 implementation (moto in server mode,
 //! tests/common/moto.rs) beside SeaweedFS (tests/s3.rs), through the Thrift wire: the
 //! conformance suite path-style and virtual-host style, a 64 MiB write read back whole,
-//! the reaper, and directory renames and deletes.
+//! the reaper, and directory renames and deletes; and the S3-compatible stores' own
+//! property sets (OBS, KS3, TOS), virtual-host style as their S3 APIs take them.
 
 mod common;
 mod conformance;
@@ -62,6 +63,63 @@ fn conformance_path_style_and_virtual_host() {
                 &bucket_in_host
             }),
             "{style}-style requests reached moto as such"
+        );
+    }
+}
+
+/// OBS, KS3 and TOS as a user configures them (their own keys, with a session token where
+/// the store has one, the region given where the store has a key for it), through the whole suite:
+/// moto logs each request's path, and it names no bucket (virtual-host style).
+#[test]
+fn obs_ks3_and_tos_properties_pass_the_conformance_suite() {
+    let moto = server();
+    let broker = BrokerProcess::start();
+    let endpoint = format!("http://localhost:{}", moto.port);
+    let (access, secret) = (common::moto::ACCESS_KEY, common::moto::SECRET_KEY);
+    let stores: [(&str, Vec<(&str, &str)>); 3] = [
+        (
+            "obs",
+            vec![
+                ("fs.obs.access.key", access),
+                ("fs.obs.secret.key", secret),
+                ("fs.obs.security.token", "moto-session-token"),
+                ("fs.obs.endpoint", &endpoint),
+                ("fs.obs.region", "cn-north-4"),
+            ],
+        ),
+        (
+            "ks3",
+            vec![
+                ("fs.ks3.AccessKey", access),
+                ("fs.ks3.AccessSecret", secret),
+                ("fs.ks3.endpoint", &endpoint),
+            ],
+        ),
+        (
+            "tos",
+            vec![
+                ("fs.tos.access.key", access),
+                ("fs.tos.secret.key", secret),
+                ("fs.tos.session.token", "moto-session-token"),
+                ("fs.tos.endpoint", &endpoint),
+                ("fs.tos.region", "cn-beijing"),
+            ],
+        ),
+    ];
+    for (scheme, pairs) in stores {
+        let props: Props = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let dir = unique(scheme);
+        run_all(
+            &broker,
+            &Target::new(format!("{scheme}://{BUCKET}/{dir}"), props),
+        );
+        let out = moto.output();
+        assert!(
+            out.contains(&format!("\"PUT /{dir}/")) && !out.contains(&format!("/{BUCKET}/{dir}/")),
+            "{scheme}: virtual-host requests reached moto"
         );
     }
 }
