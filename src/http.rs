@@ -20,6 +20,7 @@ use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
+use crate::allowlist::Allowlist;
 use crate::metrics::{self, OpenStreams};
 
 /// A whole exchange (read the request, answer) must finish within this.
@@ -62,15 +63,16 @@ impl Health {
 /// What the endpoint reads at each scrape: the fd table's counts.
 pub type OpenStreamsFn = Arc<dyn Fn() -> OpenStreams + Send + Sync>;
 
-/// Serves `listener` until the task is dropped.
-pub async fn serve(listener: TcpListener, health: Health, open: OpenStreamsFn) {
+/// Serves `listener` until the task is dropped; peers `allow` refuses are closed unread.
+pub async fn serve(listener: TcpListener, health: Health, open: OpenStreamsFn, allow: Allowlist) {
     let limit = Arc::new(Semaphore::new(MAX_EXCHANGES));
     loop {
         let Ok(permit) = limit.clone().acquire_owned().await else {
             return;
         };
         let socket = match listener.accept().await {
-            Ok((socket, _)) => socket,
+            Ok((socket, peer)) if allow.admit(peer) => socket,
+            Ok(_) => continue,
             Err(e) => {
                 tracing::warn!("http accept failed: {e}");
                 tokio::time::sleep(Duration::from_millis(100)).await;
@@ -163,7 +165,8 @@ mod tests {
         let addr = listener.local_addr().unwrap();
         let health = Health::default();
         let open: OpenStreamsFn = Arc::new(OpenStreams::default);
-        tokio::spawn(serve(listener, health.clone(), open));
+        let anyone = Allowlist::new(Vec::new(), "http", "broker_http_allowed_clients");
+        tokio::spawn(serve(listener, health.clone(), open, anyone));
 
         let got = exchange(addr, b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n").await;
         assert!(got.starts_with("HTTP/1.1 503"), "{got}");

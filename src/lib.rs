@@ -2,6 +2,7 @@
 //! local files. `main.rs` is a thin CLI; everything else lives here so integration tests,
 //! benchmarks and fuzz targets can reach it.
 
+pub mod allowlist;
 pub mod audit;
 pub mod buffer;
 pub mod config;

@@ -60,6 +60,7 @@ struct Metrics {
     reaped: IntCounterVec,
     open_connections: IntGauge,
     accepted_connections: IntCounter,
+    refused_connections: IntCounterVec,
     open_readers: IntGauge,
     open_writers: IntGauge,
     client_sessions: IntGauge,
@@ -177,6 +178,11 @@ impl Metrics {
                 "broker_connections_accepted_total",
                 "Thrift connections accepted.",
             ),
+            refused_connections: counter_vec(
+                "broker_connections_refused_total",
+                "Connections closed unread because the peer is not in the allowed clients, by port (thrift, http).",
+                &["port"],
+            ),
             open_readers: gauge("broker_open_readers", "Readers currently open."),
             open_writers: gauge("broker_open_writers", "Writers currently open."),
             client_sessions: gauge(
@@ -269,6 +275,11 @@ pub fn connection_opened() -> ConnectionGuard {
     METRICS.accepted_connections.inc();
     METRICS.open_connections.inc();
     ConnectionGuard(())
+}
+
+/// A connection closed unread: its peer is not allowed (`port`: thrift or http).
+pub fn connection_refused(port: &'static str) {
+    METRICS.refused_connections.with_label_values(&[port]).inc();
 }
 
 pub struct ConnectionGuard(());

@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch, Semaphore};
 
+use crate::allowlist::Allowlist;
 use crate::audit;
 use crate::buffer::ReadBuf;
 use crate::connection::Connection;
@@ -24,14 +25,20 @@ use crate::streams::Stream;
 use crate::wire::{self, Incoming, Method, Reply};
 
 /// Serves `listener` until `shutdown` resolves, then drains and aborts open writers.
-pub async fn run(listener: TcpListener, broker: Arc<Broker>, shutdown: impl Future) {
+/// Peers `allow` refuses are closed before a byte is read.
+pub async fn run(
+    listener: TcpListener,
+    broker: Arc<Broker>,
+    allow: Allowlist,
+    shutdown: impl Future,
+) {
     let limit = Arc::new(Semaphore::new(broker.config.max_connections.max(1)));
     let (stop_tx, stop_rx) = watch::channel(false);
     // Every connection task holds a clone; recv() yields None once all have ended.
     let (done_tx, mut done_rx) = mpsc::channel::<()>(1);
 
     tokio::select! {
-        _ = accept_loop(&listener, &broker, &limit, &stop_rx, &done_tx) => {}
+        _ = accept_loop(&listener, &broker, &allow, &limit, &stop_rx, &done_tx) => {}
         _ = shutdown => tracing::info!("shutting down: no new connections"),
     }
     drop(listener);
@@ -48,6 +55,7 @@ pub async fn run(listener: TcpListener, broker: Arc<Broker>, shutdown: impl Futu
 async fn accept_loop(
     listener: &TcpListener,
     broker: &Arc<Broker>,
+    allow: &Allowlist,
     limit: &Arc<Semaphore>,
     stop: &watch::Receiver<bool>,
     done: &mpsc::Sender<()>,
@@ -66,6 +74,9 @@ async fn accept_loop(
                 continue;
             }
         };
+        if !allow.admit(peer) {
+            continue;
+        }
         let _ = socket.set_nodelay(true);
         let connection = Connection::new(
             socket,

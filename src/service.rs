@@ -13,6 +13,7 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 
+use crate::allowlist::Allowlist;
 use crate::audit::Audit;
 use crate::config::BrokerConfig;
 use crate::http::{self, Health};
@@ -63,6 +64,16 @@ pub async fn run(
         .local_addr()
         .map_err(|e| format!("cannot read the bound address: {e}"))?;
     let http_listener = bind_http(&config).await?;
+    let allow = Allowlist::new(
+        config.allowed_clients().map_err(|e| e.to_string())?,
+        "thrift",
+        "broker_allowed_clients",
+    );
+    let http_allow = Allowlist::new(
+        config.http_allowed_clients().map_err(|e| e.to_string())?,
+        "http",
+        "broker_http_allowed_clients",
+    );
     let expiry_checking = !config.disable_broker_client_expiration_checking;
     let broker = Arc::new(build_broker(config, conf_path.parent()));
     let health = Health::default();
@@ -82,7 +93,7 @@ pub async fn run(
         let sessions = broker.sessions.clone();
         let open: http::OpenStreamsFn = Arc::new(move || sessions.open_counts());
         // Answers /health with 503 while calls drain, until the tasks are dropped.
-        tasks.spawn(http::serve(http_listener, health.clone(), open));
+        tasks.spawn(http::serve(http_listener, health.clone(), open, http_allow));
     }
 
     health.set_serving();
@@ -95,7 +106,10 @@ pub async fn run(
         shutdown.await;
         health.set_stopping();
     };
-    server::run(listener, broker, stopping).await;
+    if allow.admits_anyone() {
+        tracing::info!("broker_allowed_clients is empty: any address may connect");
+    }
+    server::run(listener, broker, allow, stopping).await;
     drop(tasks);
     tracing::info!("broker stopped");
     Ok(())

@@ -38,6 +38,13 @@ pub enum ConfigError {
     /// A `${VAR}` in a known key's value names an unset environment variable.
     #[error("config key '{key}': environment variable '{var}' is not set")]
     UndefinedVariable { key: String, var: String },
+    /// One entry of a list-valued key does not parse.
+    #[error("config key '{key}': invalid entry {entry:?}, expected {expected}")]
+    InvalidEntry {
+        key: String,
+        entry: String,
+        expected: &'static str,
+    },
     /// A known key's value does not parse or is out of range.
     #[error("config key '{key}': invalid value {value:?}, expected {expected}")]
     InvalidValue {

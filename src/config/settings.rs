@@ -106,6 +106,11 @@ pub struct BrokerConfig {
     /// Bounds every length read off the Thrift wire, so a bad peer cannot make us allocate.
     pub max_message_size_bytes: usize,
     pub max_connections: usize,
+    /// Who may connect to the Thrift port: addresses and CIDR blocks, empty for anyone
+    /// (checked by [`BrokerConfig::allowed_clients`]).
+    pub broker_allowed_clients: Vec<String>,
+    /// Who may connect to the HTTP port; `None`: the same as `broker_allowed_clients`.
+    pub broker_http_allowed_clients: Option<Vec<String>>,
     /// Open readers + writers one client (`clientId`) may hold; opening more is refused.
     pub max_open_fds_per_client: usize,
     /// Open readers + writers of all clients together.
@@ -141,6 +146,8 @@ impl Default for BrokerConfig {
             kerberos_token_expire_seconds: 86000,
             max_message_size_bytes: 256 * 1024 * 1024,
             max_connections: 4096,
+            broker_allowed_clients: Vec::new(),
+            broker_http_allowed_clients: None,
             max_open_fds_per_client: 8192,
             max_open_fds: 65536,
             max_writer_buffer_mb: 128,
@@ -243,6 +250,14 @@ const KEYS: &[(&str, Apply)] = &[
             .ok_or(EXPECTED)?;
         Ok(())
     }),
+    ("broker_allowed_clients", |c, v| {
+        c.broker_allowed_clients = list(v);
+        Ok(())
+    }),
+    ("broker_http_allowed_clients", |c, v| {
+        c.broker_http_allowed_clients = Some(list(v));
+        Ok(())
+    }),
     ("max_connections", |c, v| {
         c.max_connections = positive::<usize>(v)?;
         Ok(())
@@ -303,6 +318,25 @@ fn path(v: &str) -> Option<PathBuf> {
 }
 
 /// Comma-separated, like `ConfigBase`'s `String[]`, minus the empty entries it would keep.
+/// Addresses and CIDR blocks, IPv4 or IPv6; an entry that is neither names itself.
+fn networks(key: &str, entries: &[String]) -> Result<Vec<ipnet::IpNet>, ConfigError> {
+    entries
+        .iter()
+        .map(|entry| {
+            let parsed = match entry.parse::<ipnet::IpNet>() {
+                Ok(net) => Some(net),
+                Err(_) => entry.parse::<IpAddr>().ok().map(ipnet::IpNet::from),
+            };
+            parsed.ok_or_else(|| ConfigError::InvalidEntry {
+                key: key.to_string(),
+                entry: entry.clone(),
+                expected:
+                    "an IPv4 or IPv6 address or a CIDR block (10.0.0.0/8, 192.168.1.7, fd00::/8)",
+            })
+        })
+        .collect()
+}
+
 fn list(v: &str) -> Vec<String> {
     v.split(',')
         .map(java_trim)
@@ -391,7 +425,23 @@ impl BrokerConfig {
                 expected,
             })?;
         }
+        // A bad entry must stop the start, never widen the list.
+        config.allowed_clients()?;
+        config.http_allowed_clients()?;
         Ok(config)
+    }
+
+    /// `broker_allowed_clients` as networks (a bare address is a network of one).
+    pub fn allowed_clients(&self) -> Result<Vec<ipnet::IpNet>, ConfigError> {
+        networks("broker_allowed_clients", &self.broker_allowed_clients)
+    }
+
+    /// `broker_http_allowed_clients`, or `broker_allowed_clients` when it is not set.
+    pub fn http_allowed_clients(&self) -> Result<Vec<ipnet::IpNet>, ConfigError> {
+        match &self.broker_http_allowed_clients {
+            Some(entries) => networks("broker_http_allowed_clients", entries),
+            None => self.allowed_clients(),
+        }
     }
 
     /// The socket address to listen on.
@@ -460,6 +510,54 @@ mod tests {
                 msg
             }
             other => panic!("{text:?}: expected InvalidValue for {key}, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn allowed_clients_are_networks_and_a_bad_entry_stops_the_start() {
+        let c = parse("broker_allowed_clients = 10.0.0.0/8, 192.168.1.7 ,fd00::/8").unwrap();
+        let nets: Vec<String> = c
+            .allowed_clients()
+            .unwrap()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(nets, ["10.0.0.0/8", "192.168.1.7/32", "fd00::/8"]);
+        // The HTTP port follows unless it has a list of its own (empty: anyone).
+        assert_eq!(c.http_allowed_clients().unwrap().len(), 3);
+        let own =
+            parse("broker_allowed_clients = 10.0.0.0/8\nbroker_http_allowed_clients =").unwrap();
+        assert!(own.http_allowed_clients().unwrap().is_empty());
+        assert!(parse("").unwrap().allowed_clients().unwrap().is_empty());
+        for (text, key, entry) in [
+            (
+                "broker_allowed_clients = 10.0.0.0/8, 10.0.0.300",
+                "broker_allowed_clients",
+                "10.0.0.300",
+            ),
+            (
+                "broker_allowed_clients = 10.0.0.0/33",
+                "broker_allowed_clients",
+                "10.0.0.0/33",
+            ),
+            (
+                "broker_allowed_clients = be-host-1",
+                "broker_allowed_clients",
+                "be-host-1",
+            ),
+            (
+                "broker_http_allowed_clients = *",
+                "broker_http_allowed_clients",
+                "*",
+            ),
+        ] {
+            match parse(text) {
+                Err(e @ ConfigError::InvalidEntry { .. }) => {
+                    let msg = e.to_string();
+                    assert!(msg.contains(key) && msg.contains(entry), "{msg}");
+                }
+                other => panic!("{text:?}: expected InvalidEntry, got {other:?}"),
+            }
         }
     }
 

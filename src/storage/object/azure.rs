@@ -156,7 +156,7 @@ impl Dialect for Azure {
     }
 
     /// Not under a SAS: Azure authorizes each sub-request of a blob batch on its own, and
-    /// those opendal sends under a SAS are refused (tests/azure.rs, on Azurite).
+    /// those opendal sends under a SAS are refused (tests/integration/azure.rs, on Azurite).
     fn batch_deletes(s: &AzureSettings) -> bool {
         !matches!(s.credential, Secret::Sas(_))
     }

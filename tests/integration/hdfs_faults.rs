@@ -1,0 +1,361 @@
+//! Faults on a real MiniDFSCluster (`plain`: 1 namenode, 3 datanodes, replication 3,
+//! 1 MiB blocks): datanodes dying under a reader and a writer, the namenode going away
+//! and coming back. Nothing hangs, every status is honest (no data loss reported as
+//! success) and service resumes without restarting the broker.
+//!
+//! Every test changes the cluster, so each holds the cluster lock for its whole run and
+//! starts from (and returns to) every node running.
+
+use std::time::{Duration, Instant};
+
+use crate::common::minicluster::{shared, Cluster, MiniCluster};
+use crate::common::*;
+use crate::conformance::unique;
+use apache_hdfs_broker::wire::generated::TBrokerFD;
+
+const MIB: usize = 1 << 20;
+
+/// One cluster for every test in this file, every node running.
+fn cluster() -> Cluster {
+    let mut guard = shared("plain", &[]);
+    restore(&mut guard);
+    guard
+}
+
+/// Restarts whatever an earlier (maybe failed) test left stopped.
+fn restore(cluster: &mut MiniCluster) {
+    if cluster.fact("namenode.0.running") != "true" {
+        cluster.command("restart-namenode 0");
+    }
+    for i in 0..3 {
+        if cluster.fact(&format!("datanode.{i}.running")) != "true" {
+            cluster.command(&format!("restart-datanode {i}"));
+        }
+    }
+    assert_eq!(cluster.fact("replication"), "3");
+}
+
+/// Reads `[from, to)` of `fd` with 1 MiB preads, comparing every one with `data`.
+#[track_caller]
+fn read_and_compare(c: &mut Client, fd: &TBrokerFD, data: &[u8], from: usize, to: usize) {
+    let mut offset = from;
+    while offset < to {
+        let len = MIB.min(to - offset);
+        let got = c.read_exact_at(fd, offset, len);
+        assert!(
+            got == data[offset..offset + len],
+            "bytes at {offset}..{} differ",
+            offset + len
+        );
+        offset += len;
+    }
+}
+
+/// A 48 MiB file (48 blocks, each on all 3 datanodes) read with 1 MiB preads while
+/// datanodes die. The namenode lists replicas with one random "local" datanode first
+/// (all of them are on 127.0.0.1), so a reader may prefer any of the three: datanode 0
+/// dies after 4 blocks, then datanode 1 instead, then datanode 2 instead, so whichever
+/// one this reader prefers dies under it. Every byte must still arrive, in time.
+#[test]
+fn datanodes_stopped_in_the_middle_of_a_long_read() {
+    if missing(Server::Hdfs) {
+        return;
+    }
+    const SIZE: usize = 48 * MIB;
+    let mut cluster = cluster();
+    let nn = cluster.namenode_uri(0);
+    let broker = BrokerProcess::start();
+    let mut c = broker.client();
+    let dir = format!("{nn}/tmp/{}", unique("dn-read"));
+    let path = format!("{dir}/big.bin");
+    let data = test_data(SIZE, 48);
+    c.write_file(&path, "be:1", &data, 4 * MIB);
+    let fd = c.reader_fd(&path, "be:1");
+    read_and_compare(&mut c, &fd, &data, 0, 4 * MIB);
+
+    let started = Instant::now();
+    cluster.command("stop-datanode 0");
+    assert_eq!(cluster.fact("datanode.0.running"), "false");
+    read_and_compare(&mut c, &fd, &data, 4 * MIB, 20 * MIB);
+    // A reader opened now: the namenode still lists datanode 0 as live.
+    let fresh = c.read_file(&path, "be:2", 8 << 20);
+    assert!(fresh == data, "a full read with datanode 0 down differs");
+
+    cluster.command("restart-datanode 0");
+    cluster.command("stop-datanode 1");
+    read_and_compare(&mut c, &fd, &data, 20 * MIB, 36 * MIB);
+    cluster.command("restart-datanode 1");
+    cluster.command("stop-datanode 2");
+    read_and_compare(&mut c, &fd, &data, 36 * MIB, SIZE);
+    let r = c.pread(&fd, SIZE as i64, MIB as i64);
+    assert_ok(&r.op_status);
+    assert!(r.data.unwrap().is_empty(), "EOF after the last byte");
+    let took = started.elapsed();
+    eprintln!("44 MiB + a full 48 MiB read with datanodes dying: {took:?}");
+    assert!(took < Duration::from_secs(120), "reads stalled: {took:?}");
+    assert_ok(&c.close_reader(&fd));
+
+    cluster.command("restart-datanode 2");
+    assert_ok(&c.delete(&dir));
+}
+
+/// With the namenode down, metadata calls fail with a clear 502 naming the path within a
+/// bound (the broker caps hdfs-native's retries to seconds), ping is answered meanwhile on
+/// another connection, an open reader keeps reading from the datanodes, and service comes
+/// back by itself once the namenode does.
+#[test]
+fn namenode_down_fails_fast_and_service_resumes() {
+    if missing(Server::Hdfs) {
+        return;
+    }
+    let mut cluster = cluster();
+    let nn = cluster.namenode_uri(0);
+    let broker = BrokerProcess::start();
+    let mut c = broker.client();
+    let dir = format!("{nn}/tmp/{}", unique("nn-down"));
+    let path = format!("{dir}/a.bin");
+    let data = test_data(3 * MIB, 5);
+    c.write_file(&path, "be:1", &data, MIB);
+    let fd = c.reader_fd(&path, "be:1");
+    read_and_compare(&mut c, &fd, &data, 0, MIB);
+
+    cluster.command("stop-namenode 0");
+    assert_eq!(cluster.fact("namenode.0.running"), "false");
+
+    // checkPathExist on one connection, pings on another while it runs.
+    let (r, took, pings) = std::thread::scope(|s| {
+        let probe = s.spawn(|| {
+            let mut c = broker.client();
+            let started = Instant::now();
+            let r = c.exists(&path);
+            (r, started.elapsed())
+        });
+        let mut pinger = broker.client();
+        let mut pings = 0;
+        while !probe.is_finished() {
+            let started = Instant::now();
+            assert_ok(&pinger.ping("fe:1"));
+            let took = started.elapsed();
+            assert!(took < Duration::from_secs(1), "ping took {took:?}");
+            pings += 1;
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let (r, took) = probe.join().unwrap();
+        (r, took, pings)
+    });
+    eprintln!("checkPathExist with the namenode down: {took:?} ({pings} pings meanwhile)");
+    assert_code(&r.op_status, Code::TARGET_STORAGE_SERVICE_ERROR);
+    assert!(!r.is_path_exist);
+    let msg = message(&r.op_status);
+    assert!(
+        msg.contains("checkPathExist") && msg.contains(&path),
+        "{msg}"
+    );
+    assert!(
+        took < Duration::from_secs(30),
+        "checkPathExist took {took:?}"
+    );
+
+    // listPath and openWriter: the same, each bounded.
+    let started = Instant::now();
+    let l = c.list(&format!("{dir}/*"), false, false);
+    let took = started.elapsed();
+    assert_code(&l.op_status, Code::TARGET_STORAGE_SERVICE_ERROR);
+    assert!(message(&l.op_status).contains(&dir), "{:?}", l.op_status);
+    assert!(took < Duration::from_secs(30), "listPath took {took:?}");
+    let started = Instant::now();
+    let w = c.open_writer(&format!("{dir}/b.bin"), "be:1");
+    let took = started.elapsed();
+    assert_code(&w.op_status, Code::TARGET_STORAGE_SERVICE_ERROR);
+    assert!(message(&w.op_status).contains(&dir), "{:?}", w.op_status);
+    assert!(took < Duration::from_secs(30), "openWriter took {took:?}");
+
+    // The datanodes still serve the open reader.
+    read_and_compare(&mut c, &fd, &data, MIB, 2 * MIB);
+
+    cluster.command("restart-namenode 0");
+    let took = wait_for(
+        "checkPathExist OK after the namenode restart",
+        Duration::from_secs(60),
+        || {
+            let r = c.exists(&path);
+            r.op_status.status_code == Code::OK && r.is_path_exist
+        },
+    );
+    eprintln!("service back {took:?} after restart-namenode");
+    // Same broker, no restart: everything works again.
+    assert_eq!(c.glob(&format!("{dir}/*")), vec![path.clone()]);
+    read_and_compare(&mut c, &fd, &data, 2 * MIB, 3 * MIB);
+    assert_ok(&c.close_reader(&fd));
+    let fresh = format!("{dir}/after.bin");
+    let more = test_data(2 * MIB + 1, 6);
+    c.write_file(&fresh, "be:1", &more, MIB);
+    assert!(c.read_file(&fresh, "be:1", 4 << 20) == more);
+    assert_ok(&c.delete(&dir));
+}
+
+/// Every datanode dies in the middle of two writes. One writer only closes: its
+/// closeWriter (hsync + close) must fail. The other keeps writing: a pwrite or its
+/// closeWriter must fail. Each within a bound, and a replayed closeWriter must fail the
+/// same way. Data loss is never OK, and nothing complete is left under either path.
+#[test]
+fn a_write_losing_every_datanode_is_never_reported_as_success() {
+    if missing(Server::Hdfs) {
+        return;
+    }
+    let mut cluster = cluster();
+    let nn = cluster.namenode_uri(0);
+    let broker = BrokerProcess::start();
+    let mut c = broker.client();
+    let dir = format!("{nn}/tmp/{}", unique("dn-write"));
+    let closing = format!("{dir}/closing.bin");
+    let writing = format!("{dir}/writing.bin");
+    let data = test_data(12 * MIB, 9);
+    let fd_closing = c.writer_fd(&closing, "be:1");
+    let fd_writing = c.writer_fd(&writing, "be:1");
+    // 2.5 blocks and 3 blocks.
+    for (i, piece) in data[..5 * MIB / 2].chunks(MIB).enumerate() {
+        assert_ok(&c.pwrite(&fd_closing, (i * MIB) as i64, piece));
+    }
+    for i in 0..3 {
+        assert_ok(&c.pwrite(&fd_writing, (i * MIB) as i64, &data[i * MIB..(i + 1) * MIB]));
+    }
+
+    for i in 0..3 {
+        cluster.command(&format!("stop-datanode {i}"));
+    }
+
+    // The writer that only closes.
+    let started = Instant::now();
+    let close = c.close_writer(&fd_closing);
+    let took = started.elapsed();
+    eprintln!("closeWriter with every datanode down: {close:?} after {took:?}");
+    assert_code(&close, Code::TARGET_STORAGE_SERVICE_ERROR);
+    assert!(message(&close).contains(&closing), "{close:?}");
+    assert!(took < Duration::from_secs(90), "closeWriter took {took:?}");
+    // FE/BE resend a closeWriter whose answer was lost: the replay must fail the same way.
+    assert_code(
+        &c.close_writer(&fd_closing),
+        Code::TARGET_STORAGE_SERVICE_ERROR,
+    );
+
+    // The writer that keeps writing.
+    let started = Instant::now();
+    let mut failed_pwrite = None;
+    for i in 3..12 {
+        let s = c.pwrite(&fd_writing, (i * MIB) as i64, &data[i * MIB..(i + 1) * MIB]);
+        if s.status_code != Code::OK {
+            failed_pwrite = Some((i, s));
+            break;
+        }
+    }
+    let close = c.close_writer(&fd_writing);
+    let took = started.elapsed();
+    eprintln!("pwrites with every datanode down: failure {failed_pwrite:?}, then {close:?}, after {took:?}");
+    if let Some((_, s)) = &failed_pwrite {
+        assert_code(s, Code::TARGET_STORAGE_SERVICE_ERROR);
+        assert!(message(s).contains(&writing), "{s:?}");
+    }
+    assert_code(&close, Code::TARGET_STORAGE_SERVICE_ERROR);
+    assert!(message(&close).contains(&writing), "{close:?}");
+    assert!(took < Duration::from_secs(90), "the failure took {took:?}");
+    assert_code(
+        &c.close_writer(&fd_writing),
+        Code::TARGET_STORAGE_SERVICE_ERROR,
+    );
+
+    for i in 0..3 {
+        cluster.command(&format!("restart-datanode {i}"));
+    }
+    // Whatever is left under either path is not the data that was sent.
+    for (path, sent) in [(&closing, 5 * MIB / 2), (&writing, 3 * MIB)] {
+        let r = c.exists(path);
+        assert_ok(&r.op_status);
+        if r.is_path_exist {
+            let size = c.file_size(path);
+            eprintln!("left behind at {path}: {size:?}");
+            assert_ok(&size.op_status);
+            assert!(size.file_size.unwrap_or(0) < sent as i64, "{size:?}");
+        }
+    }
+    // The cluster (and the broker's client) works again.
+    let fresh = format!("{dir}/after.bin");
+    let more = test_data(3 * MIB + 3, 10);
+    c.write_file(&fresh, "be:1", &more, MIB);
+    assert!(c.read_file(&fresh, "be:1", 4 << 20) == more);
+    assert_ok(&c.delete(&dir));
+}
+
+/// One datanode of three dies in the middle of a block being written (a datanode
+/// restart): the pipeline goes on with the other two, as Hadoop's DEFAULT
+/// replace-datanode policy would (no replacement exists on this 3-node cluster), and every
+/// byte arrives. hdfs-native alone failed the write here ("No new datanode found").
+#[test]
+fn a_write_losing_one_datanode_mid_block_completes() {
+    if missing(Server::Hdfs) {
+        return;
+    }
+    let mut cluster = cluster();
+    let nn = cluster.namenode_uri(0);
+    let broker = BrokerProcess::start();
+    let mut c = broker.client();
+    let dir = format!("{nn}/tmp/{}", unique("dn-write-one"));
+    let path = format!("{dir}/survives.bin");
+    // 3 full blocks, then the 4th block: a quarter before the failure, half after it.
+    let data = test_data(3 * MIB + 3 * MIB / 4, 13);
+    let before = 3 * MIB + MIB / 4;
+    let fd = c.writer_fd(&path, "be:1");
+    let mut offset = 0;
+    for piece in data[..before].chunks(MIB / 4) {
+        assert_ok(&c.pwrite(&fd, offset as i64, piece));
+        offset += piece.len();
+    }
+    cluster.command("stop-datanode 1");
+    let started = Instant::now();
+    for piece in data[before..].chunks(64 << 10) {
+        assert_ok(&c.pwrite(&fd, offset as i64, piece));
+        offset += piece.len();
+    }
+    assert_ok(&c.close_writer(&fd));
+    let took = started.elapsed();
+    eprintln!("half a block written and closed with datanode 1 down: {took:?}");
+    assert!(took < Duration::from_secs(60), "{took:?}");
+    assert!(c.read_file(&path, "be:1", 4 << 20) == data);
+    cluster.command("restart-datanode 1");
+    assert!(c.read_file(&path, "be:1", 4 << 20) == data);
+    assert_ok(&c.delete(&dir));
+}
+
+/// The same across block boundaries: after the failure, the namenode (which still lists
+/// the dead datanode as live, for ~15 s here and ~10 min by default) puts it in the
+/// pipeline of the next block. Hadoop's DataStreamer abandons that block and asks again
+/// excluding the bad node; hdfs-native 0.14 sends no excluded nodes and fails the write
+/// ("Connection refused"). Not fixable in the broker (it does not keep the bytes already
+/// sent, so it cannot replay them): enable once hdfs-native retries addBlock.
+#[test]
+#[ignore = "hdfs-native 0.14 does not exclude a dead datanode from the next block's pipeline"]
+fn a_write_losing_one_datanode_across_blocks_completes() {
+    if missing(Server::Hdfs) {
+        return;
+    }
+    let mut cluster = cluster();
+    let nn = cluster.namenode_uri(0);
+    let broker = BrokerProcess::start();
+    let mut c = broker.client();
+    let dir = format!("{nn}/tmp/{}", unique("dn-write-blocks"));
+    let path = format!("{dir}/survives.bin");
+    let data = test_data(12 * MIB + 77, 14);
+    let fd = c.writer_fd(&path, "be:1");
+    let chunks: Vec<&[u8]> = data.chunks(MIB).collect();
+    for (i, piece) in chunks[..3].iter().enumerate() {
+        assert_ok(&c.pwrite(&fd, (i * MIB) as i64, piece));
+    }
+    cluster.command("stop-datanode 1");
+    for (i, piece) in chunks.iter().enumerate().skip(3) {
+        assert_ok(&c.pwrite(&fd, (i * MIB) as i64, piece));
+    }
+    assert_ok(&c.close_writer(&fd));
+    assert!(c.read_file(&path, "be:1", 4 << 20) == data);
+    cluster.command("restart-datanode 1");
+    assert_ok(&c.delete(&dir));
+}

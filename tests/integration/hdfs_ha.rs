@@ -1,0 +1,274 @@
+//! The HDFS backend against an HA MiniDFSCluster: nameservice `ns1` with `nn1` (index 0,
+//! starts active) and `nn2` (index 1, standby), 3 datanodes, 1 MiB blocks, no ZooKeeper.
+//!
+//! The nameservice is configured from request properties alone, and from `conf/` XML;
+//! manual failovers and a stopped active namenode must not break calls in flight nor
+//! later ones. Every test holds the cluster lock for its whole run, so the failover test
+//! never runs beside another one, and every test starts from (and the failover test
+//! returns to) the initial state: nn1 active, nn2 standby.
+
+use std::time::{Duration, Instant};
+
+use crate::common::minicluster::{shared, Cluster, MiniCluster};
+use crate::common::*;
+use crate::conformance::unique;
+
+const PROXY_PROVIDER: &str =
+    "org.apache.hadoop.hdfs.server.namenode.ha.ConfiguredFailoverProxyProvider";
+
+/// One cluster for every test in this file, in its initial HA state.
+fn cluster() -> Cluster {
+    let mut guard = shared("ha", &[]);
+    restore(&mut guard);
+    guard
+}
+
+/// Puts the cluster back to nn1 active, nn2 standby, after a test that failed half-way.
+fn restore(cluster: &mut MiniCluster) {
+    for i in 0..2 {
+        if cluster.fact(&format!("namenode.{i}.running")) != "true" {
+            cluster.command(&format!("restart-namenode {i}"));
+        }
+    }
+    if cluster.fact("namenode.0.state") != "active" {
+        cluster.command("transition-active 0");
+    }
+    assert_states(cluster, "active", "standby");
+}
+
+#[track_caller]
+fn assert_states(cluster: &MiniCluster, nn1: &str, nn2: &str) {
+    assert_eq!(
+        (
+            cluster.fact("namenode.0.state"),
+            cluster.fact("namenode.1.state")
+        ),
+        (nn1.to_string(), nn2.to_string()),
+        "HA states of nn1, nn2"
+    );
+}
+
+/// The `WITH BROKER (...)` keys of an HA nameservice, addresses from the cluster's facts.
+fn ha_props(cluster: &MiniCluster) -> Props {
+    assert_eq!(cluster.fact("nameservices"), "ns1");
+    let mut p = Props::new();
+    p.insert("dfs.nameservices".into(), "ns1".into());
+    p.insert("dfs.ha.namenodes.ns1".into(), "nn1,nn2".into());
+    for i in 0..2 {
+        assert_eq!(cluster.fact(&format!("namenode.{i}.nameservice")), "ns1");
+        let id = cluster.fact(&format!("namenode.{i}.id"));
+        assert_eq!(id, format!("nn{}", i + 1));
+        p.insert(
+            format!("dfs.namenode.rpc-address.ns1.{id}"),
+            cluster.namenode_rpc(i),
+        );
+    }
+    p.insert(
+        "dfs.client.failover.proxy.provider.ns1".into(),
+        PROXY_PROVIDER.into(),
+    );
+    p
+}
+
+/// The suite on `hdfs://ns1/tmp/ha-conf-*`, the nameservice from request properties
+/// alone (no Hadoop XML at all).
+mod conformance {
+    use super::*;
+    use crate::conformance::{Check, Suite, Target};
+
+    fn run(check: Check) {
+        static SUITE: Suite = Suite::new();
+        let cluster = cluster();
+        let p = ha_props(&cluster);
+        SUITE.run(
+            &cluster.id(),
+            BrokerProcess::start,
+            |_| Target::new(format!("hdfs://ns1/tmp/{}", unique("ha-conf")), p),
+            check,
+        );
+    }
+
+    crate::conformance::conformance_tests!(run, needs Server::Hdfs);
+}
+
+#[test]
+fn a_nameservice_from_properties_only_lists_its_name_and_needs_its_namenodes() {
+    if missing(Server::Hdfs) {
+        return;
+    }
+    let cluster = cluster();
+    let p = ha_props(&cluster);
+    // No Hadoop XML at all: the nameservice is known from the request alone.
+    let broker = BrokerProcess::start();
+    let base = format!("hdfs://ns1/tmp/{}", unique("ha-names"));
+    // Listed paths name the nameservice, never the namenode that answered.
+    let mut c = broker.client();
+    c.with_props(&p)
+        .write_file(&format!("{base}/a.csv"), "be:1", b"a", 1024);
+    assert_eq!(
+        c.with_props(&p).glob(&format!("{base}/*")),
+        vec![format!("{base}/a.csv")]
+    );
+    let rec = listed(&c.with_props(&p).list(&base, true, false));
+    assert_eq!(rec, vec![format!("{base}/a.csv")]);
+    assert_ok(&c.with_props(&p).delete(&base));
+
+    // The same request without the namenode list is refused up front (naming the key).
+    let mut partial = p.clone();
+    partial.remove("dfs.ha.namenodes.ns1");
+    let r = c.with_props(&partial).exists("hdfs://ns1/tmp");
+    assert_code(&r.op_status, Code::INVALID_ARGUMENT);
+    assert!(message(&r.op_status).contains("dfs.ha.namenodes.ns1"));
+}
+
+/// listPath, openReader + full read, openWriter + write + read back: all OK and correct.
+#[track_caller]
+fn namespace_works(c: &mut Client, dir: &str, file: &str, data: &[u8], p: &Props, tag: &str) {
+    assert_eq!(
+        c.with_props(p)
+            .glob(&format!("{dir}/*.bin"))
+            .into_iter()
+            .filter(|f| f == file)
+            .count(),
+        1,
+        "{tag}: {file} listed"
+    );
+    let back = c.with_props(p).read_file(file, "be:1", 1 << 20);
+    assert!(back == data, "{tag}: full read of {file} differs");
+    let fresh = format!("{dir}/{tag}.bin");
+    let payload = test_data(2 * (1 << 20) + 333, tag.len() as u64);
+    c.with_props(p)
+        .write_file(&fresh, "be:1", &payload, 1 << 20);
+    assert!(
+        c.with_props(p).read_file(&fresh, "be:1", 4 << 20) == payload,
+        "{tag}: {fresh} read back differs"
+    );
+}
+
+/// Manual failovers with a reader open: a graceful one (nn1 → nn2), then the active nn2
+/// stopped and nn1 made active by hand. Preads never notice; every other call works right
+/// after the graceful failover and again once nn1 is active.
+#[test]
+fn failover_keeps_readers_and_calls_working() {
+    if missing(Server::Hdfs) {
+        return;
+    }
+    const MIB: usize = 1 << 20;
+    let mut cluster = cluster();
+    let p = ha_props(&cluster);
+    let broker = BrokerProcess::start();
+    let mut c = broker.client();
+    let dir = format!("hdfs://ns1/tmp/{}", unique("failover"));
+    let file = format!("{dir}/data.bin");
+    // 7.5 blocks.
+    let data = test_data(7 * MIB + MIB / 2, 7);
+    c.with_props(&p).write_file(&file, "be:1", &data, MIB);
+
+    let fd = c.with_props(&p).reader_fd(&file, "be:1");
+    assert!(c.read_exact_at(&fd, 0, MIB) == data[..MIB]);
+    assert!(c.read_exact_at(&fd, MIB, MIB) == data[MIB..2 * MIB]);
+
+    // Graceful failover: nn1 standby, nn2 active.
+    cluster.command("transition-active 1");
+    assert_states(&cluster, "standby", "active");
+    assert!(c.read_exact_at(&fd, 2 * MIB, MIB) == data[2 * MIB..3 * MIB]);
+    // A StandbyException moves the client to the other namenode at once: no retry here.
+    let started = Instant::now();
+    namespace_works(&mut c, &dir, &file, &data, &p, "after-transition");
+    eprintln!(
+        "calls after the graceful failover took {:?}",
+        started.elapsed()
+    );
+    // A second reader, opened while nn2 is active, read across the next failover.
+    let fd2 = c.with_props(&p).reader_fd(&file, "be:2");
+    assert!(c.read_exact_at(&fd2, 0, MIB) == data[..MIB]);
+
+    // The active namenode dies; nobody is active until an operator fails over by hand.
+    cluster.command("stop-namenode 1");
+    // With no active namenode, a call fails with a clear error within a bound, no hang.
+    let started = Instant::now();
+    let r = c.with_props(&p).exists(&file);
+    let took = started.elapsed();
+    assert_code(&r.op_status, Code::TARGET_STORAGE_SERVICE_ERROR);
+    assert!(message(&r.op_status).contains(&file), "{:?}", r.op_status);
+    assert!(
+        took < Duration::from_secs(30),
+        "no active namenode: {took:?}"
+    );
+    // Datanodes still serve the open readers.
+    assert!(c.read_exact_at(&fd, 3 * MIB, MIB) == data[3 * MIB..4 * MIB]);
+
+    cluster.command("transition-active 0");
+    assert_states(&cluster, "active", "stopped");
+    let took = wait_for(
+        "checkPathExist OK through nn1 again",
+        Duration::from_secs(60),
+        || {
+            let r = c.with_props(&p).exists(&file);
+            r.op_status.status_code == Code::OK && r.is_path_exist
+        },
+    );
+    eprintln!("service back {took:?} after the manual failover");
+    // The old readers finish their files, byte for byte.
+    let mut offset = 4 * MIB;
+    while offset < data.len() {
+        let len = MIB.min(data.len() - offset);
+        assert!(c.read_exact_at(&fd, offset, len) == data[offset..offset + len]);
+        offset += len;
+    }
+    let r = c.pread(&fd, data.len() as i64, MIB as i64);
+    assert_ok(&r.op_status);
+    assert!(r.data.unwrap().is_empty(), "EOF after the last byte");
+    assert!(c.read_exact_at(&fd2, MIB, 6 * MIB + MIB / 2) == data[MIB..]);
+    assert_ok(&c.close_reader(&fd));
+    assert_ok(&c.close_reader(&fd2));
+    namespace_works(&mut c, &dir, &file, &data, &p, "after-manual-failover");
+    // Everything written while nn2 was active survived its death.
+    assert_eq!(
+        c.with_props(&p).glob(&format!("{dir}/*")),
+        vec![
+            format!("{dir}/after-manual-failover.bin"),
+            format!("{dir}/after-transition.bin"),
+            file.clone(),
+        ]
+    );
+    assert_ok(&c.with_props(&p).delete(&dir));
+
+    // Back to the initial state for the other tests: nn2 returns as standby.
+    cluster.command("restart-namenode 1");
+    assert_states(&cluster, "active", "standby");
+    assert!(c.with_props(&p).exists("hdfs://ns1/tmp").is_path_exist);
+}
+
+/// The same nameservice from the cluster's own core-site.xml/hdfs-site.xml in the broker's
+/// conf/, with no properties in the requests.
+#[test]
+fn nameservice_from_hadoop_xml() {
+    if missing(Server::Hdfs) {
+        return;
+    }
+    let cluster = cluster();
+    let broker = BrokerProcess::start_with_hadoop_conf(&[], Some(&cluster.conf_dir()));
+    let mut c = broker.client();
+    let dir = format!("hdfs://ns1/tmp/{}", unique("ha-xml"));
+    let data = test_data(3 * (1 << 20) + 17, 3);
+    c.write_file(&format!("{dir}/x.bin"), "be:1", &data, 1 << 20);
+    assert_eq!(c.glob(&format!("{dir}/*")), vec![format!("{dir}/x.bin")]);
+    assert!(c.read_file(&format!("{dir}/x.bin"), "be:1", 1 << 20) == data);
+    // fs.defaultFS = hdfs://ns1 fills in a path without authority, printed qualified.
+    let bare = dir.replace("hdfs://ns1/", "hdfs:///");
+    assert_eq!(c.glob(&format!("{bare}/*")), vec![format!("{dir}/x.bin")]);
+    assert!(c.read_file(&format!("{bare}/x.bin"), "be:1", 4 << 20) == data);
+    // The properties-only broker sees the same namespace.
+    let p = ha_props(&cluster);
+    let other = BrokerProcess::start();
+    assert!(
+        other
+            .client()
+            .with_props(&p)
+            .exists(&format!("{dir}/x.bin"))
+            .is_path_exist
+    );
+    assert_ok(&c.delete(&dir));
+    assert!(!c.exists(&dir).is_path_exist);
+}
