@@ -54,6 +54,25 @@ if [ -z "${MOTO_DIR:-}" ]; then
     export MOTO_DIR="$PWD/$moto_dir"
 fi
 export BROKER_TEST_REQUIRE_ALL=1
+# The OSS and COS signatures are checked by the vendors' Python SDKs in a proxy
+# (tests/integration/common/signature_proxy.py): PyPI's oss2 and cos-python-sdk-v5,
+# pinned, installed once under target/.
+oss2_dir=target/oss2-2.19.1
+if [ -z "${OSS2_DIR:-}" ]; then
+    if [ ! -d "$oss2_dir/oss2" ]; then
+        python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore --target "$oss2_dir" \
+            oss2==2.19.1
+    fi
+    export OSS2_DIR="$PWD/$oss2_dir"
+fi
+cos_sdk_dir=target/cos-sdk-1.9.44
+if [ -z "${COS_SDK_DIR:-}" ]; then
+    if [ ! -d "$cos_sdk_dir/qcloud_cos" ]; then
+        python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore --target "$cos_sdk_dir" \
+            cos-python-sdk-v5==1.9.44
+    fi
+    export COS_SDK_DIR="$PWD/$cos_sdk_dir"
+fi
 # Ignored on purpose (#[ignore = reason]), not counted as skipped: test name and reason.
 allowed_ignored=(
     "hdfs_faults::a_write_losing_one_datanode_across_blocks_completes" # hdfs-native 0.14 does not exclude a dead datanode from the next block's pipeline

@@ -44,6 +44,7 @@ mod rpc_write;
 mod s3;
 mod s3_moto;
 mod sessions_reaper;
+mod signed_stores;
 mod smoke;
 mod soak;
 mod store_requests;

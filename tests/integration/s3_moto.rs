@@ -1,12 +1,14 @@
 //! The S3 backend against a second S3 implementation (moto in server mode,
 //! common/moto.rs) beside SeaweedFS (s3.rs), through the Thrift wire: the conformance
 //! suite path-style and virtual-host style, both styles seen in moto's request log, a
-//! 64 MiB write read back whole, the reaper, and directory renames and deletes.
+//! 64 MiB write read back whole, the reaper, and directory renames and deletes; and the
+//! S3-compatible stores' own property sets (OBS, KS3, TOS) through the suite,
+//! virtual-host style as their S3 APIs take them.
 
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use crate::common::moto::Moto;
+use crate::common::moto::{Moto, ACCESS_KEY, SECRET_KEY};
 use crate::common::object_checks::{
     big_write_round_trip, directory_rename_and_delete, reaped_writer_leaves_nothing,
 };
@@ -31,10 +33,47 @@ fn virtual_host_props(moto: &Moto) -> Props {
     p
 }
 
-/// The suite path-style and virtual-host style, one broker and base each:
-/// `s3_moto::conformance::virtual_host::rename_dir` ...
+/// `http://localhost:PORT`: the stores below put the bucket in the host name.
+fn localhost(moto: &Moto) -> String {
+    format!("http://localhost:{}", moto.port)
+}
+
+/// OBS as a user configures it: its own keys, a session token, a region.
+fn obs_props(moto: &Moto) -> Props {
+    props(&[
+        ("fs.obs.access.key", ACCESS_KEY),
+        ("fs.obs.secret.key", SECRET_KEY),
+        ("fs.obs.security.token", "moto-session-token"),
+        ("fs.obs.endpoint", &localhost(moto)),
+        ("fs.obs.region", "cn-north-4"),
+    ])
+}
+
+/// KS3: its own keys (no token, the region read from the endpoint).
+fn ks3_props(moto: &Moto) -> Props {
+    props(&[
+        ("fs.ks3.AccessKey", ACCESS_KEY),
+        ("fs.ks3.AccessSecret", SECRET_KEY),
+        ("fs.ks3.endpoint", &localhost(moto)),
+    ])
+}
+
+/// TOS: its own keys, a session token, a region.
+fn tos_props(moto: &Moto) -> Props {
+    props(&[
+        ("fs.tos.access.key", ACCESS_KEY),
+        ("fs.tos.secret.key", SECRET_KEY),
+        ("fs.tos.session.token", "moto-session-token"),
+        ("fs.tos.endpoint", &localhost(moto)),
+        ("fs.tos.region", "cn-beijing"),
+    ])
+}
+
+/// The suite path-style and virtual-host style, and with OBS's, KS3's and TOS's keys,
+/// one broker and base each: `s3_moto::conformance::virtual_host::rename_dir`,
+/// `s3_moto::conformance::tos::rename_dir` ...
 macro_rules! conformance_on {
-    ($name:ident, $props:expr) => {
+    ($name:ident, $scheme:literal, $props:expr) => {
         mod $name {
             use super::*;
             use crate::conformance::{Check, Suite, Target};
@@ -45,7 +84,12 @@ macro_rules! conformance_on {
                 SUITE.run(
                     "moto",
                     BrokerProcess::start,
-                    |_| Target::new(format!("s3a://{BUCKET}/{}", unique("conf")), $props(moto)),
+                    |_| {
+                        Target::new(
+                            format!("{}://{BUCKET}/{}", $scheme, unique("conf")),
+                            $props(moto),
+                        )
+                    },
                     check,
                 );
             }
@@ -57,12 +101,15 @@ macro_rules! conformance_on {
 
 mod conformance {
     use super::*;
-    conformance_on!(path_style, Moto::props);
-    conformance_on!(virtual_host, virtual_host_props);
+    conformance_on!(path_style, "s3a", Moto::props);
+    conformance_on!(virtual_host, "s3a", virtual_host_props);
+    conformance_on!(obs, "obs", obs_props);
+    conformance_on!(ks3, "ks3", ks3_props);
+    conformance_on!(tos, "tos", tos_props);
 }
 
 /// moto logs each request's path: the bucket is in it path-style, in the host name
-/// virtual-host style.
+/// virtual-host style (which OBS, KS3 and TOS always use).
 #[test]
 fn requests_reach_moto_in_the_style_asked_for() {
     if missing(Server::Moto) {
@@ -71,13 +118,20 @@ fn requests_reach_moto_in_the_style_asked_for() {
     let moto = server();
     let broker = BrokerProcess::start();
     let mut c = broker.client();
-    for (style, props) in [
-        ("path", moto.props()),
-        ("virtual host", virtual_host_props(moto)),
+    for (style, scheme, props) in [
+        ("path", "s3a", moto.props()),
+        ("virtual host", "s3a", virtual_host_props(moto)),
+        ("virtual host", "obs", obs_props(moto)),
+        ("virtual host", "ks3", ks3_props(moto)),
+        ("virtual host", "tos", tos_props(moto)),
     ] {
         let dir = unique("style");
-        c.with_props(&props)
-            .write_file(&format!("s3a://{BUCKET}/{dir}/x.csv"), "be:1", b"x", 1);
+        c.with_props(&props).write_file(
+            &format!("{scheme}://{BUCKET}/{dir}/x.csv"),
+            "be:1",
+            b"x",
+            1,
+        );
         let bucket_in_path = format!("\"PUT /{BUCKET}/{dir}/");
         let bucket_in_host = format!("\"PUT /{dir}/");
         let (want, not) = if style == "path" {
@@ -86,13 +140,13 @@ fn requests_reach_moto_in_the_style_asked_for() {
             (&bucket_in_host, &bucket_in_path)
         };
         wait_for(
-            &format!("moto to log the {style}-style PUT"),
+            &format!("moto to log the {style}-style PUT of {scheme}://"),
             Duration::from_secs(10),
             || moto.output().contains(want.as_str()),
         );
         assert!(
             !moto.output().contains(not.as_str()),
-            "{style}-style requests reached moto only as such"
+            "{scheme}:// {style}-style requests reached moto only as such"
         );
     }
 }

@@ -69,6 +69,7 @@ fn oss_signs_with_its_own_scheme_on_a_virtual_host() {
         ),
         ("fs.oss.accessKeyId", ACCESS),
         ("fs.oss.accessKeySecret", SECRET),
+        ("fs.oss.region", "cn-hangzhou"),
     ]);
     assert_exists(&broker, "oss://bkt/dir/a.csv", &p);
     let r = only_request(&listener);
@@ -80,10 +81,23 @@ fn oss_signs_with_its_own_scheme_on_a_virtual_host() {
     assert_eq!(r.path(), "/dir/a.csv");
     let auth = r.header("authorization").unwrap_or_default();
     assert!(
-        auth.starts_with(&format!("OSS {ACCESS}:")) || auth.starts_with("OSS4-HMAC-SHA256 "),
-        "{auth}"
+        auth.starts_with(&format!("OSS4-HMAC-SHA256 Credential={ACCESS}/"))
+            && auth.contains("/cn-hangzhou/oss/aliyun_v4_request"),
+        "V4 by default: {auth}"
     );
     assert!(!auth.contains(SECRET));
+    // V1 on request.
+    let mut v1 = p.clone();
+    v1.insert("fs.oss.signatureversion".into(), "V1".into());
+    assert_exists(&broker, "oss://bkt/dir/b.csv", &v1);
+    let auth = listener
+        .requests()
+        .last()
+        .unwrap()
+        .header("authorization")
+        .unwrap_or_default()
+        .to_string();
+    assert!(auth.starts_with(&format!("OSS {ACCESS}:")), "{auth}");
 }
 
 #[test]
@@ -111,6 +125,7 @@ fn oss_refusals_are_not_authorized_or_502_with_the_stores_code() {
         ),
         ("fs.oss.accessKeyId", ACCESS),
         ("fs.oss.accessKeySecret", SECRET),
+        ("fs.oss.region", "cn-hangzhou"),
     ]);
     let r = broker.client().with_props(&p).exists("oss://bkt/a.csv");
     assert_code(&r.op_status, Code::NOT_AUTHORIZED);
@@ -448,6 +463,7 @@ fn no_secret_reaches_a_debug_log() {
                 ("fs.oss.endpoint", &endpoint),
                 ("fs.oss.accessKeyId", ACCESS),
                 ("fs.oss.accessKeySecret", SECRET),
+                ("fs.oss.region", "cn-hangzhou"),
             ]),
         ),
         (
@@ -631,6 +647,7 @@ fn oss_pread_is_a_ranged_get() {
         ),
         ("fs.oss.accessKeyId", ACCESS),
         ("fs.oss.accessKeySecret", SECRET),
+        ("fs.oss.region", "cn-hangzhou"),
     ]);
     let fd = c.with_props(&p).reader_fd("oss://bkt/a.csv", "be:1");
     let r = c.pread(&fd, 1, 3);
@@ -651,7 +668,7 @@ fn oss_pread_is_a_ranged_get() {
         assert!(r
             .header("authorization")
             .unwrap_or_default()
-            .starts_with("OSS"));
+            .starts_with("OSS4-HMAC-SHA256 "));
     }
     assert_ok(&c.close_reader(&fd));
 }

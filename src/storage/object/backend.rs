@@ -49,7 +49,10 @@ impl<D: Dialect> ObjectBackend<D> {
                         describe_error(&e)
                     ))
                 })?
-                .with_context(opendal::OperationContext::new().with_http_transport(transport))
+                .with_context(
+                    opendal::OperationContext::new()
+                        .with_http_transport(D::transport(&settings, transport)),
+                )
                 .layer(
                     opendal::layers::RetryLayer::new()
                         .with_max_times(3)

@@ -108,7 +108,11 @@ pub(super) fn label_after(host: &str, prefix: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::{ks3::Ks3, obs::Obs, tos::Tos};
+    use super::super::{
+        ks3::{Ks3, Ks3Keys},
+        obs::Obs,
+        tos::Tos,
+    };
     use super::*;
     use crate::storage::StorageError;
 
@@ -150,6 +154,11 @@ mod tests {
             "http://ks3-cn-shanghai-internal.ksyuncs.com"
         );
         assert_eq!(ks3.region(), "cn-shanghai");
+        assert_eq!(
+            Ks3Keys::region_of_host("ks3-cn-guangzhou.ksyun.com").as_deref(),
+            Some("cn-guangzhou")
+        );
+        assert_eq!(Ks3Keys::region_of_host("ks3.example.com"), None);
         // TOS: the native endpoint becomes the S3 one; the region key wins.
         let tos = Tos::default()
             .settings(

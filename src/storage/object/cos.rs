@@ -6,12 +6,18 @@
 //! (required), and where the bucket lives: `fs.cosn.bucket.endpoint_suffix`
 //! (`cos.ap-guangzhou.myqcloud.com`, with or without `https://`) or
 //! `fs.cosn.bucket.region` (`ap-guangzhou`, meaning `cos.<region>.myqcloud.com`); the
-//! suffix wins when both are given, as in Hadoop-COS.
+//! suffix wins when both are given, as in Hadoop-COS. Optional
+//! `fs.cosn.userinfo.sessionToken` (temporary keys from STS).
+//!
+//! Copies (renames) send their source as Tencent documents it,
+//! `<bucket>.<endpoint>/<key>`, and a session token is signed with the request, as
+//! Tencent's SDKs do: the transport changes opendal's request and signs it again
+//! (`signing.rs`).
 
 use opendal::Operator;
 
 use super::props::{endpoint_url, invalid, one_of, pair};
-use super::Dialect;
+use super::{signing, Dialect};
 use crate::storage::{Properties, Result};
 
 pub struct Cos;
@@ -21,6 +27,7 @@ const SECRET_ID: &[&str] = &["fs.cosn.userinfo.secretId"];
 const SECRET_KEY: &[&str] = &["fs.cosn.userinfo.secretKey"];
 const ENDPOINT_SUFFIX: &[&str] = &["fs.cosn.bucket.endpoint_suffix"];
 const REGION: &[&str] = &["fs.cosn.bucket.region"];
+const SESSION_TOKEN: &[&str] = &["fs.cosn.userinfo.sessionToken"];
 
 /// Connection settings of one bucket. No `Debug`: it holds keys.
 #[derive(Clone, PartialEq, Eq, Hash)]
@@ -30,6 +37,7 @@ pub struct CosSettings {
     endpoint: String,
     secret_id: String,
     secret_key: String,
+    session_token: Option<String>,
 }
 
 impl Dialect for Cos {
@@ -62,11 +70,16 @@ impl Dialect for Cos {
             endpoint,
             secret_id: secret_id.to_string(),
             secret_key: secret_key.to_string(),
+            session_token: one_of(STORE, props, SESSION_TOKEN, true)?.map(|(t, _)| t.to_string()),
         })
     }
 
     fn describe(s: &CosSettings) -> String {
-        format!("endpoint {}, credentials: key pair", s.endpoint)
+        let credentials = match s.session_token {
+            Some(_) => "key pair with session token",
+            None => "key pair",
+        };
+        format!("endpoint {}, credentials: {credentials}", s.endpoint)
     }
 
     fn is_anonymous(_: &CosSettings) -> bool {
@@ -75,14 +88,24 @@ impl Dialect for Cos {
 
     fn operator(s: &CosSettings) -> opendal::Result<Operator> {
         // No configuration load: the environment is never a source of keys here.
-        Operator::new(
-            opendal::services::Cos::default()
-                .bucket(&s.bucket)
-                .root("/")
-                .endpoint(&s.endpoint)
-                .secret_id(&s.secret_id)
-                .secret_key(&s.secret_key)
-                .disable_config_load(),
+        let b = opendal::services::Cos::default()
+            .bucket(&s.bucket)
+            .root("/")
+            .endpoint(&s.endpoint)
+            .secret_id(&s.secret_id)
+            .secret_key(&s.secret_key)
+            .disable_config_load();
+        Operator::new(match &s.session_token {
+            Some(token) => b.security_token(token),
+            None => b,
+        })
+    }
+
+    fn transport(s: &CosSettings, shared: opendal::HttpTransporter) -> opendal::HttpTransporter {
+        signing::cos(
+            shared,
+            &s.bucket,
+            (&s.secret_id, &s.secret_key, s.session_token.as_deref()),
         )
     }
 }
@@ -118,6 +141,13 @@ mod tests {
         let s = Cos.settings("cos", "b", &p).unwrap();
         assert_eq!(s.endpoint, "http://localhost:9");
         assert!(!Cos::describe(&s).contains("SECRET1"));
+        assert_eq!(s.session_token, None);
+        p.insert("fs.cosn.userinfo.sessionToken".into(), "SECRET2".into());
+        let s = Cos.settings("cos", "b", &p).unwrap();
+        assert_eq!(s.session_token.as_deref(), Some("SECRET2"));
+        assert!(Cos::describe(&s).contains("session token"));
+        assert!(!Cos::describe(&s).contains("SECRET2"));
+        assert!(Cos::operator(&s).is_ok());
     }
 
     #[test]

@@ -41,6 +41,17 @@ pub trait Dialect: Send + Sync + 'static {
     /// shared HTTP client and retries).
     fn operator(settings: &Self::Settings) -> opendal::Result<Operator>;
 
+    /// The HTTP transport this store's requests go through: `shared` (the one client of
+    /// every store), or a wrapper around it for a dialect that signs or rewrites requests
+    /// itself (`signing.rs`).
+    fn transport(
+        settings: &Self::Settings,
+        shared: opendal::HttpTransporter,
+    ) -> opendal::HttpTransporter {
+        let _ = settings;
+        shared
+    }
+
     /// Whether deletes of many keys go in the store's batch requests with these settings
     /// (else one delete per key, several at once): a store whose batch the credentials
     /// cannot authorize says no.

@@ -585,6 +585,7 @@ mod tests {
             "oss://bkt/k.csv",
             &[
                 ("fs.oss.endpoint", &endpoint),
+                ("fs.oss.region", "cn-hangzhou"),
                 ("fs.oss.accessKeyId", "AK"),
                 ("fs.oss.accessKeySecret", "SK"),
             ],

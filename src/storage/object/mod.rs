@@ -47,6 +47,7 @@ mod props;
 mod reader;
 mod rename;
 pub mod s3;
+mod signing;
 mod storage;
 pub mod tos;
 mod transport;

@@ -1,7 +1,8 @@
 //! What every test module shares: the broker process ([`BrokerProcess`]), the one
 //! client ([`Client`]), raw-wire helpers, the storage servers (MiniDFSCluster,
-//! SeaweedFS, moto, Azurite, fake-gcs-server, a recording HTTP listener), which of them
-//! can run here ([`missing`]), and the checks every object store runs (object_checks.rs).
+//! SeaweedFS, moto, Azurite, fake-gcs-server, a recording HTTP listener, the signature
+//! proxy), which of them can run here ([`missing`]), and the checks every object store
+//! runs (object_checks.rs).
 
 pub mod at_exit;
 pub mod azurite;
@@ -15,6 +16,7 @@ pub mod object_checks;
 pub mod seaweed;
 pub mod server;
 pub mod servers;
+pub mod signature_proxy;
 mod wire;
 
 use std::collections::BTreeMap;

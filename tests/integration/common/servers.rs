@@ -23,6 +23,10 @@ pub enum Server {
     Azurite,
     /// fake-gcs-server (a Go module; scripts/test.sh builds it).
     FakeGcs,
+    /// The proxy that checks OSS and COS signatures with the vendors' Python SDKs in
+    /// front of moto (common/signature_proxy.rs): moto, PyPI `oss2` and
+    /// `cos-python-sdk-v5` (scripts/test.sh installs them).
+    SignatureProxy,
 }
 
 /// Whether `server` cannot run here; when it cannot, prints why (or panics when every
@@ -52,6 +56,7 @@ pub fn why_missing(server: Server) -> Option<&'static str> {
     static MOTO: OnceLock<Option<String>> = OnceLock::new();
     static AZURITE: OnceLock<Option<String>> = OnceLock::new();
     static FAKE_GCS: OnceLock<Option<String>> = OnceLock::new();
+    static SIGNATURE_PROXY: OnceLock<Option<String>> = OnceLock::new();
     let installed_by_test_sh = |found: bool, what: &str, var: &str| {
         (!found).then(|| format!("no {what}: set {var}, or run scripts/test.sh (installs it)"))
     };
@@ -78,6 +83,18 @@ pub fn why_missing(server: Server) -> Option<&'static str> {
                 "`fake-gcs-server`",
                 "FAKE_GCS_BIN",
             )
+        }),
+        Server::SignatureProxy => SIGNATURE_PROXY.get_or_init(|| {
+            why_missing(Server::Moto)
+                .map(str::to_string)
+                .or_else(|| installed_by_test_sh(oss2_packages().is_some(), "oss2", "OSS2_DIR"))
+                .or_else(|| {
+                    installed_by_test_sh(
+                        cos_sdk_packages().is_some(),
+                        "cos-python-sdk-v5",
+                        "COS_SDK_DIR",
+                    )
+                })
         }),
     };
     cell.as_deref()
@@ -141,11 +158,31 @@ pub fn fake_gcs_binary() -> Option<PathBuf> {
 /// The directory holding moto's Python packages (for PYTHONPATH): `$MOTO_DIR`, else
 /// scripts/test.sh's `pip install --target target/moto-5.2.5`.
 pub fn moto_packages() -> Option<PathBuf> {
-    let dir = match std::env::var_os("MOTO_DIR") {
+    pip_target("MOTO_DIR", "moto-5.2.5", "moto")
+}
+
+/// PyPI `oss2` (for PYTHONPATH): `$OSS2_DIR`, else scripts/test.sh's
+/// `target/oss2-2.19.1`.
+pub fn oss2_packages() -> Option<PathBuf> {
+    pip_target("OSS2_DIR", "oss2-2.19.1", "oss2")
+}
+
+/// PyPI `cos-python-sdk-v5` (for PYTHONPATH): `$COS_SDK_DIR`, else scripts/test.sh's
+/// `target/cos-sdk-1.9.44`.
+pub fn cos_sdk_packages() -> Option<PathBuf> {
+    pip_target("COS_SDK_DIR", "cos-sdk-1.9.44", "qcloud_cos")
+}
+
+/// A `pip install --target` directory: `$env_var`, else `target/<pinned>`, when it holds
+/// the package `module`.
+fn pip_target(env_var: &str, pinned: &str, module: &str) -> Option<PathBuf> {
+    let dir = match std::env::var_os(env_var) {
         Some(dir) => PathBuf::from(dir),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("target/moto-5.2.5"),
+        None => Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("target")
+            .join(pinned),
     };
-    dir.join("moto").is_dir().then_some(dir)
+    dir.join(module).is_dir().then_some(dir)
 }
 
 /// A server program: `$env_var` (when it names a file), else `target/<pinned>` (where
