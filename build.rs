@@ -18,6 +18,12 @@ fn main() {
     let target = std::env::var("TARGET").unwrap_or_else(|_| "unknown".into());
     println!("cargo:rustc-env=BROKER_TARGET={target}");
 
+    // A build id pairs a stripped release binary with its debug file (build.sh); the
+    // zig linker of the release build adds none unless asked.
+    if std::env::var("CARGO_CFG_TARGET_OS").as_deref() == Ok("linux") {
+        println!("cargo:rustc-link-arg-bins=-Wl,--build-id=sha1");
+    }
+
     // Stamp again when HEAD moves (a commit, a checkout): HEAD itself, the branch it
     // points at and packed-refs. `--git-path` also finds them in a linked worktree.
     println!("cargo:rerun-if-changed=build.rs");
