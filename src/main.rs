@@ -9,9 +9,20 @@ use clap::Parser;
 use apache_hdfs_broker::config::BrokerConfig;
 use apache_hdfs_broker::{logging, service};
 
+/// What `--version` prints after the name and the first log line of a start repeats:
+/// version, git commit and target (stamped by build.rs).
+const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("BROKER_GIT_COMMIT"),
+    ", target ",
+    env!("BROKER_TARGET"),
+    ")"
+);
+
 #[derive(Parser)]
 #[command(
-    version,
+    version = VERSION,
     about = "StarRocks/Doris file broker: Thrift in front of HDFS, object stores and local files"
 )]
 struct Cli {
@@ -83,6 +94,10 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    tracing::info!(
+        "apache_hdfs_broker {VERSION} starting, conf {}",
+        conf_path.display()
+    );
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("broker-worker")

@@ -9,6 +9,7 @@ use std::fs::{self, File};
 use std::io::Write;
 use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -98,6 +99,7 @@ impl Storage for LocalStorage {
                 file: Arc::new(file),
                 len: meta.len(),
                 loc,
+                nowait: NowaitReads::default(),
             }) as Box<dyn ReadStream>)
         })
         .await
@@ -191,6 +193,50 @@ struct LocalReader {
     file: Arc<File>,
     len: u64,
     loc: Location,
+    nowait: NowaitReads,
+}
+
+/// Set once `preadv2` turned out to be missing (ENOSYS: kernels before 4.6, such as
+/// CentOS 7's 3.10): every later small read goes straight to the blocking pool.
+static PREADV2_MISSING: AtomicBool = AtomicBool::new(false);
+
+/// Whether a reader still tries `preadv2(RWF_NOWAIT)` first. A missing system call is
+/// learnt once for the process; EOPNOTSUPP (kernels before 4.14, or a filesystem without
+/// non-blocking reads, e.g. some network ones) is learnt once per open file, because
+/// files on other filesystems may still support it.
+#[derive(Default)]
+struct NowaitReads {
+    unsupported: AtomicBool,
+}
+
+impl NowaitReads {
+    fn tried(&self) -> bool {
+        !PREADV2_MISSING.load(Ordering::Relaxed) && !self.unsupported.load(Ordering::Relaxed)
+    }
+
+    /// EAGAIN (not cached) and the rest are per-read answers: try again next time.
+    fn failed(&self, errno: rustix::io::Errno) {
+        match unsupported_scope(errno) {
+            Some(UnsupportedScope::Process) => PREADV2_MISSING.store(true, Ordering::Relaxed),
+            Some(UnsupportedScope::File) => self.unsupported.store(true, Ordering::Relaxed),
+            None => {}
+        }
+    }
+}
+
+#[derive(Debug, PartialEq)]
+enum UnsupportedScope {
+    Process,
+    File,
+}
+
+fn unsupported_scope(errno: rustix::io::Errno) -> Option<UnsupportedScope> {
+    use rustix::io::Errno;
+    match errno {
+        Errno::NOSYS => Some(UnsupportedScope::Process),
+        Errno::OPNOTSUPP => Some(UnsupportedScope::File),
+        _ => None,
+    }
 }
 
 #[async_trait]
@@ -210,16 +256,19 @@ impl ReadStream for LocalReader {
         // pool and back (two thread wake-ups) costs more than a small read itself.
         // RWF_NOWAIT makes the kernel refuse (EAGAIN) instead of waiting for the disk,
         // so a worker thread never blocks; what it refuses goes to the blocking pool.
-        if len <= INLINE_READ_MAX {
+        if len <= INLINE_READ_MAX && self.nowait.tried() {
             let mut slices = [std::io::IoSliceMut::new(buf.unfilled(len))];
-            if let Ok(n) = rustix::io::preadv2(
+            match rustix::io::preadv2(
                 &*self.file,
                 &mut slices,
                 offset,
                 rustix::io::ReadWriteFlags::NOWAIT,
             ) {
-                buf.advance(n);
-                return Ok(n);
+                Ok(n) => {
+                    buf.advance(n);
+                    return Ok(n);
+                }
+                Err(errno) => self.nowait.failed(errno),
             }
         }
         let file = self.file.clone();
@@ -315,5 +364,27 @@ impl Drop for LocalWriter {
         if !self.finished {
             let _ = fs::remove_file(&self.temp);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{unsupported_scope, UnsupportedScope};
+    use rustix::io::Errno;
+
+    #[test]
+    fn a_missing_preadv2_is_learnt_for_the_process_and_rwf_nowait_per_file() {
+        assert_eq!(
+            unsupported_scope(Errno::NOSYS),
+            Some(UnsupportedScope::Process)
+        );
+        assert_eq!(
+            unsupported_scope(Errno::OPNOTSUPP),
+            Some(UnsupportedScope::File)
+        );
+        // Not cached now, or a passing failure: the next read tries again.
+        assert_eq!(unsupported_scope(Errno::AGAIN), None);
+        assert_eq!(unsupported_scope(Errno::INTR), None);
+        assert_eq!(unsupported_scope(Errno::IO), None);
     }
 }

@@ -348,3 +348,32 @@ fn a_burst_of_failures_is_bounded_and_counted() {
         "the system log grew to {log_bytes} bytes"
     );
 }
+
+/// Operators compare the build after an upgrade: `--version` and the first log line of a
+/// start name the same version, commit and target.
+#[test]
+fn version_and_first_log_line_name_the_build() {
+    let out = std::process::Command::new(broker_bin())
+        .arg("--version")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let said = String::from_utf8(out.stdout).unwrap();
+    let build = said
+        .trim()
+        .strip_prefix("apache_hdfs_broker ")
+        .unwrap_or_else(|| panic!("{said}"));
+    assert!(
+        build.starts_with(&format!("{} (commit ", env!("CARGO_PKG_VERSION")))
+            && build.contains(", target ")
+            && build.ends_with("-linux-gnu)"),
+        "{build}"
+    );
+    let broker = BrokerProcess::start();
+    let log = broker.log();
+    let first = log.lines().next().unwrap();
+    assert!(
+        first.contains(&format!("apache_hdfs_broker {build} starting")),
+        "{first}"
+    );
+}

@@ -7,6 +7,14 @@ use std::time::{Duration, Instant};
 
 use super::{http_request, Client};
 
+/// The broker binary under test: this build's, or `BROKER_BIN` (a release build, or a
+/// wrapper that runs the aarch64 one under QEMU: scripts/release_check.sh).
+pub fn broker_bin() -> PathBuf {
+    std::env::var_os("BROKER_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_apache_hdfs_broker")))
+}
+
 pub struct BrokerProcess {
     child: Child,
     pub port: u16,
@@ -46,7 +54,7 @@ impl BrokerProcess {
         let conf_path = home.path().join("apache_hdfs_broker.conf");
         std::fs::write(&conf_path, conf).unwrap();
         let out = std::fs::File::create(home.path().join("broker.out")).unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_apache_hdfs_broker"))
+        let child = Command::new(broker_bin())
             .arg("--conf")
             .arg(&conf_path)
             .env("BROKER_HOME", home.path())

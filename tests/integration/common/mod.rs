@@ -27,7 +27,7 @@ use std::time::{Duration, Instant};
 
 pub use apache_hdfs_broker::wire::generated::TBrokerOperationStatusCode as Code;
 use apache_hdfs_broker::wire::generated::*;
-pub use broker::BrokerProcess;
+pub use broker::{broker_bin, BrokerProcess};
 pub use client::Client;
 pub use servers::{missing, Server};
 pub use wire::*;
