@@ -20,6 +20,9 @@ enum RemoteClass {
     FileAlreadyExists,
     /// `javax.security.sasl.SaslException`.
     Sasl,
+    /// `org.apache.hadoop.hdfs.protocol.NSQuotaExceededException`: a directory's namespace
+    /// quota (how many names it may hold) is used up.
+    NamespaceQuota,
     Other,
 }
 
@@ -30,6 +33,7 @@ impl RemoteClass {
             "FileNotFoundException" => Self::FileNotFound,
             "FileAlreadyExistsException" => Self::FileAlreadyExists,
             "SaslException" => Self::Sasl,
+            "NSQuotaExceededException" => Self::NamespaceQuota,
             _ => Self::Other,
         }
     }
@@ -201,6 +205,12 @@ pub(super) fn is_datanode_failure(err: &HdfsError) -> bool {
     )
 }
 
+/// The directory's namespace quota has no room for one more name.
+pub(super) fn is_namespace_quota(err: &HdfsError) -> bool {
+    matches!(err, HdfsError::RPCError(class, _) | HdfsError::FatalRPCError(class, _)
+        if RemoteClass::of(class) == RemoteClass::NamespaceQuota)
+}
+
 /// hsync is refused for erasure-coded files (close still waits for every block).
 pub(super) fn is_hsync_unsupported(err: &HdfsError) -> bool {
     matches!(
@@ -332,6 +342,22 @@ mod tests {
             io_message(to_storage_error(&loc(), safe_mode)),
             "SafeModeException: Cannot create file /a. Name node is in safe mode."
         );
+        let names = rpc(
+            "org.apache.hadoop.hdfs.protocol.NSQuotaExceededException",
+            "The NameSpace quota (directories and files) of directory /q is exceeded: quota=2 file count=3\n\tat x",
+        );
+        assert!(is_namespace_quota(&names));
+        assert_eq!(
+            io_message(to_storage_error(&loc(), names)),
+            "NSQuotaExceededException: The NameSpace quota (directories and files) of directory /q is exceeded: quota=2 file count=3"
+        );
+        let space = rpc(
+            "org.apache.hadoop.hdfs.protocol.DSQuotaExceededException",
+            "The DiskSpace quota of /q is exceeded: quota = 4194304 B = 4 MB but diskspace consumed = 6291456 B = 6 MB",
+        );
+        assert!(!is_namespace_quota(&space));
+        assert!(io_message(to_storage_error(&loc(), space))
+            .starts_with("DSQuotaExceededException: The DiskSpace quota of /q is exceeded"));
     }
 
     #[test]

@@ -10,10 +10,12 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use bytes::Bytes;
 use hdfs_native::file::FileWriter;
-use hdfs_native::{Client, WriteOptions};
+use hdfs_native::{Client, HdfsError, WriteOptions};
 
 use super::cleanup::{Cleanups, Removal};
-use super::error::{datanode_error, is_hsync_unsupported, to_storage_error, DataTransfer};
+use super::error::{
+    datanode_error, is_hsync_unsupported, is_namespace_quota, to_storage_error, DataTransfer,
+};
 use crate::storage::kerberos::PrivateKeytab;
 use crate::storage::temp_name::temp_name;
 use crate::storage::{Location, Result, StorageError, WriteStream};
@@ -50,18 +52,18 @@ impl HdfsWriter {
             .await
             .map_err(|e| to_storage_error(&parent, e))?;
         // The rename at commit would refuse a directory; say so before any byte is sent.
-        match client.get_file_info(loc.path()).await {
+        let replacing = match client.get_file_info(loc.path()).await {
             Ok(status) if status.isdir => {
                 return Err(StorageError::AlreadyExists {
                     path: format!("{loc} (a directory)"),
                 })
             }
-            Ok(_) => {}
+            Ok(_) => true,
             Err(e) => match to_storage_error(loc, e) {
-                StorageError::NotFound { .. } => {}
+                StorageError::NotFound { .. } => false,
                 other => return Err(other),
             },
-        }
+        };
         let temp = parent.join(&temp_name(loc.name()));
         let options = WriteOptions::default()
             .overwrite(false)
@@ -69,7 +71,7 @@ impl HdfsWriter {
         let writer = client
             .create(temp.path(), options)
             .await
-            .map_err(|e| to_storage_error(loc, e))?;
+            .map_err(|e| temp_refused(loc, e, replacing))?;
         Ok(HdfsWriter {
             writer: Some(writer),
             client: client.clone(),
@@ -112,6 +114,23 @@ impl HdfsWriter {
             .rename(self.temp.path(), loc.path(), true)
             .await
             .map_err(|e| to_storage_error(&loc, e))
+    }
+}
+
+/// Creating the temporary file failed. Replacing a file needs one name more than the
+/// directory holds afterwards (the old file stays until the rename), as Hadoop's own
+/// `hdfs dfs -put -f` does with its `._COPYING_` file: when the namespace quota has no
+/// room for it, the status says so, since the quota may look big enough.
+fn temp_refused(loc: &Location, err: HdfsError, replacing: bool) -> StorageError {
+    let quota = replacing && is_namespace_quota(&err);
+    match to_storage_error(loc, err) {
+        StorageError::Io { path, message } if quota => StorageError::Io {
+            path,
+            message: format!(
+                "{message} (replacing a file atomically needs room for one more name in the directory's namespace quota while the write runs: its hidden temporary file)"
+            ),
+        },
+        other => other,
     }
 }
 
