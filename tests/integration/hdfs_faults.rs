@@ -562,3 +562,50 @@ fn quotas_of_the_target_directory_apply() {
     assert_eq!(names(), vec!["a.csv", "b.csv"]);
     assert_ok(&c.delete(&format!("{nn}{dir}")));
 }
+
+/// Block reports that lag (one datanode, heartbeats every 3 s carrying them, no report
+/// sent sooner): the namenode refuses new blocks with NotReplicatedYetException until
+/// the block before the last is reported stored, as it does under load. Hadoop's client
+/// retries such an addBlock; the broker recovers the temporary file and resumes the
+/// write from what the datanodes hold. Every byte arrives once, in order.
+#[test]
+fn slow_block_reports_refusing_new_blocks_are_ridden_out() {
+    if missing(Server::Hdfs) {
+        return;
+    }
+    let cluster = shared(
+        "plain",
+        &[
+            "--datanodes",
+            "1",
+            "--conf",
+            "dfs.heartbeat.interval=3",
+            "--conf",
+            "dfs.blockreport.incremental.intervalMsec=600000",
+        ],
+    );
+    let nn = cluster.namenode_uri(0);
+    let broker = BrokerProcess::start();
+    let mut c = broker.client();
+    let dir = format!("/tmp/{}", unique("not-replicated"));
+    let path = format!("{nn}{dir}/slow.bin");
+    let old = test_data(1000, 61);
+    c.write_file(&path, "be:1", &old, MIB);
+    let data = test_data(6 * MIB + 12_345, 62);
+    let started = Instant::now();
+    let fd = c.writer_fd(&path, "be:1");
+    for (i, piece) in data.chunks(MIB / 2).enumerate() {
+        assert_ok(&c.pwrite(&fd, (i * MIB / 2) as i64, piece));
+    }
+    assert_ok(&c.close_writer(&fd));
+    eprintln!("6 MiB with lagging block reports: {:?}", started.elapsed());
+    let log = broker.log();
+    assert!(
+        log.contains("NotReplicatedYetException"),
+        "no block was refused: nothing was ridden out"
+    );
+    assert!(c.read_file(&path, "be:1", 4 << 20) == data);
+    assert_eq!(c.file_size(&path).file_size, Some(data.len() as i64));
+    assert_eq!(names_at(&nn, &dir), vec!["slow.bin"]);
+    assert_ok(&c.delete(&format!("{nn}{dir}")));
+}

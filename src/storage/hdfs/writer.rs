@@ -3,7 +3,7 @@
 //! so its quotas and permissions apply), which closeWriter hsyncs, closes and renames over
 //! the target. A write that fails, is aborted or is dropped leaves the previous file intact
 //! and removes its temporary file, in the background ([`super::cleanup`]) when the cluster
-//! cannot be reached.
+//! cannot be reached. A block the namenode refuses for now is ridden out ([`super::resume`]).
 
 use std::sync::Arc;
 
@@ -13,6 +13,7 @@ use hdfs_native::file::FileWriter;
 use hdfs_native::{Client, HdfsError, WriteOptions};
 
 use super::cleanup::{Cleanups, Removal};
+use super::resume::write_resuming;
 use super::error::{
     datanode_error, is_hsync_unsupported, is_namespace_quota, to_storage_error, DataTransfer,
 };
@@ -23,6 +24,11 @@ use crate::storage::{Location, Result, StorageError, WriteStream};
 pub(super) struct HdfsWriter {
     /// `None` once closed or abandoned.
     writer: Option<FileWriter>,
+    /// The temporary file is to be removed when this is dropped: neither committed nor
+    /// handed to the clean-ups yet.
+    pending: bool,
+    /// Bytes written so far, where a resumed write goes on from ([`super::resume`]).
+    written: u64,
     client: Client,
     keytab: Option<Arc<PrivateKeytab>>,
     cleanups: Cleanups,
@@ -74,6 +80,8 @@ impl HdfsWriter {
             .map_err(|e| temp_refused(loc, e, replacing))?;
         Ok(HdfsWriter {
             writer: Some(writer),
+            pending: true,
+            written: 0,
             client: client.clone(),
             keytab,
             cleanups,
@@ -113,7 +121,16 @@ impl HdfsWriter {
         self.client
             .rename(self.temp.path(), loc.path(), true)
             .await
-            .map_err(|e| to_storage_error(&loc, e))
+            .map_err(|e| to_storage_error(&loc, e))?;
+        self.pending = false;
+        Ok(())
+    }
+
+    /// The temporary file goes (later, if the cluster cannot be reached now).
+    async fn remove_temp(&mut self) {
+        drop(self.writer.take());
+        self.pending = false;
+        self.cleanups.remove(self.removal()).await;
     }
 }
 
@@ -137,19 +154,20 @@ fn temp_refused(loc: &Location, err: HdfsError, replacing: bool) -> StorageError
 #[async_trait]
 impl WriteStream for HdfsWriter {
     async fn write(&mut self, data: Vec<u8>) -> Result<()> {
-        let (loc, transfer) = (self.loc.clone(), self.transfer.clone());
-        self.writer()?
-            .write_bytes(Bytes::from(data))
+        self.writer()?;
+        let len = data.len() as u64;
+        let (client, temp) = (&self.client, self.temp.path());
+        write_resuming(client, temp, &mut self.writer, self.written, Bytes::from(data))
             .await
-            .map(|_| ())
-            .map_err(|e| datanode_error(&loc, e, &transfer))
+            .map_err(|e| datanode_error(&self.loc, e, &self.transfer))?;
+        self.written += len;
+        Ok(())
     }
 
     async fn commit(mut self: Box<Self>) -> Result<()> {
         let result = self.finish().await;
         if result.is_err() {
-            drop(self.writer.take());
-            self.cleanups.remove(self.removal()).await;
+            self.remove_temp().await;
         }
         result
     }
@@ -157,8 +175,7 @@ impl WriteStream for HdfsWriter {
     /// The target stays as it was; the temporary file goes (later, if the cluster cannot
     /// be reached now).
     async fn abort(mut self: Box<Self>) -> Result<()> {
-        drop(self.writer.take());
-        self.cleanups.remove(self.removal()).await;
+        self.remove_temp().await;
         Ok(())
     }
 }
@@ -166,7 +183,8 @@ impl WriteStream for HdfsWriter {
 impl Drop for HdfsWriter {
     /// A writer dropped mid-way (its task cancelled) must not leave its temporary file.
     fn drop(&mut self) {
-        if self.writer.take().is_some() {
+        drop(self.writer.take());
+        if self.pending {
             self.cleanups.remove_soon(self.removal());
         }
     }
