@@ -201,7 +201,7 @@ fn errors_through_a_mount_map_as_on_hdfs() {
         }
         assert_eq!(answers[0], answers[1], "viewfs and hdfs:// say the same");
     }
-    assert_ok(&c.delete(&closed));
+    assert_ok(&c.with_props(&Props::new()).delete(&closed));
 }
 
 /// Paths of a listing (recursive or not) of exactly `path`.
