@@ -538,7 +538,8 @@ fn missing_or_wrong_data_transfer_protection_is_named() {
     let mut other = good.clone();
     other.insert("dfs.data.transfer.protection".into(), "privacy".into());
     let data = test_data(200_000, 5);
-    c.with_props(&other).write_file(&out, "be:2", &data, 64 << 10);
+    c.with_props(&other)
+        .write_file(&out, "be:2", &data, 64 << 10);
     assert!(c.with_props(&other).read_file(&out, "be:2", 64 << 10) == data);
     assert_ok(&c.with_props(&good).delete(&dir));
 }
@@ -718,7 +719,8 @@ fn viewfs_over_the_secure_cluster_maps_errors_as_hdfs() {
 
     let mine = format!("viewfs://sec/a/{dir}/f.bin");
     let data = test_data(300_000, 6);
-    c.with_props(&kerberos).write_file(&mine, "be:1", &data, 64 << 10);
+    c.with_props(&kerberos)
+        .write_file(&mine, "be:1", &data, 64 << 10);
     assert!(c.with_props(&kerberos).read_file(&mine, "be:1", 64 << 10) == data);
     assert_eq!(owner(&s, &format!("/alice/{dir}/f.bin")), "alice");
 

@@ -13,10 +13,10 @@ use hdfs_native::file::FileWriter;
 use hdfs_native::{Client, HdfsError, WriteOptions};
 
 use super::cleanup::{Cleanups, Removal};
-use super::resume::write_resuming;
 use super::error::{
     datanode_error, is_hsync_unsupported, is_namespace_quota, to_storage_error, DataTransfer,
 };
+use super::resume::write_resuming;
 use crate::storage::kerberos::PrivateKeytab;
 use crate::storage::temp_name::temp_name;
 use crate::storage::{Location, Result, StorageError, WriteStream};
@@ -129,8 +129,8 @@ impl HdfsWriter {
     /// The temporary file goes (later, if the cluster cannot be reached now).
     async fn remove_temp(&mut self) {
         drop(self.writer.take());
-        self.pending = false;
         self.cleanups.remove(self.removal()).await;
+        self.pending = false;
     }
 }
 
@@ -157,9 +157,15 @@ impl WriteStream for HdfsWriter {
         self.writer()?;
         let len = data.len() as u64;
         let (client, temp) = (&self.client, self.temp.path());
-        write_resuming(client, temp, &mut self.writer, self.written, Bytes::from(data))
-            .await
-            .map_err(|e| datanode_error(&self.loc, e, &self.transfer))?;
+        write_resuming(
+            client,
+            temp,
+            &mut self.writer,
+            self.written,
+            Bytes::from(data),
+        )
+        .await
+        .map_err(|e| datanode_error(&self.loc, e, &self.transfer))?;
         self.written += len;
         Ok(())
     }
