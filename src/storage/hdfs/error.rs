@@ -224,10 +224,15 @@ fn first_line(msg: &str) -> &str {
     msg.lines().next().unwrap_or(msg).trim()
 }
 
+/// Whether the namenode refused the call with an exception of this class.
+fn is_remote(err: &HdfsError, wanted: RemoteClass) -> bool {
+    matches!(err, HdfsError::RPCError(class, _) | HdfsError::FatalRPCError(class, _)
+        if RemoteClass::of(class) == wanted)
+}
+
 /// A refusal of the namenode (permissions, snapshots): retrying changes nothing.
 pub(super) fn is_access_refusal(err: &HdfsError) -> bool {
-    matches!(err, HdfsError::RPCError(class, _) | HdfsError::FatalRPCError(class, _)
-        if RemoteClass::of(class) == RemoteClass::AccessControl)
+    is_remote(err, RemoteClass::AccessControl)
 }
 
 /// A read failure on the datanode side: a dead or restarted datanode, a broken stream,
@@ -241,15 +246,13 @@ pub(super) fn is_datanode_failure(err: &HdfsError) -> bool {
 
 /// The directory's namespace quota has no room for one more name.
 pub(super) fn is_namespace_quota(err: &HdfsError) -> bool {
-    matches!(err, HdfsError::RPCError(class, _) | HdfsError::FatalRPCError(class, _)
-        if RemoteClass::of(class) == RemoteClass::NamespaceQuota)
+    is_remote(err, RemoteClass::NamespaceQuota)
 }
 
 /// The namenode refused a new block until the datanodes report an earlier one (Hadoop's
 /// client retries such an addBlock; hdfs-native does not).
 pub(super) fn is_not_replicated_yet(err: &HdfsError) -> bool {
-    matches!(err, HdfsError::RPCError(class, _) | HdfsError::FatalRPCError(class, _)
-        if RemoteClass::of(class) == RemoteClass::NotReplicatedYet)
+    is_remote(err, RemoteClass::NotReplicatedYet)
 }
 
 /// hsync is refused for erasure-coded files (close still waits for every block).
