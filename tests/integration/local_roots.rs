@@ -319,16 +319,33 @@ fn every_escape_refused(f: &Fixture, broker: &BrokerProcess) {
     assert!(tried >= 150, "only {tried} cases ran");
 }
 
-#[test]
-fn every_escape_is_refused_by_every_method() {
-    let f = Fixture::new();
-    every_escape_refused(&f, &f.broker());
+/// Each check as two tests: on this kernel (`openat2`), and on one without it.
+macro_rules! on_both_kernels {
+    ($($check:ident: $with:ident, $without:ident;)*) => {$(
+        #[test]
+        fn $with() {
+            let f = Fixture::new();
+            $check(&f, &f.broker());
+        }
+
+        #[test]
+        fn $without() {
+            let f = Fixture::new();
+            $check(&f, &f.broker_without_openat2());
+        }
+    )*};
 }
 
-#[test]
-fn every_escape_is_refused_by_every_method_without_openat2() {
-    let f = Fixture::new();
-    every_escape_refused(&f, &f.broker_without_openat2());
+on_both_kernels! {
+    every_escape_refused:
+        every_escape_is_refused_by_every_method,
+        every_escape_is_refused_by_every_method_without_openat2;
+    inside_is_served:
+        inside_the_root_links_dots_and_percent_signs_are_served,
+        inside_the_root_is_served_without_openat2;
+    swap_race:
+        a_symlink_swapped_in_never_leaks_or_writes_a_byte_outside,
+        a_symlink_swapped_in_never_leaks_without_openat2;
 }
 
 /// What lies inside stays served: relative links inside the root, `..` that stays in it,
@@ -392,18 +409,6 @@ fn inside_is_served(f: &Fixture, broker: &BrokerProcess) {
         assert!(message(&status).contains(KEY), "{status:?}");
     }
     assert!(f.root().join("in.txt").exists());
-}
-
-#[test]
-fn inside_the_root_links_dots_and_percent_signs_are_served() {
-    let f = Fixture::new();
-    inside_is_served(&f, &f.broker());
-}
-
-#[test]
-fn inside_the_root_is_served_without_openat2() {
-    let f = Fixture::new();
-    inside_is_served(&f, &f.broker_without_openat2());
 }
 
 /// A thread swaps `root/swap` between a directory inside the root and a symlink to the
@@ -502,20 +507,9 @@ fn swap_race(f: &Fixture, broker: &BrokerProcess) {
     );
 }
 
-#[test]
-fn a_symlink_swapped_in_never_leaks_or_writes_a_byte_outside() {
-    let f = Fixture::new();
-    swap_race(&f, &f.broker());
-}
-
-#[test]
-fn a_symlink_swapped_in_never_leaks_without_openat2() {
-    let f = Fixture::new();
-    swap_race(&f, &f.broker_without_openat2());
-}
-
-/// Starts the broker on `conf` verbatim (no harness defaults) and returns it with its port.
-fn start_verbatim(home: &Path, conf: &str) -> (std::process::Child, u16) {
+/// The broker on a loopback conf of `home` holding `conf` and nothing about the roots (no
+/// harness defaults).
+fn verbatim(home: &Path, conf: &str) -> Command {
     let path = home.join("apache_hdfs_broker.conf");
     let conf = format!(
         "broker_ipc_port = 0\nbroker_http_port = -1\nbroker_bind_address = 127.0.0.1\n\
@@ -523,11 +517,18 @@ fn start_verbatim(home: &Path, conf: &str) -> (std::process::Child, u16) {
         home.join("log").display()
     );
     std::fs::write(&path, conf).unwrap();
-    let mut child = Command::new(broker_bin())
+    let mut command = Command::new(broker_bin());
+    command
         .arg("--conf")
         .arg(&path)
         .env("BROKER_HOME", home)
-        .stdin(Stdio::null())
+        .stdin(Stdio::null());
+    command
+}
+
+/// Starts [`verbatim`] and returns it with its port once it listens.
+fn start_verbatim(home: &Path, conf: &str) -> (std::process::Child, u16) {
+    let mut child = verbatim(home, conf)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -597,19 +598,7 @@ fn a_malformed_root_stops_the_start_naming_key_and_entry() {
         ("./data", "./data"),
     ] {
         let home = tempfile::tempdir().unwrap();
-        let conf = home.path().join("apache_hdfs_broker.conf");
-        std::fs::write(
-            &conf,
-            format!(
-                "broker_ipc_port = 0\nbroker_http_port = -1\nsys_log_dir = {}\n{KEY} = {value}\n",
-                home.path().join("log").display()
-            ),
-        )
-        .unwrap();
-        let out = Command::new(broker_bin())
-            .arg("--conf")
-            .arg(&conf)
-            .env("BROKER_HOME", home.path())
+        let out = verbatim(home.path(), &format!("{KEY} = {value}\n"))
             .output()
             .unwrap();
         assert!(!out.status.success(), "{value} started");
