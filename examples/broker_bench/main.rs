@@ -39,6 +39,8 @@ pub struct Settings {
     pub readers: usize,
     pub hdfs: bool,
     pub hdfs_bytes: u64,
+    /// Where the local files live: the brokers' `broker_local_roots`.
+    pub data: PathBuf,
 }
 
 fn main() -> ExitCode {
@@ -58,6 +60,7 @@ fn main() -> ExitCode {
         readers: 10_000,
         hdfs: true,
         hdfs_bytes: 512 << 20,
+        data: PathBuf::new(),
     };
     let mut out = repo.join("target/bench/results.json");
     let mut data = repo.join("target/bench/data");
@@ -89,6 +92,8 @@ fn main() -> ExitCode {
         s.hdfs = false;
     }
     std::fs::create_dir_all(&data).unwrap();
+    let data = std::fs::canonicalize(&data).unwrap();
+    s.data = data.clone();
     let big = ensure_file(&data.join("big.bin"), 1 << 30);
     let small = ensure_file(&data.join("small.bin"), 4096);
 
@@ -97,7 +102,10 @@ fn main() -> ExitCode {
     if wanted("5") {
         groups::footprint(&s, &small, &mut report);
     }
-    let (broker, _) = Broker::start(&s.broker, &[]);
+    let (broker, _) = Broker::start(
+        &s.broker,
+        &[("broker_local_roots", s.data.to_str().unwrap())],
+    );
     if wanted("1") {
         groups::large_reads(&s, &broker, &big, &mut report);
     }

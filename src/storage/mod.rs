@@ -312,7 +312,7 @@ impl Backends {
         kerberos_max_age: std::time::Duration,
     ) -> Self {
         Backends {
-            local: Arc::new(local::LocalStorage),
+            local: Arc::new(local::LocalStorage::new(local::LocalRoots::none())),
             hdfs: hdfs::HdfsBackend::new(conf_dir, idle_expiry, kerberos_max_age),
             s3: object::ObjectBackend::new(object::s3::S3, idle_expiry),
             oss: object::ObjectBackend::new(object::oss::Oss, idle_expiry),
@@ -323,6 +323,12 @@ impl Backends {
             gcs: object::ObjectBackend::new(object::gcs::Gcs, idle_expiry),
             azure: object::ObjectBackend::new(object::azure::Azure, idle_expiry),
         }
+    }
+
+    /// Serves `file:` paths beneath `roots` only (none until this is called).
+    pub fn with_local_roots(mut self, roots: local::LocalRoots) -> Self {
+        self.local = Arc::new(local::LocalStorage::new(roots));
+        self
     }
 
     /// Drops every backend's expired clients when they expire, not at the next request:
