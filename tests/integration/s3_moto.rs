@@ -236,7 +236,11 @@ fn an_assumed_role_signs_every_request() {
     );
     let recorded = moto.recorded();
     let sts: Vec<&RecordedRequest> = recorded.iter().filter(|r| is_assume_role(r)).collect();
-    assert_eq!(sts.len(), 1, "one AssumeRole, then the cached session: {sts:?}");
+    assert_eq!(
+        sts.len(),
+        1,
+        "one AssumeRole, then the cached session: {sts:?}"
+    );
     let form: std::collections::HashMap<String, String> =
         form_urlencoded::parse(sts[0].body.as_bytes())
             .into_owned()

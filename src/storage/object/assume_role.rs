@@ -48,7 +48,10 @@ impl AssumeRole {
                 .into_iter()
                 .find(|k| get(props, k).is_some())
             {
-                return Err(invalid("S3", format!("{key} is set but {ROLE_ARN} is missing")));
+                return Err(invalid(
+                    "S3",
+                    format!("{key} is set but {ROLE_ARN} is missing"),
+                ));
             }
             return Ok(None);
         };
@@ -154,13 +157,13 @@ impl AssumeRoleProvider {
                 http::header::CONTENT_TYPE,
                 "application/x-www-form-urlencoded",
             )
-            .header(
-                "x-amz-content-sha256",
-                hex(&sha2::Sha256::digest(&body)),
-            )
+            .header("x-amz-content-sha256", hex(&sha2::Sha256::digest(&body)))
             .body(body)
             .map_err(|e| {
-                reqsign_core::Error::config_invalid(format!("STS endpoint {}: {e}", role.sts_endpoint))
+                reqsign_core::Error::config_invalid(format!(
+                    "STS endpoint {}: {e}",
+                    role.sts_endpoint
+                ))
             })?;
         let (mut parts, body) = request.into_parts();
         reqsign_aws_v4::RequestSigner::new("sts", &role.sts_region)
@@ -245,7 +248,9 @@ mod tests {
             (ROLE_ARN, "arn:aws:iam::123456789012:role/reader"),
             (EXTERNAL_ID, "ext-1"),
         ]);
-        let r = AssumeRole::from_props(&p, "eu-west-1", true).unwrap().unwrap();
+        let r = AssumeRole::from_props(&p, "eu-west-1", true)
+            .unwrap()
+            .unwrap();
         assert_eq!(r.sts_endpoint, "https://sts.eu-west-1.amazonaws.com");
         assert_eq!(r.sts_region, "eu-west-1");
         assert_eq!(r.external_id.as_deref(), Some("ext-1"));
@@ -253,7 +258,9 @@ mod tests {
             (ROLE_ARN, "arn:aws:iam::123456789012:role/reader"),
             (STS_ENDPOINT, "sts.ap-south-1.amazonaws.com"),
         ]);
-        let r = AssumeRole::from_props(&p, "us-east-1", true).unwrap().unwrap();
+        let r = AssumeRole::from_props(&p, "us-east-1", true)
+            .unwrap()
+            .unwrap();
         assert_eq!(r.sts_endpoint, "https://sts.ap-south-1.amazonaws.com");
         assert_eq!(r.sts_region, "ap-south-1");
         let p = props(&[
@@ -261,7 +268,9 @@ mod tests {
             (STS_ENDPOINT, "http://127.0.0.1:5000"),
             (STS_REGION, "cn-north-1"),
         ]);
-        let r = AssumeRole::from_props(&p, "us-east-1", true).unwrap().unwrap();
+        let r = AssumeRole::from_props(&p, "us-east-1", true)
+            .unwrap()
+            .unwrap();
         assert_eq!(
             (r.sts_endpoint.as_str(), r.sts_region.as_str()),
             ("http://127.0.0.1:5000", "cn-north-1")

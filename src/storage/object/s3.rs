@@ -429,7 +429,10 @@ impl Dialect for S3 {
             Credentials::DefaultChain => "AWS default chain",
         };
         let role = s.assume_role.as_ref().map_or(String::new(), |r| {
-            format!(", assuming the role {} (STS at {})", r.role_arn, r.sts_endpoint)
+            format!(
+                ", assuming the role {} (STS at {})",
+                r.role_arn, r.sts_endpoint
+            )
         });
         format!(
             "endpoint {}, region {}, {} style, credentials: {credentials}{role}",
