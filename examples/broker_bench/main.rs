@@ -14,6 +14,7 @@ mod baselines;
 mod client;
 mod groups;
 mod hdfs;
+mod object_store;
 mod process;
 mod report;
 
@@ -65,7 +66,7 @@ fn main() -> ExitCode {
     let mut out = repo.join("target/bench/results.json");
     let mut data = repo.join("target/bench/data");
     let mut quick = false;
-    // Comma-separated group numbers (1-6), for working on one group.
+    // Comma-separated group numbers (1-7), for working on one group.
     let mut only: Option<String> = None;
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -117,6 +118,9 @@ fn main() -> ExitCode {
     }
     if wanted("4") {
         groups::listing(&s, &broker, &data, &mut report);
+    }
+    if wanted("7") {
+        object_store::object_store(&s, &broker, &mut report);
     }
     if !wanted("6") {
     } else if s.hdfs {
