@@ -3,7 +3,8 @@
 //!
 //! ```text
 //! broker_bench --broker target/release/apache_hdfs_broker [--be-client PATH] [--quick]
-//!              [--no-hdfs] [--only 1,2,..] [--out target/bench/results.json]
+//!              [--no-hdfs] [--only 1,2,6c,..] [--hdfs-uri hdfs://127.0.0.1:PORT]
+//!              [--out target/bench/results.json]
 //!              [--data target/bench/data]
 //! ```
 //!
@@ -14,6 +15,7 @@ mod baselines;
 mod client;
 mod groups;
 mod hdfs;
+mod hdfs_load;
 mod process;
 mod report;
 
@@ -39,6 +41,20 @@ pub struct Settings {
     pub readers: usize,
     pub hdfs: bool,
     pub hdfs_bytes: u64,
+    /// A running cluster's namenode URI to use instead of starting a MiniDFSCluster.
+    pub hdfs_uri: Option<String>,
+    /// `--only`: comma-separated groups (6 runs every HDFS group, 6a-6d one of them).
+    pub only: Option<String>,
+}
+
+impl Settings {
+    pub fn wanted(&self, group: &str) -> bool {
+        self.only.as_deref().is_none_or(|o| {
+            // "6" selects 6a-6d; "6c" selects 6c (and the group 6 setup it runs in).
+            o.split(',')
+                .any(|x| group.starts_with(x) || x.starts_with(group))
+        })
+    }
 }
 
 fn main() -> ExitCode {
@@ -58,12 +74,12 @@ fn main() -> ExitCode {
         readers: 10_000,
         hdfs: true,
         hdfs_bytes: 512 << 20,
+        hdfs_uri: None,
+        only: None,
     };
     let mut out = repo.join("target/bench/results.json");
     let mut data = repo.join("target/bench/data");
     let mut quick = false;
-    // Comma-separated group numbers (1-6), for working on one group.
-    let mut only: Option<String> = None;
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--broker" => s.broker = args.next().expect("--broker PATH").into(),
@@ -72,7 +88,8 @@ fn main() -> ExitCode {
             "--data" => data = args.next().expect("--data DIR").into(),
             "--no-hdfs" => s.hdfs = false,
             "--quick" => quick = true,
-            "--only" => only = Some(args.next().expect("--only GROUPS")),
+            "--only" => s.only = Some(args.next().expect("--only GROUPS")),
+            "--hdfs-uri" => s.hdfs_uri = Some(args.next().expect("--hdfs-uri hdfs://HOST:PORT")),
             other => {
                 eprintln!("broker_bench: unknown argument {other}");
                 return ExitCode::from(2);
@@ -92,7 +109,7 @@ fn main() -> ExitCode {
     let big = ensure_file(&data.join("big.bin"), 1 << 30);
     let small = ensure_file(&data.join("small.bin"), 4096);
 
-    let wanted = |g: &str| only.as_deref().is_none_or(|o| o.split(',').any(|x| x == g));
+    let wanted = |g: &str| s.wanted(g);
     let mut report = Report::default();
     if wanted("5") {
         groups::footprint(&s, &small, &mut report);
