@@ -3,7 +3,8 @@
 //!
 //! ```text
 //! broker_bench --broker target/release/apache_hdfs_broker [--be-client PATH] [--quick]
-//!              [--no-hdfs] [--only 1,2,6c,..] [--hdfs-uri hdfs://127.0.0.1:PORT]
+//!              [--no-hdfs] [--only 1,2,6c,..] [--runs N] [--hdfs-mib N]
+//!              [--hdfs-uri hdfs://127.0.0.1:PORT]
 //!              [--out target/bench/results.json]
 //!              [--data target/bench/data]
 //! ```
@@ -89,6 +90,15 @@ fn main() -> ExitCode {
             "--no-hdfs" => s.hdfs = false,
             "--quick" => quick = true,
             "--only" => s.only = Some(args.next().expect("--only GROUPS")),
+            "--runs" => s.runs = args.next().expect("--runs N").parse().expect("--runs N"),
+            "--hdfs-mib" => {
+                s.hdfs_bytes = args
+                    .next()
+                    .expect("--hdfs-mib N")
+                    .parse::<u64>()
+                    .expect("--hdfs-mib N")
+                    << 20
+            }
             "--hdfs-uri" => s.hdfs_uri = Some(args.next().expect("--hdfs-uri hdfs://HOST:PORT")),
             other => {
                 eprintln!("broker_bench: unknown argument {other}");
