@@ -78,10 +78,7 @@ impl Drop for Cluster {
 }
 
 pub fn hdfs_reads(s: &Settings, broker: &Broker, report: &mut Report) {
-    eprintln!(
-        "group 6: HDFS, {} MiB per run (starting a MiniDFSCluster)",
-        s.hdfs_bytes >> 20
-    );
+    eprintln!("group 6: HDFS, {} MiB per run", s.hdfs_bytes >> 20);
     let (cluster, namenode) = match &s.hdfs_uri {
         Some(uri) => (None, uri.clone()),
         None => match Cluster::start(&s.repo) {
@@ -106,19 +103,7 @@ pub fn hdfs_reads(s: &Settings, broker: &Broker, report: &mut Report) {
         .unwrap();
     let path = "/bench/big.bin";
     let size = s.hdfs_bytes;
-    rt.block_on(async {
-        let mut w = client
-            .create(path, WriteOptions::default().overwrite(true))
-            .await
-            .unwrap();
-        let data = Bytes::from(vec![b'h'; CHUNK]);
-        let mut written = 0u64;
-        while written < size {
-            w.write_bytes(data.clone()).await.unwrap();
-            written += CHUNK as u64;
-        }
-        w.close().await.unwrap();
-    });
+    rt.block_on(ensure_file(&client, path, size, b'h'));
     let uri = format!("{namenode}{path}");
     let in_process = || {
         rt.block_on(async {
@@ -150,14 +135,7 @@ pub fn hdfs_reads(s: &Settings, broker: &Broker, report: &mut Report) {
     if s.wanted("6b") {
         // A one-block file for the readers.
         let small = "/bench/small.bin";
-        rt.block_on(async {
-            let mut w = client
-                .create(small, WriteOptions::default().overwrite(true))
-                .await
-                .unwrap();
-            w.write_bytes(Bytes::from(vec![b's'; 4096])).await.unwrap();
-            w.close().await.unwrap();
-        });
+        rt.block_on(ensure_file(&client, small, 4096, b's'));
         hdfs_load::reader_memory(s, &format!("{namenode}{small}"), report);
     }
     if s.wanted("6c") {
@@ -168,6 +146,36 @@ pub fn hdfs_reads(s: &Settings, broker: &Broker, report: &mut Report) {
     }
     drop(rt);
     drop(cluster);
+}
+
+/// `path` of `size` bytes of `byte`, kept from an earlier run if it is there. A loaded
+/// MiniDFSCluster may refuse a block for a while (NotReplicatedYetException): try again.
+async fn ensure_file(client: &hdfs_native::Client, path: &str, size: u64, byte: u8) {
+    if client
+        .get_file_info(path)
+        .await
+        .is_ok_and(|f| f.length as u64 == size)
+    {
+        return;
+    }
+    let data = Bytes::from(vec![byte; CHUNK.min(size as usize)]);
+    for attempt in 1.. {
+        let written = async {
+            let options = WriteOptions::default().overwrite(true);
+            let mut w = client.create(path, options).await?;
+            let mut written = 0u64;
+            while written < size {
+                w.write_bytes(data.clone()).await?;
+                written += data.len() as u64;
+            }
+            w.close().await
+        };
+        match written.await {
+            Ok(()) => return,
+            Err(e) if attempt < 5 => eprintln!("    writing {path} failed, again: {e}"),
+            Err(e) => panic!("cannot write {path}: {e}"),
+        }
+    }
 }
 
 /// 6a: speed and CPU per GB, through the broker and in-process, alternating which goes first.
