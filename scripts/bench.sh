@@ -3,8 +3,11 @@
 # (examples/broker_bench) and the C++ BE-stack client, then measures every group against
 # its limit in the same run. Prints a table; writes target/bench/results.json.
 #
-#   scripts/bench.sh [--quick] [--no-hdfs]
+#   scripts/bench.sh [--quick] [--no-hdfs] [--only 1,6c,...] [--runs N] [--hdfs-mib N]
+#                    [--hdfs-uri hdfs://127.0.0.1:PORT]
 #
+# Group 6 (HDFS) is 6a reads and CPU per GB, 6b memory of 10,000 open readers and after they
+# close, 6c ping p99 while 8 MiB preads stream, 6d 1 MiB pwrites; each beside its target.
 # --quick: a one-minute smoke (smaller sizes, 2 runs, no HDFS). The full run takes several
 # minutes and starts a MiniDFSCluster (Java 17 + Maven, see tests/minicluster/README.md).
 # Needs Debian's libthrift-dev, libboost-dev and thrift-compiler (installed when missing

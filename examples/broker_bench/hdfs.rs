@@ -1,5 +1,6 @@
 //! Group 6: 8 MiB preads of a file on a MiniDFSCluster through the broker vs hdfs-native
-//! reading the same file in-process (the limit).
+//! reading the same file in-process (the limit), with the CPU each spends per GB; then the
+//! other HDFS figures on the same cluster (`hdfs_load`).
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -11,7 +12,8 @@ use hdfs_native::{ClientBuilder, WriteOptions};
 
 use crate::client::Props;
 use crate::groups::{broker_read, CHUNK};
-use crate::process::Broker;
+use crate::hdfs_load;
+use crate::process::{cpu_seconds_of, Broker};
 use crate::report::{median, Report, Target};
 use crate::Settings;
 
@@ -76,45 +78,38 @@ impl Drop for Cluster {
 }
 
 pub fn hdfs_reads(s: &Settings, broker: &Broker, report: &mut Report) {
-    eprintln!(
-        "group 6: HDFS, {} MiB per run (starting a MiniDFSCluster)",
-        s.hdfs_bytes >> 20
-    );
-    let cluster = match Cluster::start(&s.repo) {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("    skipped: {e}");
-            report.skip("6", e);
-            return;
-        }
+    eprintln!("group 6: HDFS, {} MiB per run", s.hdfs_bytes >> 20);
+    let (cluster, namenode) = match &s.hdfs_uri {
+        Some(uri) => (None, uri.clone()),
+        None => match Cluster::start(&s.repo) {
+            Ok(c) => {
+                let uri = c.uri.clone();
+                (Some(c), uri)
+            }
+            Err(e) => {
+                eprintln!("    skipped: {e}");
+                report.skip("6", e);
+                return;
+            }
+        },
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .unwrap();
     let client = ClientBuilder::new()
-        .with_url(cluster.uri.clone())
+        .with_url(namenode.clone())
         .build()
         .unwrap();
     let path = "/bench/big.bin";
     let size = s.hdfs_bytes;
-    rt.block_on(async {
-        let mut w = client
-            .create(path, WriteOptions::default().overwrite(true))
-            .await
-            .unwrap();
-        let data = Bytes::from(vec![b'h'; CHUNK]);
-        let mut written = 0u64;
-        while written < size {
-            w.write_bytes(data.clone()).await.unwrap();
-            written += CHUNK as u64;
-        }
-        w.close().await.unwrap();
-    });
+    rt.block_on(ensure_file(&client, path, size, b'h'));
+    let uri = format!("{namenode}{path}");
     let in_process = || {
         rt.block_on(async {
             let reader = client.read(path).await.unwrap();
             let mut buf = vec![0u8; CHUNK];
+            let cpu = cpu_seconds_of(std::process::id());
             let started = Instant::now();
             let mut offset = 0usize;
             while (offset as u64) < size {
@@ -122,44 +117,123 @@ pub fn hdfs_reads(s: &Settings, broker: &Broker, report: &mut Report) {
                 reader.read_range_buf(&mut buf[..n], offset).await.unwrap();
                 offset += n;
             }
-            offset as f64 / 1e6 / started.elapsed().as_secs_f64()
+            let speed = offset as f64 / 1e6 / started.elapsed().as_secs_f64();
+            (
+                speed,
+                (cpu_seconds_of(std::process::id()) - cpu) / (offset as f64 / 1e9),
+            )
         })
     };
-    let uri = format!("{}{path}", cluster.uri);
+    let via_broker = || {
+        let cpu = broker.cpu_seconds();
+        let speed = broker_read(broker.addr, &uri, &Props::new(), size);
+        (speed, (broker.cpu_seconds() - cpu) / (size as f64 / 1e9))
+    };
+    if s.wanted("6a") {
+        reads(s, &via_broker, &in_process, report);
+    }
+    if s.wanted("6b") {
+        // A one-block file for the readers.
+        let small = "/bench/small.bin";
+        rt.block_on(ensure_file(&client, small, 4096, b's'));
+        hdfs_load::reader_memory(s, &format!("{namenode}{small}"), report);
+    }
+    if s.wanted("6c") {
+        hdfs_load::ping_under_load(s, broker, &uri, report);
+    }
+    if s.wanted("6d") {
+        hdfs_load::writes(s, broker, &rt, &client, &namenode, report);
+    }
+    drop(rt);
+    drop(cluster);
+}
+
+/// `path` of `size` bytes of `byte`, kept from an earlier run if it is there. A loaded
+/// MiniDFSCluster may refuse a block for a while (NotReplicatedYetException): try again.
+async fn ensure_file(client: &hdfs_native::Client, path: &str, size: u64, byte: u8) {
+    if client
+        .get_file_info(path)
+        .await
+        .is_ok_and(|f| f.length as u64 == size)
+    {
+        return;
+    }
+    let data = Bytes::from(vec![byte; CHUNK.min(size as usize)]);
+    for attempt in 1.. {
+        let written = async {
+            let options = WriteOptions::default().overwrite(true);
+            let mut w = client.create(path, options).await?;
+            let mut written = 0u64;
+            while written < size {
+                w.write_bytes(data.clone()).await?;
+                written += data.len() as u64;
+            }
+            w.close().await
+        };
+        match written.await {
+            Ok(()) => return,
+            Err(e) if attempt < 5 => eprintln!("    writing {path} failed, again: {e}"),
+            Err(e) => panic!("cannot write {path}: {e}"),
+        }
+    }
+}
+
+/// 6a: speed and CPU per GB, through the broker and in-process, alternating which goes first.
+fn reads(
+    s: &Settings,
+    via_broker: &dyn Fn() -> (f64, f64),
+    in_process: &dyn Fn() -> (f64, f64),
+    report: &mut Report,
+) {
     let (mut b, mut n, mut r) = (vec![], vec![], vec![]);
+    let (mut b_cpu, mut n_cpu) = (vec![], vec![]);
     for run in 0..s.runs {
-        let (x, y) = if run % 2 == 0 {
-            let x = broker_read(broker.addr, &uri, &Props::new(), size);
+        let ((x, x_cpu), (y, y_cpu)) = if run % 2 == 0 {
+            let x = via_broker();
             (x, in_process())
         } else {
             let y = in_process();
-            (broker_read(broker.addr, &uri, &Props::new(), size), y)
+            (via_broker(), y)
         };
-        eprintln!("    run {run}: broker {x:.0} MB/s, hdfs-native in-process {y:.0} MB/s");
+        eprintln!("    run {run}: broker {x:.0} MB/s ({x_cpu:.2} CPU s/GB), hdfs-native in-process {y:.0} MB/s ({y_cpu:.2} CPU s/GB)");
         b.push(x);
         n.push(y);
         r.push(x / y);
+        b_cpu.push(x_cpu);
+        n_cpu.push(y_cpu);
     }
     report.metric(
         "hdfs_read.broker",
-        "6 HDFS 8 MiB preads via broker",
+        "6a HDFS 8 MiB preads via broker",
         median(b),
         "MB/s",
     );
     report.metric(
         "hdfs_read.native",
-        "6 HDFS 8 MiB reads, hdfs-native in-process",
+        "6a HDFS 8 MiB reads, hdfs-native in-process",
         median(n),
         "MB/s",
     );
+    report.metric(
+        "hdfs_read.native_cpu_per_gb",
+        "6a hdfs-native in-process CPU per GB read",
+        median(n_cpu),
+        "s",
+    );
     report.target(Target {
         key: "hdfs_read.ratio",
-        label: "6 HDFS via broker / hdfs-native in-process",
+        label: "6a HDFS via broker / hdfs-native in-process",
         value: median(r),
         at_least: true,
         limit: 0.9,
         unit: "ratio",
     });
-    drop(rt);
-    drop(cluster);
+    report.target(Target {
+        key: "hdfs_read.broker_cpu_per_gb",
+        label: "6a broker CPU per GB read from HDFS",
+        value: median(b_cpu),
+        at_least: false,
+        limit: 0.5,
+        unit: "s",
+    });
 }

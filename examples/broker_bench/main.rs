@@ -3,7 +3,9 @@
 //!
 //! ```text
 //! broker_bench --broker target/release/apache_hdfs_broker [--be-client PATH] [--quick]
-//!              [--no-hdfs] [--only 1,2,..] [--out target/bench/results.json]
+//!              [--no-hdfs] [--only 1,2,6c,..] [--runs N] [--hdfs-mib N]
+//!              [--hdfs-uri hdfs://127.0.0.1:PORT]
+//!              [--out target/bench/results.json]
 //!              [--data target/bench/data]
 //! ```
 //!
@@ -14,6 +16,7 @@ mod baselines;
 mod client;
 mod groups;
 mod hdfs;
+mod hdfs_load;
 mod object_store;
 mod process;
 mod report;
@@ -42,6 +45,20 @@ pub struct Settings {
     pub hdfs_bytes: u64,
     /// Where the local files live: the brokers' `broker_local_roots`.
     pub data: PathBuf,
+    /// A running cluster's namenode URI to use instead of starting a MiniDFSCluster.
+    pub hdfs_uri: Option<String>,
+    /// `--only`: comma-separated groups (6 runs every HDFS group, 6a-6d one of them).
+    pub only: Option<String>,
+}
+
+impl Settings {
+    pub fn wanted(&self, group: &str) -> bool {
+        self.only.as_deref().is_none_or(|o| {
+            // "6" selects 6a-6d; "6c" selects 6c (and the group 6 setup it runs in).
+            o.split(',')
+                .any(|x| group.starts_with(x) || x.starts_with(group))
+        })
+    }
 }
 
 fn main() -> ExitCode {
@@ -62,12 +79,12 @@ fn main() -> ExitCode {
         hdfs: true,
         hdfs_bytes: 512 << 20,
         data: PathBuf::new(),
+        hdfs_uri: None,
+        only: None,
     };
     let mut out = repo.join("target/bench/results.json");
     let mut data = repo.join("target/bench/data");
     let mut quick = false;
-    // Comma-separated group numbers (1-7), for working on one group.
-    let mut only: Option<String> = None;
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--broker" => s.broker = args.next().expect("--broker PATH").into(),
@@ -76,7 +93,17 @@ fn main() -> ExitCode {
             "--data" => data = args.next().expect("--data DIR").into(),
             "--no-hdfs" => s.hdfs = false,
             "--quick" => quick = true,
-            "--only" => only = Some(args.next().expect("--only GROUPS")),
+            "--only" => s.only = Some(args.next().expect("--only GROUPS")),
+            "--runs" => s.runs = args.next().expect("--runs N").parse().expect("--runs N"),
+            "--hdfs-mib" => {
+                s.hdfs_bytes = args
+                    .next()
+                    .expect("--hdfs-mib N")
+                    .parse::<u64>()
+                    .expect("--hdfs-mib N")
+                    << 20
+            }
+            "--hdfs-uri" => s.hdfs_uri = Some(args.next().expect("--hdfs-uri hdfs://HOST:PORT")),
             other => {
                 eprintln!("broker_bench: unknown argument {other}");
                 return ExitCode::from(2);
@@ -98,7 +125,7 @@ fn main() -> ExitCode {
     let big = ensure_file(&data.join("big.bin"), 1 << 30);
     let small = ensure_file(&data.join("small.bin"), 4096);
 
-    let wanted = |g: &str| only.as_deref().is_none_or(|o| o.split(',').any(|x| x == g));
+    let wanted = |g: &str| s.wanted(g);
     let mut report = Report::default();
     if wanted("5") {
         groups::footprint(&s, &small, &mut report);

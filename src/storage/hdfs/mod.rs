@@ -13,6 +13,7 @@ mod auth_probe;
 mod cleanup;
 mod conf;
 mod error;
+mod io;
 mod reader;
 mod resume;
 mod writer;
@@ -115,7 +116,8 @@ impl HdfsBackend {
         let storage = self.clients.get_or_build_aged(&key, max_age, || {
             let mut builder = ClientBuilder::new()
                 .with_url(format!("{}://{}", key.scheme, key.authority))
-                .with_config(config);
+                .with_config(config)
+                .with_io_runtime(io::handle());
             let mut keytab = None;
             if let Some(identity) = &identity {
                 // The principal is the user: `username` would ask the namenode to let it

@@ -1,5 +1,6 @@
 //! Positional reads of one HDFS file: reread with fresh block locations after datanode
-//! failures, large ranges fetched as two halves at once.
+//! failures, large ranges fetched as two halves at once, all of it on the HDFS runtime
+//! ([`super::io`]).
 
 use std::sync::{Arc, Mutex};
 
@@ -8,8 +9,9 @@ use hdfs_native::file::FileReader;
 use hdfs_native::{Client, HdfsError};
 
 use super::error::{datanode_error, is_datanode_failure, to_storage_error, DataTransfer};
+use super::io;
 use crate::storage::kerberos::PrivateKeytab;
-use crate::storage::{Location, ReadBuf, ReadStream, Result};
+use crate::storage::{Location, ReadBuf, ReadStream, Result, StorageError};
 
 pub(super) struct HdfsReader {
     /// Replaced by a fresh one when a read fails on the datanodes; the lock is only held
@@ -89,23 +91,47 @@ impl ReadStream for HdfsReader {
         }
         let n = (len as u64).min(self.size - offset) as usize;
         let reader = self.current();
-        let mut result = fetch(&reader, buf.unfilled(n), offset as usize).await;
-        if let Err(e) = &result {
+        let mut result = fetch_on_io(reader.clone(), buf, n, offset as usize).await;
+        if let Some(Err(e)) = &result {
             if is_datanode_failure(e) {
                 tracing::warn!(path = %self.loc, offset, "read failed on the datanodes, retrying with fresh block locations: {e}");
                 if let Some(fresh) = self.reopen(&reader).await {
-                    result = fetch(&fresh, buf.unfilled(n), offset as usize).await;
+                    result = fetch_on_io(fresh, buf, n, offset as usize).await;
                 }
             }
         }
         match result {
-            Ok(()) => {
+            Some(Ok(())) => {
                 buf.advance(n);
                 Ok(n)
             }
-            Err(e) => Err(datanode_error(&self.loc, e, &self.transfer)),
+            Some(Err(e)) => Err(datanode_error(&self.loc, e, &self.transfer)),
+            None => Err(StorageError::Io {
+                path: self.loc.to_string(),
+                message: format!(
+                    "the HDFS client failed internally reading {n} bytes at offset {offset}"
+                ),
+            }),
         }
     }
+}
+
+/// [`fetch`] on the HDFS runtime ([`io`]): the buffer travels there and back. `None`
+/// if hdfs-native panicked (the buffer is then gone: the pread fails).
+async fn fetch_on_io(
+    reader: Arc<FileReader>,
+    buf: &mut ReadBuf,
+    n: usize,
+    offset: usize,
+) -> Option<std::result::Result<(), HdfsError>> {
+    let mut owned = std::mem::take(buf);
+    let (owned, result) = io::run(async move {
+        let result = fetch(&reader, owned.unfilled(n), offset).await;
+        (owned, result)
+    })
+    .await?;
+    *buf = owned;
+    Some(result)
 }
 
 /// Ranges at least this long are fetched as two halves at once.
