@@ -80,7 +80,7 @@ fn a_64_mib_write_reads_back_over_one_transfer() {
     let retrs = ftp
         .output()
         .lines()
-        .filter(|l| l.contains(&format!("RETR /{dir}/big.bin")))
+        .filter(|l| l.contains("] RETR /") && l.contains(&format!("/{dir}/big.bin ")))
         .count();
     assert_eq!(
         retrs,

@@ -151,3 +151,27 @@ fn refused_keys_and_passwords_are_not_authorized_with_the_reason() {
         assert!(!log.contains(secret), "{secret} in the broker's log: {log}");
     }
 }
+
+/// 150 readers open at once on one client: more than 127 SFTP handles open on one session
+/// would break (see `FILES_PER_SESSION`), so some go to another session; every one reads.
+#[test]
+fn many_files_open_at_once_each_read() {
+    if missing(Server::Sshd) {
+        return;
+    }
+    let sshd = sshd();
+    let broker = BrokerProcess::start();
+    let mut c = broker.client();
+    c.with_props(&key_props(sshd));
+    let dir = sshd.scratch().join(unique("many"));
+    let path = format!("{}{}/one.csv", sshd.base(), dir.display());
+    c.write_file(&path, "be:1", b"0123456789", 10);
+    let fds: Vec<_> = (0..150).map(|_| c.reader_fd(&path, "be:many")).collect();
+    for (i, fd) in fds.iter().enumerate() {
+        let at = (i % 10) as i64;
+        assert_eq!(c.read_at(fd, at, 1), [b'0' + at as u8], "reader {i}");
+    }
+    for fd in &fds {
+        assert_ok(&c.close_reader(fd));
+    }
+}

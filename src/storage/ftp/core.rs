@@ -22,9 +22,9 @@ pub(super) type Conn = AsyncFtpStream;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 /// Idle connections kept per client.
 const IDLE_MAX: usize = 4;
-/// An idle connection older than this is checked with NOOP before use (servers drop
-/// idle sessions after a few minutes).
-const FRESH_FOR: Duration = Duration::from_secs(10);
+/// Idle connections older than this are not used again (servers drop idle sessions
+/// after a few minutes; vsftpd's default is 300 s).
+const FRESH_FOR: Duration = Duration::from_secs(60);
 
 /// One file or directory as a listing or MLST describes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,7 +59,9 @@ impl Pool {
         loop {
             let idle = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
             let Some((mut conn, since)) = idle else { break };
-            if since.elapsed() < FRESH_FOR || conn.noop().await.is_ok() {
+            // Servers drop sessions idle a few minutes (pyftpdlib after 300 s, answering
+            // 421 to the next command): every pooled connection proves itself first.
+            if since.elapsed() < FRESH_FOR && conn.noop().await.is_ok() {
                 return Ok(conn);
             }
         }
@@ -253,17 +255,19 @@ pub(super) async fn remove_tree(
     // (path, is_dir, children listed yet)
     let mut stack = vec![(path.to_string(), is_dir, false)];
     while let Some((at, is_dir, listed)) = stack.pop() {
-        if !is_dir {
-            match conn.rm(&at).await {
-                Err(e) if !is_unavailable(&e) => return Err(pool.error(shown, Doing::Change, e)),
-                _ => continue,
+        if !is_dir || listed {
+            let removed = if is_dir {
+                conn.rmdir(&at).await
+            } else {
+                conn.rm(&at).await
+            };
+            if let Err(e) = removed {
+                // 550 also means "refused": only a path really gone is fine.
+                if !is_unavailable(&e) || stat(pool, conn, shown, &at).await?.is_some() {
+                    return Err(pool.error(shown, Doing::Change, e));
+                }
             }
-        }
-        if listed {
-            match conn.rmdir(&at).await {
-                Err(e) if !is_unavailable(&e) => return Err(pool.error(shown, Doing::Change, e)),
-                _ => continue,
-            }
+            continue;
         }
         let children = list(pool, conn, shown, &at).await?.unwrap_or_default();
         stack.push((at.clone(), true, true));

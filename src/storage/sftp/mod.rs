@@ -2,9 +2,9 @@
 //! (pure Rust: password and key authentication; opendal's SFTP service drives the system
 //! `ssh` binary, which cannot take a password).
 //!
-//! Settings come from the URI and Hadoop's `fs.sftp.*` keys ([`conf`]). One client (one
-//! SSH connection, reopened when it drops, [`core`]) is kept per server, user, password
-//! and key file; readers ([`reader`]) and writers ([`writer`]: a hidden temporary file
+//! Settings come from the URI and Hadoop's `fs.sftp.*` keys ([`conf`]). One client (an
+//! SSH connection, reopened when it drops, and more while over 64 files are open at once,
+//! [`core`]) is kept per server, user, password and key file; readers ([`reader`]) and writers ([`writer`]: a hidden temporary file
 //! renamed over the target at commit) hold the session they were opened on. Paths are
 //! absolute on the server, as Hadoop's are. Failures become `StorageError`s in [`error`];
 //! the password is in no message (URIs are shown redacted).
@@ -20,6 +20,7 @@ use std::time::{Duration, UNIX_EPOCH};
 
 use async_trait::async_trait;
 use russh_sftp::client::fs::Metadata;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::cache::ClientCache;
 use super::temp_name::{is_unfinished_write, temp_name};
@@ -49,7 +50,7 @@ impl SftpBackend {
             Ok(SftpStorage {
                 server: settings.server(),
                 settings,
-                session: tokio::sync::Mutex::new(None),
+                sessions: tokio::sync::Mutex::new(Vec::new()),
             })
         })
     }
@@ -60,11 +61,23 @@ impl SftpBackend {
     }
 }
 
+/// Files open at once on one SSH session. russh-sftp keeps SFTP handles as UTF-8 text,
+/// and OpenSSH's are the index of a free slot as 4 raw bytes: from the 128th handle open
+/// at once on one session they stop being UTF-8 and break. More open files get another
+/// session (listings open directory handles too: room is left for them).
+const FILES_PER_SESSION: usize = 64;
+
 /// One SFTP server as one user.
 pub struct SftpStorage {
     settings: SftpSettings,
     server: String,
-    session: tokio::sync::Mutex<Option<Arc<Session>>>,
+    /// Live sessions, each with its room for open files; the first serves metadata calls.
+    sessions: tokio::sync::Mutex<Vec<Live>>,
+}
+
+struct Live {
+    session: Arc<Session>,
+    files: Arc<Semaphore>,
 }
 
 fn status_of(loc: Location, m: &Metadata) -> FileStatus {
@@ -82,15 +95,41 @@ fn status_of(loc: Location, m: &Metadata) -> FileStatus {
 }
 
 impl SftpStorage {
-    /// The live session, connecting (again) when there is none.
-    async fn session(&self, shown: &str) -> Result<Arc<Session>> {
-        let mut current = self.session.lock().await;
-        if let Some(session) = current.as_ref().filter(|s| !s.is_closed()) {
-            return Ok(session.clone());
+    /// A live session with room for one more open file (connecting when none has), and
+    /// that room, held while the file is open.
+    async fn session_with_room(&self, shown: &str) -> Result<(Arc<Session>, OwnedSemaphorePermit)> {
+        let mut live = self.sessions.lock().await;
+        live.retain(|l| !l.session.is_closed());
+        // Sessions beyond the first go once no file is open on them.
+        let mut i = 1;
+        while i < live.len() {
+            if live[i].files.available_permits() == FILES_PER_SESSION {
+                live.remove(i);
+            } else {
+                i += 1;
+            }
+        }
+        for l in live.iter() {
+            if let Ok(room) = l.files.clone().try_acquire_owned() {
+                return Ok((l.session.clone(), room));
+            }
         }
         let session = Arc::new(core::connect(&self.settings, shown).await?);
-        *current = Some(session.clone());
-        Ok(session)
+        let files = Arc::new(Semaphore::new(FILES_PER_SESSION));
+        let room = files
+            .clone()
+            .try_acquire_owned()
+            .expect("a new session has room");
+        live.push(Live {
+            session: session.clone(),
+            files,
+        });
+        Ok((session, room))
+    }
+
+    /// A live session for a metadata call.
+    async fn session(&self, shown: &str) -> Result<Arc<Session>> {
+        Ok(self.session_with_room(shown).await?.0)
     }
 
     fn error(&self, shown: &str, e: russh_sftp::client::error::Error) -> StorageError {
@@ -195,7 +234,7 @@ impl Storage for SftpStorage {
 
     async fn open_read(&self, loc: &Location) -> Result<Box<dyn ReadStream>> {
         let shown = loc.redacted();
-        let session = self.session(&shown).await?;
+        let (session, room) = self.session_with_room(&shown).await?;
         match self.metadata(&session, &shown, loc.path()).await? {
             None => Err(StorageError::NotFound { path: shown }),
             Some(m) if m.is_dir() => Err(StorageError::NotFound {
@@ -210,6 +249,7 @@ impl Storage for SftpStorage {
                 let server = self.server.clone();
                 Ok(Box::new(SftpReader::new(
                     session,
+                    room,
                     file,
                     m.len(),
                     shown,
@@ -225,7 +265,7 @@ impl Storage for SftpStorage {
             path: shown.clone(),
             message: "cannot write to the root directory".into(),
         })?;
-        let session = self.session(&shown).await?;
+        let (session, room) = self.session_with_room(&shown).await?;
         self.mkdirs(&session, &shown, &parent).await?;
         // The rename at commit would refuse a directory; say so before any byte is sent.
         if self
@@ -245,6 +285,7 @@ impl Storage for SftpStorage {
             .map_err(|e| self.error(&shown, e))?;
         Ok(Box::new(SftpWriter::new(
             session,
+            room,
             file,
             loc.path().to_string(),
             temp.path().to_string(),

@@ -8,14 +8,16 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use russh_sftp::client::fs::File;
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
+use tokio::sync::OwnedSemaphorePermit;
 
 use super::core::Session;
 use super::error::stream_error;
 use crate::storage::{ReadBuf, ReadStream, Result};
 
 pub(super) struct SftpReader {
-    /// Keeps the SSH connection up while the file is open.
+    /// Keeps the SSH connection up, and the file's room on it, while the file is open.
     _session: Arc<Session>,
+    _room: OwnedSemaphorePermit,
     /// The open file and its position: preads of one fd take turns.
     file: tokio::sync::Mutex<(File, u64)>,
     size: u64,
@@ -26,6 +28,7 @@ pub(super) struct SftpReader {
 impl SftpReader {
     pub(super) fn new(
         session: Arc<Session>,
+        room: OwnedSemaphorePermit,
         file: File,
         size: u64,
         shown: String,
@@ -33,6 +36,7 @@ impl SftpReader {
     ) -> Self {
         SftpReader {
             _session: session,
+            _room: room,
             file: tokio::sync::Mutex::new((file, 0)),
             size,
             shown,

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use russh_sftp::client::fs::File;
 use tokio::io::AsyncWriteExt;
+use tokio::sync::OwnedSemaphorePermit;
 
 use super::core::Session;
 use super::error::{stream_error, to_storage_error};
@@ -16,6 +17,8 @@ use crate::storage::{Result, StorageError, WriteStream};
 
 pub(super) struct SftpWriter {
     session: Arc<Session>,
+    /// The file's room on the session (see `FILES_PER_SESSION`).
+    _room: OwnedSemaphorePermit,
     /// `None` once closed.
     file: Option<File>,
     target: String,
@@ -29,6 +32,7 @@ pub(super) struct SftpWriter {
 impl SftpWriter {
     pub(super) fn new(
         session: Arc<Session>,
+        room: OwnedSemaphorePermit,
         file: File,
         target: String,
         temp: String,
@@ -37,6 +41,7 @@ impl SftpWriter {
     ) -> Self {
         SftpWriter {
             session,
+            _room: room,
             file: Some(file),
             target,
             temp,

@@ -12,10 +12,25 @@ import os
 import sys
 
 import asyncssh
+from asyncssh import sftp as asyncssh_sftp
 
 ROOT = sys.argv[1]
 USER = os.environ["SFTP_USER"]
 PASSWORD = os.environ["SFTP_PASSWORD"]
+
+
+def ascii_handle(self):
+    """Handles as decimal digits. The protocol makes handles opaque bytes; the broker's
+    SFTP client (russh-sftp) keeps them as UTF-8 text, and asyncssh's own (a 4-byte
+    counter) stop being UTF-8 from the 128th on. OpenSSH's are small reused indexes."""
+    while True:
+        handle = str(self._next_handle).encode()
+        self._next_handle += 1
+        if handle not in self._file_handles and handle not in self._dir_handles:
+            return handle
+
+
+asyncssh_sftp.SFTPServerHandler._get_next_handle = ascii_handle
 
 
 class Server(asyncssh.SSHServer):
