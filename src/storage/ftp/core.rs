@@ -17,9 +17,11 @@ use crate::storage::{Result, StorageError};
 
 pub(super) type Conn = AsyncFtpStream;
 
-/// How long connecting and logging in may take, and how long an active-mode listener
-/// waits for the server.
+/// How long an active-mode listener waits for the server to connect.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long one login may take, and how often it is tried.
+const LOGIN_TIMEOUT: Duration = Duration::from_secs(15);
+const LOGIN_TRIES: usize = 2;
 /// Idle connections kept per client.
 const IDLE_MAX: usize = 4;
 /// Idle connections older than this are not used again (servers drop idle sessions
@@ -76,34 +78,45 @@ impl Pool {
         }
     }
 
+    /// A new logged-in connection. A login that stalls is tried once more on a new
+    /// connection (seen with pyftpdlib under many simultaneous logins: a greeted
+    /// connection that never answers USER).
     async fn connect(&self, path: &str) -> Result<Conn> {
         let s = &self.settings;
-        let connecting = async {
-            let mut conn = Conn::connect((s.host.as_str(), s.port))
-                .await
-                .map_err(|e| self.error(path, Doing::Lookup, e))?;
-            if s.mode == DataMode::Active {
-                conn = conn.active_mode(CONNECT_TIMEOUT);
+        for _ in 0..LOGIN_TRIES - 1 {
+            if let Ok(result) = tokio::time::timeout(LOGIN_TIMEOUT, self.log_in(path)).await {
+                return result;
             }
-            conn.login(s.user.as_str(), s.password.expose())
-                .await
-                .map_err(|e| self.error(path, Doing::Login, e))?;
-            conn.transfer_type(FileType::Binary)
-                .await
-                .map_err(|e| self.error(path, Doing::Lookup, e))?;
-            Ok(conn)
-        };
-        tokio::time::timeout(CONNECT_TIMEOUT, connecting)
+        }
+        tokio::time::timeout(LOGIN_TIMEOUT, self.log_in(path))
             .await
             .unwrap_or_else(|_| {
                 Err(StorageError::Io {
                     path: path.to_string(),
                     message: format!(
-                        "the FTP server {} did not let us log in within {CONNECT_TIMEOUT:?}",
+                        "the FTP server {} did not let us log in within {LOGIN_TIMEOUT:?}, \
+                         {LOGIN_TRIES} times",
                         s.server()
                     ),
                 })
             })
+    }
+
+    async fn log_in(&self, path: &str) -> Result<Conn> {
+        let s = &self.settings;
+        let mut conn = Conn::connect((s.host.as_str(), s.port))
+            .await
+            .map_err(|e| self.error(path, Doing::Lookup, e))?;
+        if s.mode == DataMode::Active {
+            conn = conn.active_mode(CONNECT_TIMEOUT);
+        }
+        conn.login(s.user.as_str(), s.password.expose())
+            .await
+            .map_err(|e| self.error(path, Doing::Login, e))?;
+        conn.transfer_type(FileType::Binary)
+            .await
+            .map_err(|e| self.error(path, Doing::Lookup, e))?;
+        Ok(conn)
     }
 
     /// Runs `f` on a pooled connection, which goes back to the pool if `f` succeeds.
