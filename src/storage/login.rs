@@ -84,6 +84,36 @@ pub(crate) fn authority(loc: &Location) -> Result<Authority> {
     })
 }
 
+/// The server's host and port: the URI's, else `<prefix>.host` and `<prefix>.host.port`
+/// (Hadoop's `fs.ftp.*` and `fs.sftp.*` keys), else `default_port`.
+pub(crate) fn server(
+    loc: &Location,
+    authority: &Authority,
+    props: &super::Properties,
+    prefix: &str,
+    default_port: u16,
+) -> Result<(String, u16)> {
+    let get = |key: &str| props.get(key).map(|v| v.trim()).filter(|v| !v.is_empty());
+    let invalid =
+        |message: String| StorageError::InvalidArgument(format!("{}: {message}", loc.redacted()));
+    let host = match authority.host.as_str() {
+        "" => get(&format!("{prefix}.host"))
+            .ok_or_else(|| invalid(format!("no host: name it in the URI or in {prefix}.host")))?
+            .to_string(),
+        host => host.to_string(),
+    };
+    let port = match (authority.port, get(&format!("{prefix}.host.port"))) {
+        (Some(port), _) => port,
+        (None, Some(p)) => p
+            .parse()
+            .ok()
+            .filter(|&p: &u16| p > 0)
+            .ok_or_else(|| invalid(format!("{prefix}.host.port '{p}' is not a port number")))?,
+        (None, None) => default_port,
+    };
+    Ok((host, port))
+}
+
 /// `%XX` escapes decoded (UTF-8); `None` for a malformed escape.
 fn percent_decode(text: &str) -> Option<String> {
     let bytes = text.as_bytes();

@@ -38,22 +38,7 @@ pub(super) fn settings(loc: &Location, props: &Properties) -> Result<FtpSettings
     let get = |key: &str| props.get(key).map(|v| v.trim()).filter(|v| !v.is_empty());
     let invalid =
         |message: String| StorageError::InvalidArgument(format!("{}: {message}", loc.redacted()));
-    let host = match authority.host.as_str() {
-        "" => get("fs.ftp.host")
-            .ok_or_else(|| invalid("no host: name it in the URI or in fs.ftp.host".into()))?
-            .to_string(),
-        host => host.to_string(),
-    };
-    let port =
-        match authority.port {
-            Some(port) => port,
-            None => match get("fs.ftp.host.port") {
-                Some(p) => p.parse().ok().filter(|&p: &u16| p > 0).ok_or_else(|| {
-                    invalid(format!("fs.ftp.host.port '{p}' is not a port number"))
-                })?,
-                None => 21,
-            },
-        };
+    let (host, port) = login::server(loc, &authority, props, "fs.ftp", 21)?;
     // Hadoop takes both from the URI when it has user information, else both from the
     // per-host keys.
     let (user, password) = match authority.user {

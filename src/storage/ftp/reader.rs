@@ -51,11 +51,7 @@ impl FtpReader {
 
     /// A transfer positioned at `offset`: the open one if it is there (skipping ahead a
     /// little if the pread is just past it), else a new one.
-    async fn transfer_at<'a>(
-        &self,
-        open: &'a mut Open,
-        offset: u64,
-    ) -> Result<&'a mut TransferStream<AsyncNoTlsStream>> {
+    async fn transfer_at(&self, open: &mut Open, offset: u64) -> Result<()> {
         if open.transfer.is_some() && offset > open.at && offset - open.at <= SKIP_MAX {
             let skip = offset - open.at;
             let transfer = open.transfer.as_mut().expect("checked");
@@ -67,7 +63,7 @@ impl FtpReader {
             }
         }
         if open.transfer.is_some() && open.at == offset {
-            return Ok(open.transfer.as_mut().expect("checked"));
+            return Ok(());
         }
         // Elsewhere: a new transfer on a new connection. ABOR is not used: a server that
         // sent the whole file already answers it out of step (pyftpdlib's 225 after the
@@ -79,7 +75,8 @@ impl FtpReader {
         let transfer = conn.retr_as_stream(&self.path).await.map_err(error)?;
         open.conn = Some(conn);
         open.at = offset;
-        Ok(open.transfer.insert(transfer))
+        open.transfer = Some(transfer);
+        Ok(())
     }
 }
 

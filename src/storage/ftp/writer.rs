@@ -80,7 +80,7 @@ impl FtpWriter {
         let mut conn = self.conn.take().ok_or_else(|| self.closed())?;
         if let Err(first) = conn.rename(&self.temp, &self.target).await {
             let target = core::stat(&self.pool, &mut conn, &self.shown, &self.target).await?;
-            if !target.is_some_and(|e| !e.is_dir) {
+            if target.is_none_or(|e| e.is_dir) {
                 return Err(error(first));
             }
             conn.rm(&self.target).await.map_err(error)?;

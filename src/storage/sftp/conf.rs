@@ -31,22 +31,7 @@ pub(super) fn settings(loc: &Location, props: &Properties) -> Result<SftpSetting
     let get = |key: &str| props.get(key).map(|v| v.trim()).filter(|v| !v.is_empty());
     let invalid =
         |message: String| StorageError::InvalidArgument(format!("{}: {message}", loc.redacted()));
-    let host = match authority.host.as_str() {
-        "" => get("fs.sftp.host")
-            .ok_or_else(|| invalid("no host: name it in the URI or in fs.sftp.host".into()))?
-            .to_string(),
-        host => host.to_string(),
-    };
-    let port =
-        match authority.port {
-            Some(port) => port,
-            None => match get("fs.sftp.host.port") {
-                Some(p) => p.parse().ok().filter(|&p: &u16| p > 0).ok_or_else(|| {
-                    invalid(format!("fs.sftp.host.port '{p}' is not a port number"))
-                })?,
-                None => 22,
-            },
-        };
+    let (host, port) = login::server(loc, &authority, props, "fs.sftp", 22)?;
     let Some(user) = authority
         .user
         .clone()

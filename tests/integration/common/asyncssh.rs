@@ -4,10 +4,7 @@
 //! temporary directory as `/`. OpenSSH's sshd would check a password against the host's
 //! user database, which the tests leave alone.
 
-use std::path::Path;
-use std::time::Duration;
-
-use super::server::{wait_ready, Guarded};
+use super::server::{python_server, Guarded};
 use super::servers::asyncssh_packages;
 
 pub const USER: &str = "loader";
@@ -27,15 +24,11 @@ impl AsyncSsh {
             .expect("no asyncssh (see common/servers.rs)")
             .display()
             .to_string();
-        let script = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/integration/common/sftp_password_server.py");
-        let args = [
-            script.display().to_string(),
-            dir.path().join("root").display().to_string(),
-        ];
-        let mut server = Guarded::spawn(
-            Path::new("python3"),
-            &args,
+        let root = dir.path().join("root").display().to_string();
+        let (server, port) = python_server(
+            "asyncssh",
+            "sftp_password_server.py",
+            &[root],
             &[
                 ("PYTHONPATH", &packages),
                 ("PYTHONWARNINGS", "ignore"),
@@ -43,16 +36,7 @@ impl AsyncSsh {
                 ("SFTP_PASSWORD", PASSWORD),
             ],
             dir.path(),
-            "asyncssh.out",
         );
-        let out = dir.path().join("asyncssh.out");
-        let port = wait_ready(&mut server, "asyncssh", Duration::from_secs(30), || {
-            std::fs::read_to_string(&out)
-                .ok()?
-                .lines()
-                .find_map(|l| l.strip_prefix("listening on "))
-                .and_then(|p| p.trim().parse::<u16>().ok())
-        });
         AsyncSsh {
             _server: server,
             port,

@@ -3,10 +3,9 @@
 //! free port it picks and prints (readiness is that line), serving a temporary directory.
 //! Two users: one that may do everything, one that may only list and read.
 
-use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::path::PathBuf;
 
-use super::server::{wait_ready, Guarded};
+use super::server::{python_server, Guarded};
 use super::servers::pyftpdlib_packages;
 
 pub const USER: &str = "broker";
@@ -29,15 +28,11 @@ impl FtpServer {
             .expect("no pyftpdlib (see common/servers.rs)")
             .display()
             .to_string();
-        let script =
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/integration/common/ftp_server.py");
-        let args = [
-            script.display().to_string(),
-            dir.path().join("root").display().to_string(),
-        ];
-        let mut server = Guarded::spawn(
-            Path::new("python3"),
-            &args,
+        let root = dir.path().join("root").display().to_string();
+        let (server, port) = python_server(
+            "pyftpdlib",
+            "ftp_server.py",
+            &[root],
             &[
                 ("PYTHONPATH", &packages),
                 ("FTP_USER", USER),
@@ -46,16 +41,7 @@ impl FtpServer {
                 ("FTP_READER_PASSWORD", READER_PASSWORD),
             ],
             dir.path(),
-            "ftp.out",
         );
-        let out = dir.path().join("ftp.out");
-        let port = wait_ready(&mut server, "pyftpdlib", Duration::from_secs(30), || {
-            std::fs::read_to_string(&out)
-                .ok()?
-                .lines()
-                .find_map(|l| l.strip_prefix("listening on "))
-                .and_then(|p| p.trim().parse::<u16>().ok())
-        });
         FtpServer { server, port, dir }
     }
 
