@@ -73,6 +73,26 @@ if [ -z "${COS_SDK_DIR:-}" ]; then
     fi
     export COS_SDK_DIR="$PWD/$cos_sdk_dir"
 fi
+# The ftp:// tests run pyftpdlib, the sftp:// password tests asyncssh
+# (tests/integration/common/pyftpdlib.rs, asyncssh.rs): PyPI, pinned, installed once
+# under target/. The sftp:// key tests run the system's sshd (.ci/run installs Debian's
+# openssh-server).
+pyftpdlib_dir=target/pyftpdlib-2.2.0
+if [ -z "${PYFTPDLIB_DIR:-}" ]; then
+    if [ ! -d "$pyftpdlib_dir/pyftpdlib" ]; then
+        python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore --target "$pyftpdlib_dir" \
+            pyftpdlib==2.2.0
+    fi
+    export PYFTPDLIB_DIR="$PWD/$pyftpdlib_dir"
+fi
+asyncssh_dir=target/asyncssh-2.24.1
+if [ -z "${ASYNCSSH_DIR:-}" ]; then
+    if [ ! -d "$asyncssh_dir/asyncssh" ]; then
+        python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore --target "$asyncssh_dir" \
+            asyncssh==2.24.1
+    fi
+    export ASYNCSSH_DIR="$PWD/$asyncssh_dir"
+fi
 # Ignored on purpose (#[ignore = reason]), not counted as skipped: test name and reason.
 allowed_ignored=(
     "hdfs_faults::a_write_losing_one_datanode_across_blocks_completes" # hdfs-native 0.14 does not exclude a dead datanode from the next block's pipeline

@@ -56,6 +56,11 @@ pub fn init(config: &BrokerConfig, sys_dir: &Path, audit_dir: &Path) -> std::io:
     // hdfs-native logs its protocol messages at DEBUG, Kerberos (SASL) tokens and block
     // access tokens (identifier and password) included: never below INFO.
     filter = filter.add_directive("hdfs_native=info".parse().expect("static directive"));
+    // suppaftp traces every FTP command it sends (PASS with the password), russh its
+    // authentication: never below INFO either.
+    for quiet in ["suppaftp", "russh", "russh_sftp"] {
+        filter = filter.add_directive(format!("{quiet}=info").parse().expect("static directive"));
+    }
     for module in &config.sys_log_verbose_modules {
         if let Ok(d) = format!("apache_hdfs_broker::{module}=debug").parse() {
             filter = filter.add_directive(d);
@@ -107,7 +112,7 @@ fn rolling_file(
         .append(true)
         .open(&path)?;
     let files = FileLimit::MaxFiles(keep as usize);
-    Ok(match mode {
+    let file: Box<dyn Write + Send> = match mode {
         RollMode::SizeMb(_) => {
             let bytes = mode.size_bytes().unwrap_or(u64::MAX);
             Box::new(FileRotate::new(
@@ -132,7 +137,30 @@ fn rolling_file(
             Compression::None,
             None,
         )),
-    })
+    };
+    Ok(Box::new(Redacting(file)))
+}
+
+/// Every log line passes here on its way to the file: passwords in URIs
+/// (`ftp://user:password@host/...`, which clients send as paths) become `***`, whichever
+/// line prints a path (failures, audit records, the reaper ...).
+struct Redacting(Box<dyn Write + Send>);
+
+impl Write for Redacting {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match std::str::from_utf8(buf) {
+            Ok(text) if text.contains("://") => {
+                self.0
+                    .write_all(crate::storage::redact_userinfo(text).as_bytes())?;
+                Ok(buf.len())
+            }
+            _ => self.0.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.flush()
+    }
 }
 
 /// Crates whose DEBUG records may carry credentials (see [`init`]).

@@ -9,7 +9,7 @@ use std::fmt;
 
 use crate::sessions::{FdId, Gone, Lookup};
 use crate::status::Status;
-use crate::storage::StorageError;
+use crate::storage::{redact_userinfo, StorageError};
 use crate::streams::{ReadFailure, Stream, WriteError};
 use crate::wire::generated::{TBrokerOperationStatus, TBrokerOperationStatusCode};
 
@@ -142,7 +142,10 @@ impl RpcError {
             Cause::EarlierClose { fd, error } => (write_status(error), format!("fd {fd}: {error}")),
             Cause::Malformed(why) => (Status::InvalidArgument, format!("malformed request: {why}")),
         };
-        failure(status, format!("{} failed: {detail}", self.doing))
+        // Paths clients sent (ftp://user:password@host/...) are in messages: never their
+        // passwords.
+        let message = format!("{} failed: {detail}", self.doing);
+        failure(status, redact_userinfo(&message).into_owned())
     }
 }
 

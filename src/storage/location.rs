@@ -114,6 +114,47 @@ impl Location {
     }
 }
 
+impl Location {
+    /// The URI with the password of its user information (`ftp://user:password@host`)
+    /// shown as `***`: for error messages and log lines.
+    pub fn redacted(&self) -> String {
+        redact_userinfo(&self.to_string()).into_owned()
+    }
+}
+
+/// `text` with the password of every `scheme://user:password@host` in it shown as `***`
+/// (Hadoop's FTP and SFTP file systems take credentials in the URI, and paths are logged).
+pub fn redact_userinfo(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.contains("://") {
+        return text.into();
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("://") {
+        let (head, tail) = rest.split_at(at + 3);
+        out.push_str(head);
+        // The authority ends at the path, or at whatever ends a URI inside a log line.
+        let end = tail
+            .find(|c: char| c == '/' || c.is_whitespace() || "\"'`,;()[]{}<>".contains(c))
+            .unwrap_or(tail.len());
+        let authority = &tail[..end];
+        match authority.rfind('@').and_then(|a| {
+            let colon = authority[..a].find(':')?;
+            Some((colon, a))
+        }) {
+            Some((colon, a)) => {
+                out.push_str(&authority[..=colon]);
+                out.push_str("***");
+                out.push_str(&authority[a..]);
+            }
+            None => out.push_str(authority),
+        }
+        rest = &tail[end..];
+    }
+    out.push_str(rest);
+    out.into()
+}
+
 /// Prints the fully qualified form Hadoop prints: `scheme://authority/path`, or
 /// `scheme:/path` when there is no authority (`file:/tmp/x`).
 impl fmt::Display for Location {
@@ -171,6 +212,24 @@ mod tests {
                 matches!(Location::parse(bad), Err(StorageError::InvalidPath { .. })),
                 "{bad}"
             );
+        }
+    }
+
+    #[test]
+    fn passwords_in_user_information_are_redacted() {
+        let l = Location::parse("ftp://bob:s3cr%40t@127.0.0.1:21/a/b.csv").unwrap();
+        assert_eq!(l.redacted(), "ftp://bob:***@127.0.0.1:21/a/b.csv");
+        assert_eq!(
+            redact_userinfo("path=sftp://u:p@h/x -> sftp://u:q:r@h:22/y message=\"a\""),
+            "path=sftp://u:***@h/x -> sftp://u:***@h:22/y message=\"a\""
+        );
+        for kept in [
+            "hdfs://nn:8020/a",
+            "ftp://anonymous@h/x",
+            "no uri",
+            "s3a://b/k?x=y",
+        ] {
+            assert_eq!(redact_userinfo(kept), kept);
         }
     }
 

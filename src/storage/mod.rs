@@ -6,13 +6,16 @@
 //! positional, and a writer must be either committed or aborted, never just dropped.
 
 mod cache;
+pub mod ftp;
 pub mod glob;
 pub mod hdfs;
 mod kerberos;
 pub mod local;
 mod location;
+mod login;
 mod metered;
 pub mod object;
+pub mod sftp;
 mod temp_name;
 
 use std::collections::BTreeMap;
@@ -23,7 +26,7 @@ use async_trait::async_trait;
 pub use crate::buffer::ReadBuf;
 use crate::metrics::Label;
 use crate::status::Status;
-pub use location::Location;
+pub use location::{redact_userinfo, Location};
 
 /// The user's `WITH BROKER (...)` map, verbatim. Unknown keys are ignored by every backend.
 pub type Properties = BTreeMap<String, String>;
@@ -230,11 +233,13 @@ enum Backend {
     Tos,
     Gcs,
     Azure,
+    Ftp,
+    Sftp,
 }
 
 /// Every URI scheme served and the backend serving it: the one list that resolving, the
 /// metrics' `scheme` label and the "unsupported scheme" answer read.
-const SCHEMES: [(&str, Backend); 17] = [
+const SCHEMES: [(&str, Backend); 19] = [
     ("file", Backend::Local),
     ("hdfs", Backend::Hdfs),
     ("viewfs", Backend::Hdfs),
@@ -252,6 +257,8 @@ const SCHEMES: [(&str, Backend); 17] = [
     ("abfss", Backend::Azure),
     ("wasb", Backend::Azure),
     ("wasbs", Backend::Azure),
+    ("ftp", Backend::Ftp),
+    ("sftp", Backend::Sftp),
 ];
 
 /// The metrics' `scheme` label of a client path or a stream's qualified path: a served
@@ -300,6 +307,8 @@ pub struct Backends {
     tos: object::ObjectBackend<object::tos::Tos>,
     gcs: object::ObjectBackend<object::gcs::Gcs>,
     azure: object::ObjectBackend<object::azure::Azure>,
+    ftp: ftp::FtpBackend,
+    sftp: sftp::SftpBackend,
 }
 
 impl Backends {
@@ -322,6 +331,8 @@ impl Backends {
             tos: object::ObjectBackend::new(Default::default(), idle_expiry),
             gcs: object::ObjectBackend::new(object::gcs::Gcs, idle_expiry),
             azure: object::ObjectBackend::new(object::azure::Azure, idle_expiry),
+            ftp: ftp::FtpBackend::new(idle_expiry),
+            sftp: sftp::SftpBackend::new(idle_expiry),
         }
     }
 
@@ -344,6 +355,8 @@ impl Backends {
             self.tos.run_sweeper(),
             self.gcs.run_sweeper(),
             self.azure.run_sweeper(),
+            self.ftp.run_sweeper(),
+            self.sftp.run_sweeper(),
         );
     }
 
@@ -385,6 +398,8 @@ impl Backends {
             Some(Backend::Tos) => self.tos.resolve(loc, props)?,
             Some(Backend::Gcs) => self.gcs.resolve(loc, props)?,
             Some(Backend::Azure) => self.azure.resolve(loc, props)?,
+            Some(Backend::Ftp) => self.ftp.resolve(loc, props)?,
+            Some(Backend::Sftp) => self.sftp.resolve(loc, props)?,
             None => {
                 let served: Vec<&str> = SCHEMES.iter().map(|(s, _)| *s).collect();
                 return Err(StorageError::InvalidPath {

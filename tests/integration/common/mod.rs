@@ -4,6 +4,7 @@
 //! proxy), which of them can run here ([`missing`]), and the checks every object store
 //! runs (object_checks.rs).
 
+pub mod asyncssh;
 pub mod at_exit;
 pub mod azurite;
 mod broker;
@@ -13,10 +14,12 @@ pub mod http_listener;
 pub mod minicluster;
 pub mod moto;
 pub mod object_checks;
+pub mod pyftpdlib;
 pub mod seaweed;
 pub mod server;
 pub mod servers;
 pub mod signature_proxy;
+pub mod sshd;
 mod wire;
 
 use std::collections::BTreeMap;

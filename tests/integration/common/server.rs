@@ -204,3 +204,30 @@ fn dechunk(mut raw: &[u8]) -> Vec<u8> {
         raw = &raw[(eol + 2 + size + 2).min(raw.len())..];
     }
 }
+
+/// Runs `python3` on `script` (a file beside this one) with `args` in `dir`, its output to
+/// `dir/<what>.out`, and waits for its `listening on PORT` line: the server and its port.
+pub fn python_server(
+    what: &str,
+    script: &str,
+    args: &[String],
+    env: &[(&str, &str)],
+    dir: &Path,
+) -> (Guarded, u16) {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/integration/common")
+        .join(script);
+    let mut all = vec![script.display().to_string()];
+    all.extend_from_slice(args);
+    let log = format!("{what}.out");
+    let mut server = Guarded::spawn(Path::new("python3"), &all, env, dir, &log);
+    let out = dir.join(&log);
+    let port = wait_ready(&mut server, what, Duration::from_secs(30), || {
+        std::fs::read_to_string(&out)
+            .ok()?
+            .lines()
+            .find_map(|l| l.strip_prefix("listening on "))
+            .and_then(|p| p.trim().parse::<u16>().ok())
+    });
+    (server, port)
+}

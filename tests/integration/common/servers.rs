@@ -27,6 +27,13 @@ pub enum Server {
     /// front of moto (common/signature_proxy.rs): moto, PyPI `oss2` and
     /// `cos-python-sdk-v5` (scripts/test.sh installs them).
     SignatureProxy,
+    /// pyftpdlib, the FTP server: `python3` and PyPI `pyftpdlib` (scripts/test.sh installs it).
+    Ftp,
+    /// OpenSSH's `sshd` (Debian `openssh-server`) and `ssh-keygen`.
+    Sshd,
+    /// asyncssh, the password-authenticated SFTP server: `python3` and PyPI `asyncssh`
+    /// (scripts/test.sh installs it).
+    AsyncSsh,
 }
 
 /// Whether `server` cannot run here; when it cannot, prints why (or panics when every
@@ -57,6 +64,9 @@ pub fn why_missing(server: Server) -> Option<&'static str> {
     static AZURITE: OnceLock<Option<String>> = OnceLock::new();
     static FAKE_GCS: OnceLock<Option<String>> = OnceLock::new();
     static SIGNATURE_PROXY: OnceLock<Option<String>> = OnceLock::new();
+    static FTP: OnceLock<Option<String>> = OnceLock::new();
+    static SSHD: OnceLock<Option<String>> = OnceLock::new();
+    static ASYNCSSH: OnceLock<Option<String>> = OnceLock::new();
     let installed_by_test_sh = |found: bool, what: &str, var: &str| {
         (!found).then(|| format!("no {what}: set {var}, or run scripts/test.sh (installs it)"))
     };
@@ -95,6 +105,27 @@ pub fn why_missing(server: Server) -> Option<&'static str> {
                         "COS_SDK_DIR",
                     )
                 })
+        }),
+        Server::Ftp => FTP.get_or_init(|| match on_path("python3") {
+            None => Some("no `python3` on the PATH to run pyftpdlib".into()),
+            Some(_) => {
+                installed_by_test_sh(pyftpdlib_packages().is_some(), "pyftpdlib", "PYFTPDLIB_DIR")
+            }
+        }),
+        Server::Sshd => SSHD.get_or_init(|| {
+            if sshd_binary().is_none() {
+                Some("no `sshd` (Debian openssh-server; .ci/run installs it)".into())
+            } else if on_path("ssh-keygen").is_none() {
+                Some("no `ssh-keygen` on the PATH".into())
+            } else {
+                None
+            }
+        }),
+        Server::AsyncSsh => ASYNCSSH.get_or_init(|| match on_path("python3") {
+            None => Some("no `python3` on the PATH to run asyncssh".into()),
+            Some(_) => {
+                installed_by_test_sh(asyncssh_packages().is_some(), "asyncssh", "ASYNCSSH_DIR")
+            }
         }),
     };
     cell.as_deref()
@@ -171,6 +202,25 @@ pub fn oss2_packages() -> Option<PathBuf> {
 /// `target/cos-sdk-1.9.44`.
 pub fn cos_sdk_packages() -> Option<PathBuf> {
     pip_target("COS_SDK_DIR", "cos-sdk-1.9.44", "qcloud_cos")
+}
+
+/// PyPI `pyftpdlib` (for PYTHONPATH): `$PYFTPDLIB_DIR`, else scripts/test.sh's
+/// `target/pyftpdlib-2.2.0`.
+pub fn pyftpdlib_packages() -> Option<PathBuf> {
+    pip_target("PYFTPDLIB_DIR", "pyftpdlib-2.2.0", "pyftpdlib")
+}
+
+/// PyPI `asyncssh` (for PYTHONPATH): `$ASYNCSSH_DIR`, else scripts/test.sh's
+/// `target/asyncssh-2.24.1`.
+pub fn asyncssh_packages() -> Option<PathBuf> {
+    pip_target("ASYNCSSH_DIR", "asyncssh-2.24.1", "asyncssh")
+}
+
+/// OpenSSH's server: `/usr/sbin/sshd` (where Debian puts it), else `sshd` on the PATH.
+pub fn sshd_binary() -> Option<PathBuf> {
+    Some(PathBuf::from("/usr/sbin/sshd"))
+        .filter(|p| p.is_file())
+        .or_else(|| on_path("sshd"))
 }
 
 /// A `pip install --target` directory: `$env_var`, else `target/<pinned>`, when it holds
