@@ -1,5 +1,7 @@
 //! Group 6: 8 MiB preads of a file on a MiniDFSCluster through the broker vs hdfs-native
-//! reading the same file in-process (the limit).
+//! reading the same file in-process (the limit). Group 7, in the same runs: the same file
+//! through the broker over `webhdfs://` (the namenode's HTTP port, data from the
+//! datanodes' HTTP ports) beside `hdfs://`, to say what the REST hop costs.
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -21,6 +23,8 @@ struct Cluster {
     stdin: Option<ChildStdin>,
     _dir: tempfile::TempDir,
     uri: String,
+    /// `host:port` of the namenode's HTTP server (WebHDFS).
+    http: String,
 }
 
 impl Cluster {
@@ -45,17 +49,19 @@ impl Cluster {
         }
         let facts = std::fs::read_to_string(dir.path().join("cluster.properties"))
             .map_err(|e| e.to_string())?;
-        let uri = facts
-            .lines()
-            .find_map(|l| l.strip_prefix("namenode.0.uri="))
-            .ok_or("cluster.properties has no namenode.0.uri")?
-            .trim()
-            .to_string();
+        let fact = |key: &str| {
+            facts
+                .lines()
+                .find_map(|l| l.strip_prefix(key)?.strip_prefix('='))
+                .map(|v| v.trim().to_string())
+                .ok_or(format!("cluster.properties has no {key}"))
+        };
         Ok(Cluster {
+            uri: fact("namenode.0.uri")?,
+            http: fact("namenode.0.http")?,
             child,
             stdin,
             _dir: dir,
-            uri,
         })
     }
 }
@@ -126,7 +132,9 @@ pub fn hdfs_reads(s: &Settings, broker: &Broker, report: &mut Report) {
         })
     };
     let uri = format!("{}{path}", cluster.uri);
+    let web_uri = format!("webhdfs://{}{path}", cluster.http);
     let (mut b, mut n, mut r) = (vec![], vec![], vec![]);
+    let (mut w, mut wr) = (vec![], vec![]);
     for run in 0..s.runs {
         let (x, y) = if run % 2 == 0 {
             let x = broker_read(broker.addr, &uri, &Props::new(), size);
@@ -135,10 +143,16 @@ pub fn hdfs_reads(s: &Settings, broker: &Broker, report: &mut Report) {
             let y = in_process();
             (broker_read(broker.addr, &uri, &Props::new(), size), y)
         };
-        eprintln!("    run {run}: broker {x:.0} MB/s, hdfs-native in-process {y:.0} MB/s");
+        let web = broker_read(broker.addr, &web_uri, &Props::new(), size);
+        eprintln!(
+            "    run {run}: broker {x:.0} MB/s, hdfs-native in-process {y:.0} MB/s, \
+             broker over webhdfs:// {web:.0} MB/s"
+        );
         b.push(x);
         n.push(y);
         r.push(x / y);
+        w.push(web);
+        wr.push(web / x);
     }
     report.metric(
         "hdfs_read.broker",
@@ -158,6 +172,20 @@ pub fn hdfs_reads(s: &Settings, broker: &Broker, report: &mut Report) {
         value: median(r),
         at_least: true,
         limit: 0.9,
+        unit: "ratio",
+    });
+    report.metric(
+        "webhdfs_read.broker",
+        "7 WebHDFS 8 MiB preads via broker",
+        median(w),
+        "MB/s",
+    );
+    report.target(Target {
+        key: "webhdfs_read.ratio",
+        label: "7 webhdfs:// / hdfs://, both via broker",
+        value: median(wr),
+        at_least: true,
+        limit: 0.5,
         unit: "ratio",
     });
     drop(rt);

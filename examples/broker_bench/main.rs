@@ -114,7 +114,7 @@ fn main() -> ExitCode {
     } else if s.hdfs {
         hdfs::hdfs_reads(&s, &broker, &mut report);
     } else {
-        report.skip("6", "HDFS group off (--quick or --no-hdfs)");
+        report.skip("6,7", "HDFS groups off (--quick or --no-hdfs)");
     }
     drop(broker);
 

@@ -14,6 +14,7 @@ mod location;
 mod metered;
 pub mod object;
 mod temp_name;
+pub mod webhdfs;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -230,11 +231,12 @@ enum Backend {
     Tos,
     Gcs,
     Azure,
+    WebHdfs,
 }
 
 /// Every URI scheme served and the backend serving it: the one list that resolving, the
 /// metrics' `scheme` label and the "unsupported scheme" answer read.
-const SCHEMES: [(&str, Backend); 17] = [
+const SCHEMES: [(&str, Backend); 19] = [
     ("file", Backend::Local),
     ("hdfs", Backend::Hdfs),
     ("viewfs", Backend::Hdfs),
@@ -252,6 +254,8 @@ const SCHEMES: [(&str, Backend); 17] = [
     ("abfss", Backend::Azure),
     ("wasb", Backend::Azure),
     ("wasbs", Backend::Azure),
+    ("webhdfs", Backend::WebHdfs),
+    ("swebhdfs", Backend::WebHdfs),
 ];
 
 /// The metrics' `scheme` label of a client path or a stream's qualified path: a served
@@ -300,6 +304,7 @@ pub struct Backends {
     tos: object::ObjectBackend<object::tos::Tos>,
     gcs: object::ObjectBackend<object::gcs::Gcs>,
     azure: object::ObjectBackend<object::azure::Azure>,
+    webhdfs: webhdfs::WebHdfsBackend,
 }
 
 impl Backends {
@@ -322,6 +327,7 @@ impl Backends {
             tos: object::ObjectBackend::new(Default::default(), idle_expiry),
             gcs: object::ObjectBackend::new(object::gcs::Gcs, idle_expiry),
             azure: object::ObjectBackend::new(object::azure::Azure, idle_expiry),
+            webhdfs: webhdfs::WebHdfsBackend::new(idle_expiry),
         }
     }
 
@@ -338,6 +344,7 @@ impl Backends {
             self.tos.run_sweeper(),
             self.gcs.run_sweeper(),
             self.azure.run_sweeper(),
+            self.webhdfs.run_sweeper(),
         );
     }
 
@@ -379,6 +386,10 @@ impl Backends {
             Some(Backend::Tos) => self.tos.resolve(loc, props)?,
             Some(Backend::Gcs) => self.gcs.resolve(loc, props)?,
             Some(Backend::Azure) => self.azure.resolve(loc, props)?,
+            Some(Backend::WebHdfs) => {
+                let (fs, loc) = self.webhdfs.resolve(loc, props)?;
+                return Ok((fs, loc));
+            }
             None => {
                 let served: Vec<&str> = SCHEMES.iter().map(|(s, _)| *s).collect();
                 return Err(StorageError::InvalidPath {

@@ -49,4 +49,5 @@ mod smoke;
 mod soak;
 mod store_requests;
 mod stress;
+mod webhdfs;
 mod wire_robustness;

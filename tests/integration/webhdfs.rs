@@ -1,0 +1,250 @@
+//! `webhdfs://` against the MiniDFSCluster's namenode HTTP port (WebHDFS is on by default
+//! in Hadoop 3; the data calls are redirected to the datanodes' HTTP ports), through the
+//! Thrift wire: the whole conformance suite, a 256 MiB round trip, the reaper, permission
+//! and credential refusals, `fs.defaultFS`; and that `swebhdfs://` speaks TLS.
+//!
+//! The cluster lists at most 4 entries per WebHDFS page (`dfs.ls.limit`), so the suite's
+//! listings (up to 6 entries a directory) take several `LISTSTATUS_BATCH` pages.
+
+use std::io::Read;
+
+use crate::common::minicluster::{names_at, shared, Cluster};
+use crate::common::object_checks::read_back;
+use crate::common::*;
+use crate::conformance::unique;
+
+fn cluster() -> Cluster {
+    shared("plain", &["--conf", "dfs.ls.limit=4"])
+}
+
+/// `webhdfs://127.0.0.1:HTTP` of the cluster's namenode.
+fn webhdfs_root(cluster: &Cluster) -> String {
+    format!("webhdfs://{}", cluster.fact("namenode.0.http"))
+}
+
+/// The suite on `webhdfs://127.0.0.1:HTTP/tmp/conf-*`.
+mod conformance {
+    use super::*;
+    use crate::conformance::{unique, Check, Suite, Target};
+
+    fn run(check: Check) {
+        static SUITE: Suite = Suite::new();
+        let cluster = cluster();
+        let root = webhdfs_root(&cluster);
+        SUITE.run(
+            &cluster.id(),
+            BrokerProcess::start,
+            |_| Target::new(format!("{root}/tmp/{}", unique("conf")), Props::new()),
+            check,
+        );
+    }
+
+    crate::conformance::conformance_tests!(run, needs Server::Hdfs);
+}
+
+/// 256 MiB in 1 MiB pwrites, nothing visible before closeWriter, read back in 8 MiB
+/// preads and compared by hash.
+#[test]
+fn a_256_mib_round_trip() {
+    if missing(Server::Hdfs) {
+        return;
+    }
+    const MIB: usize = 1 << 20;
+    const SIZE: usize = 256 * MIB;
+    let cluster = cluster();
+    let path = format!("{}/tmp/{}/big.bin", webhdfs_root(&cluster), unique("big"));
+    let broker = BrokerProcess::start();
+    let mut c = broker.client();
+    let fd = c.writer_fd(&path, "be:1");
+    let mut sent = Fnv::new();
+    let mut chunk = vec![0u8; MIB];
+    let mut seed = 0x256_u64;
+    for i in 0..SIZE / MIB {
+        fill(&mut chunk, &mut seed);
+        sent.update(&chunk);
+        assert_ok(&c.pwrite(&fd, (i * MIB) as i64, &chunk));
+    }
+    assert!(!c.exists(&path).is_path_exist, "visible before closeWriter");
+    assert_ok(&c.close_writer(&fd));
+    assert_eq!(read_back(&mut c, &path, &Props::new()), (SIZE, sent.0));
+    assert_ok(&c.delete(&path));
+}
+
+/// The reaper aborts an idle client's writer: its temporary file goes, nothing is
+/// committed, later calls on the fd say it expired.
+#[test]
+fn a_reaped_writer_leaves_no_file() {
+    if missing(Server::Hdfs) {
+        return;
+    }
+    let cluster = cluster();
+    let nn = cluster.namenode_uri(0);
+    let broker = BrokerProcess::start_with(&[("client_expire_seconds", "2")]);
+    let mut c = broker.client();
+    let dir = format!("/tmp/{}", unique("reaped"));
+    let path = format!("{}{dir}/partial.csv", webhdfs_root(&cluster));
+    let fd = c.writer_fd(&path, "idle-be:9060");
+    assert_ok(&c.pwrite(&fd, 0, &[7u8; 300_000]));
+    assert!(
+        !c.exists(&path).is_path_exist,
+        "the target is visible mid-write"
+    );
+    let names = names_at(&nn, &dir);
+    assert!(
+        names.len() == 1
+            && names[0].starts_with(".partial.csv.broker-")
+            && names[0].ends_with(".tmp"),
+        "{names:?}"
+    );
+    assert!(c
+        .glob(&format!("{}{dir}/*", webhdfs_root(&cluster)))
+        .is_empty());
+    wait_for(
+        "the reaped writer's temporary file to be deleted",
+        std::time::Duration::from_secs(8),
+        || names_at(&nn, &dir).is_empty(),
+    );
+    let status = c.close_writer(&fd);
+    assert_code(&status, Code::TARGET_STORAGE_SERVICE_ERROR);
+    assert!(message(&status).contains("expired"), "{status:?}");
+    assert!(!c.exists(&path).is_path_exist);
+}
+
+/// `username` is the `user.name` of every call: a permission refusal is NOT_AUTHORIZED
+/// with the namenode's own words.
+#[test]
+fn permission_refusals_are_not_authorized_with_the_namenodes_reason() {
+    if missing(Server::Hdfs) {
+        return;
+    }
+    let cluster = cluster();
+    let root = webhdfs_root(&cluster);
+    let dir = unique("users");
+    let broker = BrokerProcess::start();
+    let mut c = broker.client();
+    let alice = props(&[("username", "alice")]);
+    let bob = props(&[("username", "bob")]);
+    let file = format!("{root}/tmp/{dir}/alice/data.csv");
+    c.with_props(&alice)
+        .write_file(&file, "be:1", b"alice's", 1024);
+    assert_eq!(
+        c.with_props(&bob).read_file(&file, "be:1", 1024),
+        b"alice's"
+    );
+    let w = c
+        .with_props(&bob)
+        .open_writer(&format!("{root}/tmp/{dir}/alice/bob.csv"), "be:1");
+    assert_code(&w.op_status, Code::NOT_AUTHORIZED);
+    let msg = message(&w.op_status);
+    assert!(
+        msg.contains("Permission denied") && msg.contains("bob"),
+        "{msg}"
+    );
+    assert_code(&c.with_props(&bob).delete(&file), Code::NOT_AUTHORIZED);
+    let r = c
+        .with_props(&bob)
+        .rename(&file, &format!("{root}/tmp/{dir}/alice/moved.csv"));
+    assert_code(&r, Code::NOT_AUTHORIZED);
+    assert!(c.with_props(&alice).exists(&file).is_path_exist);
+}
+
+/// Hadoop's URL-safe string of a well-formed HDFS delegation token for `owner` that no
+/// namenode issued (Token and DelegationTokenIdentifier as Writables).
+fn forged_token(owner: &str) -> String {
+    use base64::Engine;
+    fn text(out: &mut Vec<u8>, s: &str) {
+        out.push(s.len() as u8); // a vint below 128 is one byte
+        out.extend_from_slice(s.as_bytes());
+    }
+    let mut id = vec![0u8]; // version
+    text(&mut id, owner);
+    text(&mut id, owner); // renewer
+    text(&mut id, ""); // real user
+    id.extend_from_slice(&[0, 0, 7, 1]); // issue date, max date, sequence number, master key
+    let mut token = Vec::new();
+    token.push(id.len() as u8);
+    token.extend_from_slice(&id);
+    let password = b"forged-token-password";
+    token.push(password.len() as u8);
+    token.extend_from_slice(password);
+    text(&mut token, "HDFS_DELEGATION_TOKEN");
+    text(&mut token, "127.0.0.1:1");
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(token)
+}
+
+/// On a Kerberos cluster (SPNEGO on the namenode's HTTP port): a plain `user.name` is
+/// refused by the authentication filter, and a delegation token the namenode never issued
+/// by the namenode; both NOT_AUTHORIZED with the server's reason, the token never logged.
+#[test]
+fn users_and_tokens_refused_by_a_kerberos_cluster() {
+    if missing(Server::Kerberos) {
+        return;
+    }
+    let cluster = shared("secure", &["--datanodes", "1"]);
+    let root = webhdfs_root(&cluster);
+    let broker = BrokerProcess::start();
+    let mut c = broker.client();
+    let r = c
+        .with_props(&props(&[("username", "alice")]))
+        .exists(&format!("{root}/alice"));
+    assert_code(&r.op_status, Code::NOT_AUTHORIZED);
+    assert!(message(&r.op_status).contains("401"), "{:?}", r.op_status);
+    let token = forged_token("alice");
+    let r = c
+        .with_props(&props(&[("delegation_token", &token)]))
+        .exists(&format!("{root}/alice"));
+    assert_code(&r.op_status, Code::NOT_AUTHORIZED);
+    assert!(message(&r.op_status).contains("oken"), "{:?}", r.op_status);
+    let log = broker.log();
+    assert!(!log.contains(&token[..40]), "the token reached the log");
+}
+
+/// `webhdfs:///path` takes the host of `fs.defaultFS`.
+#[test]
+fn a_path_without_host_takes_fs_default_fs() {
+    if missing(Server::Hdfs) {
+        return;
+    }
+    let cluster = cluster();
+    let root = webhdfs_root(&cluster);
+    let dir = unique("dfs");
+    let broker = BrokerProcess::start();
+    let mut c = broker.client();
+    let p = props(&[("fs.defaultFS", &root)]);
+    c.with_props(&p)
+        .write_file(&format!("webhdfs:///tmp/{dir}/a.csv"), "be:1", b"abc", 1024);
+    let listed = listed(
+        &c.with_props(&p)
+            .list(&format!("webhdfs:///tmp/{dir}/*"), false, false),
+    );
+    assert_eq!(listed, vec![format!("{root}/tmp/{dir}/a.csv")]);
+    let r = c.with_props(&Props::new()).exists("webhdfs:///tmp/x");
+    assert_code(&r.op_status, Code::INVALID_INPUT_FILE_PATH);
+    assert!(
+        message(&r.op_status).contains("fs.defaultFS"),
+        "{:?}",
+        r.op_status
+    );
+}
+
+/// `swebhdfs://` is WebHDFS over TLS: the first bytes the broker sends are a TLS
+/// handshake record (no TLS MiniDFSCluster runs here, see README).
+#[test]
+fn swebhdfs_speaks_tls() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let first = std::thread::spawn(move || {
+        let (mut conn, _) = listener.accept().unwrap();
+        let mut head = [0u8; 3];
+        conn.read_exact(&mut head).unwrap();
+        head
+    });
+    let broker = BrokerProcess::start();
+    let r = broker
+        .client()
+        .exists(&format!("swebhdfs://127.0.0.1:{port}/tmp/x"));
+    assert_code(&r.op_status, Code::TARGET_STORAGE_SERVICE_ERROR);
+    let head = first.join().unwrap();
+    // Content type 22 (handshake), protocol version 3.x.
+    assert_eq!(&head[..2], &[0x16, 0x03], "not a TLS ClientHello: {head:?}");
+}
