@@ -1,7 +1,8 @@
 //! `webhdfs://` against the MiniDFSCluster's namenode HTTP port (WebHDFS is on by default
 //! in Hadoop 3; the data calls are redirected to the datanodes' HTTP ports), through the
 //! Thrift wire: the whole conformance suite, a 256 MiB round trip, the reaper, permission
-//! and credential refusals, `fs.defaultFS`; and that `swebhdfs://` speaks TLS.
+//! refusals, a forged delegation token on the Kerberos cluster, `fs.defaultFS`; and that
+//! `swebhdfs://` speaks TLS.
 //!
 //! The cluster lists at most 4 entries per WebHDFS page (`dfs.ls.limit`), so the suite's
 //! listings (up to 6 entries a directory) take several `LISTSTATUS_BATCH` pages.
@@ -172,11 +173,13 @@ fn forged_token(owner: &str) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(token)
 }
 
-/// On a Kerberos cluster (SPNEGO on the namenode's HTTP port): a plain `user.name` is
-/// refused by the authentication filter, and a delegation token the namenode never issued
-/// by the namenode; both NOT_AUTHORIZED with the server's reason, the token never logged.
+/// On a Kerberos cluster a delegation token is what WebHDFS callers without SPNEGO bring:
+/// one the namenode never issued is NOT_AUTHORIZED with the namenode's reason, and never
+/// reaches the log. (The launcher's secure cluster keeps simple authentication on its HTTP
+/// port, so `user.name` is still accepted there: SPNEGO refusals are proven by the error
+/// mapping's unit test only.)
 #[test]
-fn users_and_tokens_refused_by_a_kerberos_cluster() {
+fn secure_cluster_refuses_a_token_it_never_issued() {
     if missing(Server::Kerberos) {
         return;
     }
@@ -184,19 +187,20 @@ fn users_and_tokens_refused_by_a_kerberos_cluster() {
     let root = webhdfs_root(&cluster);
     let broker = BrokerProcess::start();
     let mut c = broker.client();
-    let r = c
-        .with_props(&props(&[("username", "alice")]))
-        .exists(&format!("{root}/alice"));
-    assert_code(&r.op_status, Code::NOT_AUTHORIZED);
-    assert!(message(&r.op_status).contains("401"), "{:?}", r.op_status);
     let token = forged_token("alice");
     let r = c
         .with_props(&props(&[("delegation_token", &token)]))
         .exists(&format!("{root}/alice"));
     assert_code(&r.op_status, Code::NOT_AUTHORIZED);
-    assert!(message(&r.op_status).contains("oken"), "{:?}", r.op_status);
-    let log = broker.log();
-    assert!(!log.contains(&token[..40]), "the token reached the log");
+    let msg = message(&r.op_status);
+    assert!(
+        msg.contains("InvalidToken") && msg.contains("can't be found"),
+        "{msg}"
+    );
+    assert!(
+        !broker.log().contains(&token[..40]),
+        "the token reached the log"
+    );
 }
 
 /// `webhdfs:///path` takes the host of `fs.defaultFS`.

@@ -59,6 +59,18 @@ impl Settings {
     /// The settings for `loc` (qualified: it has an authority) under `props`.
     pub fn new(loc: &Location, props: &Properties) -> Result<Settings> {
         let authority = loc.authority().unwrap_or_default();
+        // Hadoop's client would fail over between the nameservice's HTTP addresses; this
+        // one does not (yet), and says so rather than looking the name up in DNS.
+        let nameservices = props
+            .get("dfs.nameservices")
+            .map(String::as_str)
+            .unwrap_or("");
+        if nameservices.split(',').any(|ns| ns.trim() == authority) {
+            return Err(StorageError::Unsupported(format!(
+                "{loc}: '{authority}' is an HA nameservice; webhdfs:// needs the host:port of \
+                 the active namenode's HTTP server or of an HttpFS gateway"
+            )));
+        }
         let endpoint =
             endpoint(loc.scheme(), authority).ok_or_else(|| StorageError::InvalidPath {
                 path: loc.to_string(),
@@ -228,6 +240,9 @@ mod tests {
         assert_eq!(s.connect_timeout, Duration::from_millis(1500));
         let bad = Settings::new(&loc, &props_of(&[(READ_TIMEOUT_KEY, "soon")])).unwrap_err();
         assert!(bad.to_string().contains(READ_TIMEOUT_KEY), "{bad}");
+        let ha = Location::parse("webhdfs://ns1/a").unwrap();
+        let bad = Settings::new(&ha, &props_of(&[("dfs.nameservices", "ns0, ns1")])).unwrap_err();
+        assert!(bad.to_string().contains("HA nameservice"), "{bad}");
     }
 
     #[test]

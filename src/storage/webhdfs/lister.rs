@@ -1,5 +1,6 @@
-//! Statuses and listings: `GETFILESTATUS`, and `LISTSTATUS_BATCH` paged with `startAfter`
-//! until `remainingEntries` is 0 (the namenode answers `dfs.ls.limit` entries a page), or
+//! Statuses and listings: `GETFILESTATUS`, and `LISTSTATUS_BATCH` paged with `startafter`
+//! (lower case: the namenode ignores the documented `startAfter`) until `remainingEntries`
+//! is 0 (the namenode answers `dfs.ls.limit` entries a page), or
 //! one `LISTSTATUS` where a gateway does not know the batched call.
 
 use reqwest::Method;
@@ -68,7 +69,7 @@ pub(super) async fn list_dir(core: &Core, dir: &Location) -> Result<Vec<FileStat
         let params: Vec<(&str, &str)> = if after.is_empty() {
             Vec::new()
         } else {
-            vec![("startAfter", after.as_str())]
+            vec![("startafter", after.as_str())]
         };
         let page = match core
             .json(Method::GET, dir.path(), "LISTSTATUS_BATCH", &params)
@@ -94,6 +95,12 @@ pub(super) async fn list_dir(core: &Core, dir: &Location) -> Result<Vec<FileStat
             .and_then(Value::as_u64)
             .unwrap_or(0);
         match last {
+            // A server that ignored where to start would answer the same page forever.
+            Some(name) if remaining > 0 && name == after => {
+                return Err(fail(WebHdfsError::Protocol(format!(
+                    "LISTSTATUS_BATCH after '{after}' answered the same page again"
+                ))))
+            }
             Some(name) if remaining > 0 => after = name,
             _ => break,
         }
