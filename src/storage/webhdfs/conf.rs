@@ -111,24 +111,31 @@ pub(super) fn endpoint(scheme: &str, authority: &str) -> Option<String> {
         "swebhdfs" => ("https", HTTPS_PORT),
         _ => ("http", HTTP_PORT),
     };
-    let valid_host = |h: &str| {
-        !h.is_empty()
-            && h.chars().all(|c| {
-                c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '[' | ']' | ':')
-            })
-    };
-    // An IPv6 literal keeps its brackets; the port is what follows the last `]:` or `:`.
-    let (host, port) = match authority.rsplit_once(':') {
-        Some((host, port))
-            if !port.contains(']') && !(host.starts_with('[') && !host.ends_with(']')) =>
-        {
-            (host, port.parse::<u16>().ok().filter(|p| *p != 0)?)
+    let port_of = |p: &str| p.parse::<u16>().ok().filter(|p| *p != 0);
+    // An IPv6 literal keeps its brackets; its port follows `]:`.
+    let (host, port) = match authority.strip_prefix('[') {
+        Some(rest) => {
+            let (inside, after) = rest.split_once(']')?;
+            let port = match after {
+                "" => default_port,
+                p => port_of(p.strip_prefix(':')?)?,
+            };
+            let valid =
+                !inside.is_empty() && inside.chars().all(|c| c.is_ascii_hexdigit() || c == ':');
+            (valid.then(|| format!("[{inside}]"))?, port)
         }
-        _ => (authority, default_port),
+        None => {
+            let (host, port) = match authority.split_once(':') {
+                Some((host, port)) => (host, port_of(port)?),
+                None => (authority, default_port),
+            };
+            let valid = !host.is_empty()
+                && host
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'));
+            (valid.then(|| host.to_string())?, port)
+        }
     };
-    if authority.contains('@') || !valid_host(host) {
-        return None;
-    }
     Some(format!("{http}://{host}:{port}"))
 }
 
