@@ -9,8 +9,9 @@
 
 use std::io::Read;
 
-use crate::common::minicluster::{names_at, shared, Cluster};
-use crate::common::object_checks::read_back;
+use crate::common::hdfs_checks;
+use crate::common::minicluster::{shared, Cluster};
+use crate::common::object_checks::write_round_trip;
 use crate::common::*;
 use crate::conformance::unique;
 
@@ -50,25 +51,10 @@ fn a_256_mib_round_trip() {
     if missing(Server::Hdfs) {
         return;
     }
-    const MIB: usize = 1 << 20;
-    const SIZE: usize = 256 * MIB;
     let cluster = cluster();
     let path = format!("{}/tmp/{}/big.bin", webhdfs_root(&cluster), unique("big"));
     let broker = BrokerProcess::start();
-    let mut c = broker.client();
-    let fd = c.writer_fd(&path, "be:1");
-    let mut sent = Fnv::new();
-    let mut chunk = vec![0u8; MIB];
-    let mut seed = 0x256_u64;
-    for i in 0..SIZE / MIB {
-        fill(&mut chunk, &mut seed);
-        sent.update(&chunk);
-        assert_ok(&c.pwrite(&fd, (i * MIB) as i64, &chunk));
-    }
-    assert!(!c.exists(&path).is_path_exist, "visible before closeWriter");
-    assert_ok(&c.close_writer(&fd));
-    assert_eq!(read_back(&mut c, &path, &Props::new()), (SIZE, sent.0));
-    assert_ok(&c.delete(&path));
+    write_round_trip(&broker, &path, &Props::new(), 256 << 20);
 }
 
 /// The reaper aborts an idle client's writer: its temporary file goes, nothing is
@@ -79,36 +65,7 @@ fn a_reaped_writer_leaves_no_file() {
         return;
     }
     let cluster = cluster();
-    let nn = cluster.namenode_uri(0);
-    let broker = BrokerProcess::start_with(&[("client_expire_seconds", "2")]);
-    let mut c = broker.client();
-    let dir = format!("/tmp/{}", unique("reaped"));
-    let path = format!("{}{dir}/partial.csv", webhdfs_root(&cluster));
-    let fd = c.writer_fd(&path, "idle-be:9060");
-    assert_ok(&c.pwrite(&fd, 0, &[7u8; 300_000]));
-    assert!(
-        !c.exists(&path).is_path_exist,
-        "the target is visible mid-write"
-    );
-    let names = names_at(&nn, &dir);
-    assert!(
-        names.len() == 1
-            && names[0].starts_with(".partial.csv.broker-")
-            && names[0].ends_with(".tmp"),
-        "{names:?}"
-    );
-    assert!(c
-        .glob(&format!("{}{dir}/*", webhdfs_root(&cluster)))
-        .is_empty());
-    wait_for(
-        "the reaped writer's temporary file to be deleted",
-        std::time::Duration::from_secs(8),
-        || names_at(&nn, &dir).is_empty(),
-    );
-    let status = c.close_writer(&fd);
-    assert_code(&status, Code::TARGET_STORAGE_SERVICE_ERROR);
-    assert!(message(&status).contains("expired"), "{status:?}");
-    assert!(!c.exists(&path).is_path_exist);
+    hdfs_checks::reaped_writer_leaves_no_file(&cluster.namenode_uri(0), &webhdfs_root(&cluster));
 }
 
 /// `username` is the `user.name` of every call: a permission refusal is NOT_AUTHORIZED
@@ -123,30 +80,14 @@ fn permission_refusals_are_not_authorized_with_the_namenodes_reason() {
     let dir = unique("users");
     let broker = BrokerProcess::start();
     let mut c = broker.client();
-    let alice = props(&[("username", "alice")]);
     let bob = props(&[("username", "bob")]);
     let file = format!("{root}/tmp/{dir}/alice/data.csv");
-    c.with_props(&alice)
-        .write_file(&file, "be:1", b"alice's", 1024);
-    assert_eq!(
-        c.with_props(&bob).read_file(&file, "be:1", 1024),
-        b"alice's"
-    );
-    let w = c
-        .with_props(&bob)
-        .open_writer(&format!("{root}/tmp/{dir}/alice/bob.csv"), "be:1");
-    assert_code(&w.op_status, Code::NOT_AUTHORIZED);
-    let msg = message(&w.op_status);
-    assert!(
-        msg.contains("Permission denied") && msg.contains("bob"),
-        "{msg}"
-    );
-    assert_code(&c.with_props(&bob).delete(&file), Code::NOT_AUTHORIZED);
+    hdfs_checks::permission_refusals(&mut c, &file, &bob);
     let r = c
         .with_props(&bob)
         .rename(&file, &format!("{root}/tmp/{dir}/alice/moved.csv"));
     assert_code(&r, Code::NOT_AUTHORIZED);
-    assert!(c.with_props(&alice).exists(&file).is_path_exist);
+    assert!(message(&r).contains("Permission denied"), "{r:?}");
 }
 
 /// Hadoop's URL-safe string of a well-formed HDFS delegation token for `owner` that no

@@ -13,7 +13,8 @@ use reqwest::{Method, Response, StatusCode};
 use serde_json::Value;
 
 use super::conf::{Auth, Settings};
-use super::error::{describe, WebHdfsError};
+use super::error::{describe, to_storage_error, WebHdfsError};
+use crate::storage::{Location, Result, StorageError};
 
 pub(super) type CallResult<T> = std::result::Result<T, WebHdfsError>;
 
@@ -143,6 +144,21 @@ impl Core {
             return Err(WebHdfsError::Protocol(format!("{op}: redirected twice")));
         }
         Ok(resp)
+    }
+
+    /// `DELETE` of `loc` (a whole tree with `recursive`); nothing there is no failure.
+    pub async fn delete(&self, loc: &Location, recursive: bool) -> Result<()> {
+        let params = [("recursive", if recursive { "true" } else { "false" })];
+        match self
+            .json(Method::DELETE, loc.path(), "DELETE", &params)
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) => match to_storage_error(loc, e) {
+                StorageError::NotFound { .. } => Ok(()),
+                other => Err(other),
+            },
+        }
     }
 
     /// `CREATE` of an empty file (complete once this returns); `CREATED` is the answer.

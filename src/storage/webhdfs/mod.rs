@@ -94,20 +94,8 @@ impl Storage for WebHdfsStorage {
         ))
     }
 
-    /// `DELETE` with `recursive=true`; the answer is false when nothing was there.
     async fn delete(&self, loc: &Location) -> Result<()> {
-        let params = [("recursive", "true")];
-        match self
-            .core
-            .json(Method::DELETE, loc.path(), "DELETE", &params)
-            .await
-        {
-            Ok(_) => Ok(()),
-            Err(e) => match to_storage_error(loc, e) {
-                StorageError::NotFound { .. } => Ok(()),
-                other => Err(other),
-            },
-        }
+        self.core.delete(loc, true).await
     }
 
     /// `RENAME` with `renameoptions=NONE`: the namenode's rename2, which refuses an

@@ -233,13 +233,13 @@ const REMOVAL_RETRIES: u32 = 6;
 /// Deletes a temporary file; while the server cannot be reached, tries again in the
 /// background.
 async fn remove_temp(core: Arc<Core>, temp: Location) {
-    if removed(&core, &temp).await.is_ok() {
+    if core.delete(&temp, false).await.is_ok() {
         return;
     }
     tokio::spawn(async move {
         for attempt in 0..REMOVAL_RETRIES {
             tokio::time::sleep(Duration::from_secs(1 << attempt)).await;
-            match removed(&core, &temp).await {
+            match core.delete(&temp, false).await {
                 Ok(()) => return,
                 Err(e) if attempt + 1 == REMOVAL_RETRIES => {
                     tracing::warn!(path = %temp, "leaving a temporary file of a failed write: {e}");
@@ -248,19 +248,4 @@ async fn remove_temp(core: Arc<Core>, temp: Location) {
             }
         }
     });
-}
-
-/// One try: gone (or never there), or why not.
-async fn removed(core: &Core, temp: &Location) -> Result<()> {
-    let params = [("recursive", "false")];
-    match core
-        .json(Method::DELETE, temp.path(), "DELETE", &params)
-        .await
-    {
-        Ok(_) => Ok(()),
-        Err(e) => match to_storage_error(temp, e) {
-            StorageError::NotFound { .. } => Ok(()),
-            other => Err(other),
-        },
-    }
 }
