@@ -3,8 +3,8 @@
 //! same directory, so its quotas and permissions apply), the first pwrite starts one
 //! `APPEND` to it whose body streams every later pwrite (a few chunks in flight, never
 //! the whole file), and closeWriter ends that body, waits for the datanode to close the
-//! file and renames it over the target. A failed, aborted or dropped write ends the
-//! stream with an error and deletes the temporary file; the target is never touched.
+//! file and renames it over the target. A failed, aborted or dropped write drops the
+//! upload mid-body and deletes the temporary file; the target is never touched.
 //!
 //! The temporary file exists from `openWriter` on, before any data is sent: a delete
 //! after an abort then always finds it, and an append that reaches the datanode after
@@ -106,20 +106,20 @@ impl WebHdfsWriter {
         Upload { chunks, request }
     }
 
-    /// Ends the upload: the body is finished (or, with `abort`, cut short by an error) and
-    /// the request's outcome awaited.
+    /// Ends the upload: the body is finished and the request's outcome awaited; with
+    /// `abort`, the request is dropped mid-body (the connection closes, so a stuck datanode
+    /// cannot hold an abort up).
     async fn end_upload(&mut self, abort: bool) -> CallResult<()> {
         let Some(upload) = self.upload.take() else {
             return Ok(());
         };
-        if abort {
-            let _ = upload
-                .chunks
-                .try_send(Err(std::io::Error::other("write aborted")));
-        }
         drop(upload.chunks);
+        if abort {
+            upload.request.abort();
+        }
         match upload.request.await {
             Ok(outcome) => outcome,
+            Err(e) if e.is_cancelled() => Ok(()),
             Err(e) => Err(WebHdfsError::Protocol(format!(
                 "the upload task failed: {e}"
             ))),
@@ -214,10 +214,7 @@ impl Drop for WebHdfsWriter {
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
             runtime.spawn(async move {
                 if let Some(upload) = upload {
-                    let _ = upload
-                        .chunks
-                        .try_send(Err(std::io::Error::other("write dropped")));
-                    drop(upload.chunks);
+                    upload.request.abort();
                     let _ = upload.request.await;
                 }
                 remove_temp(core, temp).await;
