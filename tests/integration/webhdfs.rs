@@ -92,6 +92,7 @@ fn permission_refusals_are_not_authorized_with_the_namenodes_reason() {
 
 /// Hadoop's URL-safe string of a well-formed HDFS delegation token for `owner` that no
 /// namenode issued (Token and DelegationTokenIdentifier as Writables).
+/// `forged_token("alice")` is listed in tests/secrets.txt: no log may show it.
 fn forged_token(owner: &str) -> String {
     use base64::Engine;
     fn text(out: &mut Vec<u8>, s: &str) {
