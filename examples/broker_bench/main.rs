@@ -62,7 +62,7 @@ fn main() -> ExitCode {
     let mut out = repo.join("target/bench/results.json");
     let mut data = repo.join("target/bench/data");
     let mut quick = false;
-    // Comma-separated group numbers (1-6), for working on one group.
+    // Comma-separated group numbers (1-6; 6 also runs 7), for working on one group.
     let mut only: Option<String> = None;
     while let Some(arg) = args.next() {
         match arg.as_str() {
