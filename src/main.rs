@@ -31,11 +31,12 @@ struct Cli {
     conf: Option<PathBuf>,
 }
 
-/// `$BROKER_HOME`, else the parent of the folder holding this binary (`<home>/lib/` or
+/// `$BROKER_HOME` (made absolute), else the parent of the folder holding this binary (`<home>/lib/` or
 /// `<home>/bin/` in a deployment).
 fn broker_home() -> PathBuf {
     if let Some(home) = std::env::var_os("BROKER_HOME") {
-        return PathBuf::from(home);
+        // Absolute, so ${BROKER_HOME}/data in broker_local_roots is too.
+        return std::path::absolute(&home).unwrap_or_else(|_| PathBuf::from(home));
     }
     std::env::current_exe()
         .ok()

@@ -20,6 +20,7 @@ use crate::http::{self, Health};
 use crate::rpc::Broker;
 use crate::server;
 use crate::sessions::{self, FdLimits, Sessions};
+use crate::storage::local::LocalRoots;
 use crate::storage::Backends;
 
 /// The shared state every call sees. `conf_dir` is where the broker's conf lives; Hadoop
@@ -33,6 +34,9 @@ pub fn build_broker(config: BrokerConfig, conf_dir: Option<&Path>) -> Broker {
             Audit::modules().join(", ")
         );
     }
+    // parse() already refused a bad entry, so none is lost here.
+    let roots = LocalRoots::new(config.local_roots().unwrap_or_default());
+    roots.log_at_start();
     let limits = FdLimits {
         per_client: config.max_open_fds_per_client,
         total: config.max_open_fds,
@@ -44,7 +48,8 @@ pub fn build_broker(config: BrokerConfig, conf_dir: Option<&Path>) -> Broker {
             conf_dir,
             expiry,
             Duration::from_secs(config.kerberos_token_expire_seconds),
-        ),
+        )
+        .with_local_roots(roots),
         config,
     }
 }

@@ -204,12 +204,16 @@ impl Conn {
     }
 
     pub fn open_writer(&mut self, path: &str) -> Result<TBrokerFD> {
+        self.open_writer_with(path, &Props::new())
+    }
+
+    pub fn open_writer_with(&mut self, path: &str, props: &Props) -> Result<TBrokerFD> {
         let req = TBrokerOpenWriterRequest::new(
             V,
             path.to_string(),
             TBrokerOpenMode::APPEND,
             "broker_bench".to_string(),
-            Props::new(),
+            props.clone(),
         );
         let resp: TBrokerOpenWriterResponse = self.call("openWriter", &req)?;
         check(&resp.op_status)?;

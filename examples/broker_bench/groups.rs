@@ -462,7 +462,10 @@ pub fn footprint(s: &Settings, small_file: &Path, report: &mut Report) {
     let mut starts = vec![];
     let mut idle = vec![];
     for _ in 0..s.runs.max(3) {
-        let (broker, first_ping) = Broker::start(&s.broker, &[]);
+        let (broker, first_ping) = Broker::start(
+            &s.broker,
+            &[("broker_local_roots", s.data.to_str().unwrap())],
+        );
         starts.push(first_ping.as_secs_f64() * 1000.0);
         // Settle: the start's transient allocations are freed, the runtime is parked.
         std::thread::sleep(Duration::from_millis(500));
@@ -470,7 +473,13 @@ pub fn footprint(s: &Settings, small_file: &Path, report: &mut Report) {
     }
     // The bench opens every reader as one client: past the default 8,192 a client may hold.
     let readers = s.readers.to_string();
-    let (broker, _) = Broker::start(&s.broker, &[("max_open_fds_per_client", &readers)]);
+    let (broker, _) = Broker::start(
+        &s.broker,
+        &[
+            ("max_open_fds_per_client", &readers),
+            ("broker_local_roots", s.data.to_str().unwrap()),
+        ],
+    );
     let path = uri(small_file);
     let conns: Vec<Conn> = (0..s.connections)
         .map(|_| {

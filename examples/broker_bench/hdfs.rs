@@ -1,5 +1,5 @@
 //! Group 6: 8 MiB preads of a file on a MiniDFSCluster through the broker vs hdfs-native
-//! reading the same file in-process (the limit). Group 7, in the same runs: the same file
+//! reading the same file in-process (the limit). Group 8, in the same runs: the same file
 //! through the broker over `webhdfs://` (the namenode's HTTP port, data from the
 //! datanodes' HTTP ports) beside `hdfs://`, to say what the REST hop costs.
 
@@ -176,13 +176,13 @@ pub fn hdfs_reads(s: &Settings, broker: &Broker, report: &mut Report) {
     });
     report.metric(
         "webhdfs_read.broker",
-        "7 WebHDFS 8 MiB preads via broker",
+        "8 WebHDFS 8 MiB preads via broker",
         median(w),
         "MB/s",
     );
     report.target(Target {
         key: "webhdfs_read.ratio",
-        label: "7 webhdfs:// / hdfs://, both via broker",
+        label: "8 webhdfs:// / hdfs://, both via broker",
         value: median(wr),
         at_least: true,
         limit: 0.5,

@@ -14,6 +14,7 @@ mod baselines;
 mod client;
 mod groups;
 mod hdfs;
+mod object_store;
 mod process;
 mod report;
 
@@ -39,6 +40,8 @@ pub struct Settings {
     pub readers: usize,
     pub hdfs: bool,
     pub hdfs_bytes: u64,
+    /// Where the local files live: the brokers' `broker_local_roots`.
+    pub data: PathBuf,
 }
 
 fn main() -> ExitCode {
@@ -58,11 +61,12 @@ fn main() -> ExitCode {
         readers: 10_000,
         hdfs: true,
         hdfs_bytes: 512 << 20,
+        data: PathBuf::new(),
     };
     let mut out = repo.join("target/bench/results.json");
     let mut data = repo.join("target/bench/data");
     let mut quick = false;
-    // Comma-separated group numbers (1-6; 6 also runs 7), for working on one group.
+    // Comma-separated group numbers (1-7; 6 also runs 8), for working on one group.
     let mut only: Option<String> = None;
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -89,6 +93,8 @@ fn main() -> ExitCode {
         s.hdfs = false;
     }
     std::fs::create_dir_all(&data).unwrap();
+    let data = std::fs::canonicalize(&data).unwrap();
+    s.data = data.clone();
     let big = ensure_file(&data.join("big.bin"), 1 << 30);
     let small = ensure_file(&data.join("small.bin"), 4096);
 
@@ -97,7 +103,10 @@ fn main() -> ExitCode {
     if wanted("5") {
         groups::footprint(&s, &small, &mut report);
     }
-    let (broker, _) = Broker::start(&s.broker, &[]);
+    let (broker, _) = Broker::start(
+        &s.broker,
+        &[("broker_local_roots", s.data.to_str().unwrap())],
+    );
     if wanted("1") {
         groups::large_reads(&s, &broker, &big, &mut report);
     }
@@ -110,11 +119,14 @@ fn main() -> ExitCode {
     if wanted("4") {
         groups::listing(&s, &broker, &data, &mut report);
     }
+    if wanted("7") {
+        object_store::object_store(&s, &broker, &mut report);
+    }
     if !wanted("6") {
     } else if s.hdfs {
         hdfs::hdfs_reads(&s, &broker, &mut report);
     } else {
-        report.skip("6,7", "HDFS groups off (--quick or --no-hdfs)");
+        report.skip("6,8", "HDFS groups off (--quick or --no-hdfs)");
     }
     drop(broker);
 

@@ -112,6 +112,10 @@ pub struct BrokerConfig {
     /// Who may connect to the HTTP port (metrics scrapers are often other hosts than the
     /// FE and BE): its own list, empty for anyone.
     pub broker_http_allowed_clients: Vec<String>,
+    /// The directories `file://` paths are served beneath (checked by
+    /// [`BrokerConfig::local_roots`]); none (a conf without the key, as the Java broker's)
+    /// serves no local file at all.
+    pub broker_local_roots: Vec<String>,
     /// Open readers + writers one client (`clientId`) may hold; opening more is refused.
     pub max_open_fds_per_client: usize,
     /// Open readers + writers of all clients together.
@@ -149,6 +153,7 @@ impl Default for BrokerConfig {
             max_connections: 4096,
             broker_allowed_clients: Vec::new(),
             broker_http_allowed_clients: Vec::new(),
+            broker_local_roots: Vec::new(),
             max_open_fds_per_client: 8192,
             max_open_fds: 65536,
             max_writer_buffer_mb: 128,
@@ -259,6 +264,10 @@ const KEYS: &[(&str, Apply)] = &[
         c.broker_http_allowed_clients = list(v);
         Ok(())
     }),
+    ("broker_local_roots", |c, v| {
+        c.broker_local_roots = list(v);
+        Ok(())
+    }),
     ("max_connections", |c, v| {
         c.max_connections = positive::<usize>(v)?;
         Ok(())
@@ -334,6 +343,34 @@ fn networks(key: &str, entries: &[String]) -> Result<Vec<ipnet::IpNet>, ConfigEr
                 expected:
                     "an IPv4 or IPv6 address or a CIDR block (10.0.0.0/8, 192.168.1.7, fd00::/8)",
             })
+        })
+        .collect()
+}
+
+/// Absolute directories, each normalised (repeated slashes and `.` dropped); a relative
+/// entry, or one holding `..`, names itself: a root must mean one directory, read the same
+/// way whatever the broker's working directory.
+fn directories(key: &str, entries: &[String]) -> Result<Vec<PathBuf>, ConfigError> {
+    entries
+        .iter()
+        .map(|entry| {
+            let path = Path::new(entry);
+            let plain = path.components().all(|c| {
+                matches!(
+                    c,
+                    std::path::Component::RootDir | std::path::Component::Normal(_)
+                )
+            });
+            if path.is_absolute() && plain {
+                Ok(path.components().collect())
+            } else {
+                Err(ConfigError::InvalidEntry {
+                    key: key.to_string(),
+                    entry: entry.clone(),
+                    expected:
+                        "an absolute directory without '..' (/data/broker, ${BROKER_HOME}/data)",
+                })
+            }
         })
         .collect()
 }
@@ -429,6 +466,7 @@ impl BrokerConfig {
         // A bad entry must stop the start, never widen the list.
         config.allowed_clients()?;
         config.http_allowed_clients()?;
+        config.local_roots()?;
         Ok(config)
     }
 
@@ -443,6 +481,11 @@ impl BrokerConfig {
             "broker_http_allowed_clients",
             &self.broker_http_allowed_clients,
         )
+    }
+
+    /// `broker_local_roots` as absolute, normalised directories (empty: no `file://`).
+    pub fn local_roots(&self) -> Result<Vec<PathBuf>, ConfigError> {
+        directories("broker_local_roots", &self.broker_local_roots)
     }
 
     /// The socket address to listen on.
@@ -557,6 +600,44 @@ mod tests {
                     assert!(msg.contains(key) && msg.contains(entry), "{msg}");
                 }
                 other => panic!("{text:?}: expected InvalidEntry, got {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn local_roots_are_absolute_directories_and_a_bad_entry_stops_the_start() {
+        // No key (a Java broker's conf) and an empty value both serve no local file.
+        assert!(parse("").unwrap().local_roots().unwrap().is_empty());
+        assert!(parse("broker_local_roots =")
+            .unwrap()
+            .local_roots()
+            .unwrap()
+            .is_empty());
+        let c = parse("broker_local_roots = /data/exports/ , /mnt//nas/./in,/").unwrap();
+        assert_eq!(
+            c.local_roots().unwrap(),
+            [
+                PathBuf::from("/data/exports"),
+                PathBuf::from("/mnt/nas/in"),
+                PathBuf::from("/")
+            ]
+        );
+        let env = |k: &str| (k == "BROKER_HOME").then(|| "/opt/broker".to_string());
+        let c = BrokerConfig::parse("broker_local_roots = ${BROKER_HOME}/data", &env).unwrap();
+        assert_eq!(
+            c.local_roots().unwrap(),
+            [PathBuf::from("/opt/broker/data")]
+        );
+        for entry in ["data", "./data", "/data/../etc", "~/data"] {
+            match parse(&format!("broker_local_roots = /ok, {entry}")) {
+                Err(e @ ConfigError::InvalidEntry { .. }) => {
+                    let msg = e.to_string();
+                    assert!(
+                        msg.contains("broker_local_roots") && msg.contains(entry),
+                        "{msg}"
+                    );
+                }
+                other => panic!("{entry:?}: expected InvalidEntry, got {other:?}"),
             }
         }
     }
@@ -840,6 +921,7 @@ mod tests {
         let expected = BrokerConfig {
             sys_log_dir: Some(PathBuf::from("/opt/broker/log")),
             audit_log_dir: Some(PathBuf::from("/opt/broker/log")),
+            broker_local_roots: vec!["/opt/broker/data".to_string()],
             ..BrokerConfig::default()
         };
         assert_eq!(c, expected);
@@ -879,6 +961,7 @@ mod tests {
             BrokerConfig {
                 sys_log_dir: Some(PathBuf::from("/b/log")),
                 audit_log_dir: Some(PathBuf::from("/b/log")),
+                broker_local_roots: vec!["/b/data".to_string()],
                 ..BrokerConfig::default()
             }
         );

@@ -317,7 +317,7 @@ impl Backends {
         kerberos_max_age: std::time::Duration,
     ) -> Self {
         Backends {
-            local: Arc::new(local::LocalStorage),
+            local: Arc::new(local::LocalStorage::new(local::LocalRoots::none())),
             hdfs: hdfs::HdfsBackend::new(conf_dir, idle_expiry, kerberos_max_age),
             s3: object::ObjectBackend::new(object::s3::S3, idle_expiry),
             oss: object::ObjectBackend::new(object::oss::Oss, idle_expiry),
@@ -329,6 +329,12 @@ impl Backends {
             azure: object::ObjectBackend::new(object::azure::Azure, idle_expiry),
             webhdfs: webhdfs::WebHdfsBackend::new(idle_expiry),
         }
+    }
+
+    /// Serves `file:` paths beneath `roots` only (none until this is called).
+    pub fn with_local_roots(mut self, roots: local::LocalRoots) -> Self {
+        self.local = Arc::new(local::LocalStorage::new(roots));
+        self
     }
 
     /// Drops every backend's expired clients when they expire, not at the next request:

@@ -479,9 +479,10 @@ fn login_problems_are_named() {
 
 /// Datanodes on unprivileged ports require SASL on data transfer: a client without
 /// `dfs.data.transfer.protection` gets past the namenode but not the datanodes, and the
-/// status names the property (short: no datanode records in it).
+/// status names the property (short: no datanode records in it); so does a value that is
+/// no protection level.
 #[test]
-fn missing_data_transfer_protection_is_named() {
+fn missing_or_wrong_data_transfer_protection_is_named() {
     if missing(Server::Kerberos) {
         return;
     }
@@ -519,6 +520,27 @@ fn missing_data_transfer_protection_is_named() {
     assert!(msg.len() < 1000, "{} bytes: {msg}", msg.len());
     // Nothing half-written is visible under the target.
     assert!(!c.with_props(&good).exists(&out).is_path_exist);
+
+    // A value that is no protection level: INVALID_ARGUMENT naming the property, at once.
+    let mut misspelt = good.clone();
+    misspelt.insert("dfs.data.transfer.protection".into(), "privcy".into());
+    let r = c.with_props(&misspelt).open_reader(&path, "be:2");
+    assert_code(&r.op_status, Code::INVALID_ARGUMENT);
+    let msg = message(&r.op_status);
+    assert!(
+        msg.contains("dfs.data.transfer.protection") && msg.contains("privcy"),
+        "{msg}"
+    );
+
+    // Another level than the datanodes' (privacy; they use authentication): the SASL
+    // handshake takes the level the datanode offers, so reads and writes work (hdfs-native
+    // does not refuse a weaker level than configured, as Hadoop's Java client does).
+    let mut other = good.clone();
+    other.insert("dfs.data.transfer.protection".into(), "privacy".into());
+    let data = test_data(200_000, 5);
+    c.with_props(&other)
+        .write_file(&out, "be:2", &data, 64 << 10);
+    assert!(c.with_props(&other).read_file(&out, "be:2", 64 << 10) == data);
     assert_ok(&c.with_props(&good).delete(&dir));
 }
 
@@ -654,4 +676,68 @@ fn simple_and_secure_clusters_in_one_broker() {
         owners
     });
     assert_eq!(owners, ["carol", "carol", "carol"]);
+}
+
+/// The secure namenode behind a viewfs mount table (given in the request, `/a` linked to
+/// alice's home, everything else through the fallback): the errors are those of
+/// `hdfs://`. Without Kerberos, NOT_AUTHORIZED saying the cluster requires Kerberos within
+/// a second; bob's home, NOT_AUTHORIZED with the namenode's Permission denied; a missing
+/// file, FILE_NOT_FOUND; alice's own files work.
+#[test]
+fn viewfs_over_the_secure_cluster_maps_errors_as_hdfs() {
+    if missing(Server::Kerberos) {
+        return;
+    }
+    let s = secure();
+    let alice = s.user("alice");
+    let kb = KerberosBroker::start(&s, &[]);
+    let mut c = kb.broker.client();
+    let mounted = |mut p: Props| {
+        p.insert(
+            "fs.viewfs.mounttable.sec.link./a".into(),
+            format!("{}/alice", s.nn),
+        );
+        p.insert(
+            "fs.viewfs.mounttable.sec.linkFallback".into(),
+            format!("{}/", s.nn),
+        );
+        p
+    };
+    let (simple, kerberos) = (mounted(Props::new()), mounted(with_keytab_path(&alice)));
+    let dir = unique("vsec");
+
+    let started = std::time::Instant::now();
+    let r = c.with_props(&simple).list("viewfs://sec/a/*", false, false);
+    let took = started.elapsed();
+    assert_code(&r.op_status, Code::NOT_AUTHORIZED);
+    let msg = message(&r.op_status);
+    assert!(
+        msg.contains("viewfs://sec/a") && msg.contains("requires Kerberos"),
+        "{msg}"
+    );
+    assert!(took < Duration::from_secs(1), "took {took:?}");
+
+    let mine = format!("viewfs://sec/a/{dir}/f.bin");
+    let data = test_data(300_000, 6);
+    c.with_props(&kerberos)
+        .write_file(&mine, "be:1", &data, 64 << 10);
+    assert!(c.with_props(&kerberos).read_file(&mine, "be:1", 64 << 10) == data);
+    assert_eq!(owner(&s, &format!("/alice/{dir}/f.bin")), "alice");
+
+    let theirs = "viewfs://sec/bob/x.bin";
+    let w = c.with_props(&kerberos).open_writer(theirs, "be:1");
+    assert_code(&w.op_status, Code::NOT_AUTHORIZED);
+    let msg = message(&w.op_status);
+    assert!(
+        msg.contains(theirs) && msg.contains("Permission denied: user=alice"),
+        "{msg}"
+    );
+    let missing_file = format!("viewfs://sec/a/{dir}/nope.bin");
+    let r = c.with_props(&kerberos).open_reader(&missing_file, "be:1");
+    assert_code(&r.op_status, Code::FILE_NOT_FOUND);
+    assert!(message(&r.op_status).contains(&missing_file), "{r:?}");
+    assert_ok(
+        &c.with_props(&kerberos)
+            .delete(&format!("viewfs://sec/a/{dir}")),
+    );
 }

@@ -149,6 +149,61 @@ fn data_and_fallback_are_mounted_from_ns1() {
     assert!(!exists_at(&nn1, &format!("/{top}")));
 }
 
+/// Errors map through a mount the same as on the namenode underneath: a permission
+/// refusal is NOT_AUTHORIZED with the namenode's words, a missing file FILE_NOT_FOUND,
+/// each naming the path as the client gave it.
+#[test]
+fn errors_through_a_mount_map_as_on_hdfs() {
+    if missing(Server::Hdfs) {
+        return;
+    }
+    let cluster = cluster();
+    check_mount_table(&cluster);
+    let broker = broker_with_mount_table(&cluster);
+    let mut c = broker.client();
+    let (nn1, nn2) = (cluster.namenode_uri(0), cluster.namenode_uri(1));
+    let alice = Props::from([("username".to_string(), "alice".to_string())]);
+    let dir = unique("verr");
+    // /data (the superuser's, 0755) through its link, `/` through the fallback, both ns1;
+    // /tmp (1777) on ns2, where a directory of the superuser's is closed to alice.
+    let closed = format!("viewfs://cluster/tmp/{dir}");
+    c.write_file(&format!("{closed}/theirs.csv"), "be:1", b"x", 1024);
+    let cases = [
+        (
+            format!("viewfs://cluster/data/{dir}.csv"),
+            format!("{nn1}/data/{dir}.csv"),
+        ),
+        (
+            format!("viewfs://cluster/{dir}.csv"),
+            format!("{nn1}/{dir}.csv"),
+        ),
+        (
+            format!("{closed}/mine.csv"),
+            format!("{nn2}/tmp/{dir}/mine.csv"),
+        ),
+    ];
+    // The superuser's new directory is 0755: alice may read, not write.
+    for (view, direct) in &cases {
+        let mut answers = Vec::new();
+        for path in [view, direct] {
+            let w = c.with_props(&alice).open_writer(path, "be:1");
+            assert_code(&w.op_status, Code::NOT_AUTHORIZED);
+            let msg = message(&w.op_status).to_string();
+            assert!(msg.contains(path.as_str()), "{msg}");
+            assert!(
+                msg.contains("Permission denied: user=alice, access=WRITE"),
+                "{msg}"
+            );
+            answers.push(msg.replace(path.as_str(), "PATH"));
+            let r = c.with_props(&alice).open_reader(path, "be:1");
+            assert_code(&r.op_status, Code::FILE_NOT_FOUND);
+            assert!(message(&r.op_status).contains(path.as_str()), "{r:?}");
+        }
+        assert_eq!(answers[0], answers[1], "viewfs and hdfs:// say the same");
+    }
+    assert_ok(&c.with_props(&Props::new()).delete(&closed));
+}
+
 /// Paths of a listing (recursive or not) of exactly `path`.
 fn listed_paths(c: &mut Client, path: &str, recursive: bool) -> Vec<String> {
     listed(&c.list(path, recursive, false))

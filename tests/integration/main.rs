@@ -34,6 +34,7 @@ mod hdfs_kerberos;
 mod hdfs_plain;
 mod hdfs_viewfs;
 mod limits;
+mod local_roots;
 mod logs;
 mod metrics;
 mod ops;

@@ -3,12 +3,13 @@
 //! suite path-style and virtual-host style, both styles seen in moto's request log, a
 //! 64 MiB write read back whole, the reaper, and directory renames and deletes; and the
 //! S3-compatible stores' own property sets (OBS, KS3, TOS) through the suite,
-//! virtual-host style as their S3 APIs take them.
+//! virtual-host style as their S3 APIs take them; and assume-role through moto's STS
+//! (`aws.s3.iam_role_arn`), on servers of their own that record or check identities.
 
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use crate::common::moto::{Moto, ACCESS_KEY, SECRET_KEY};
+use crate::common::moto::{Moto, RecordedRequest, ACCESS_KEY, SECRET_KEY};
 use crate::common::object_checks::{
     big_write_round_trip, directory_rename_and_delete, reaped_writer_leaves_nothing,
 };
@@ -187,5 +188,117 @@ fn directory_deletes_and_renames_leave_nothing_behind() {
         &format!("s3a://{BUCKET}"),
         &moto.props(),
         |prefix| moto.keys(BUCKET, prefix),
+    );
+}
+
+const ROLE_ARN: &str = "arn:aws:iam::123456789012:role/broker-reader";
+
+/// StarRocks' keys for assuming `ROLE_ARN` (with an external id) through `moto`'s STS,
+/// the base key pair calling STS.
+fn assume_role_props(moto: &Moto) -> Props {
+    props(&[
+        ("aws.s3.access_key", ACCESS_KEY),
+        ("aws.s3.secret_key", SECRET_KEY),
+        ("aws.s3.endpoint", &moto.endpoint()),
+        ("aws.s3.enable_path_style_access", "true"),
+        ("aws.s3.region", "us-east-1"),
+        ("aws.s3.iam_role_arn", ROLE_ARN),
+        ("aws.s3.external_id", "broker-external-42"),
+        ("aws.s3.sts.endpoint", &moto.endpoint()),
+    ])
+}
+
+fn is_assume_role(r: &RecordedRequest) -> bool {
+    r.body.contains("Action=AssumeRole")
+}
+
+/// With a role ARN, the base keys call AssumeRole once (role ARN and external id in the
+/// form, signed by the base key for `sts`), and every S3 request of a write, a read and
+/// a listing is signed with the session moto issued (`ASIA...` key, its token).
+#[test]
+fn an_assumed_role_signs_every_request() {
+    if missing(Server::Moto) {
+        return;
+    }
+    let moto = Moto::start_recording(&[BUCKET]);
+    let broker = BrokerProcess::start();
+    let mut c = broker.client();
+    let p = assume_role_props(&moto);
+    let key = unique("role");
+    let dir = format!("s3a://{BUCKET}/{key}");
+    let data = test_data(300_000, 7);
+    c.with_props(&p)
+        .write_file(&format!("{dir}/a.bin"), "be:1", &data, 100_000);
+    assert_eq!(c.read_file(&format!("{dir}/a.bin"), "be:1", 65_536), data);
+    assert_eq!(
+        listed(&c.list(&format!("{dir}/*"), false, true)),
+        vec!["a.bin".to_string()]
+    );
+    let recorded = moto.recorded();
+    let sts: Vec<&RecordedRequest> = recorded.iter().filter(|r| is_assume_role(r)).collect();
+    assert_eq!(
+        sts.len(),
+        1,
+        "one AssumeRole, then the cached session: {sts:?}"
+    );
+    let form: std::collections::HashMap<String, String> =
+        form_urlencoded::parse(sts[0].body.as_bytes())
+            .into_owned()
+            .collect();
+    assert_eq!(form["RoleArn"], ROLE_ARN);
+    assert_eq!(form["ExternalId"], "broker-external-42");
+    assert!(
+        sts[0]
+            .authorization
+            .contains(&format!("Credential={ACCESS_KEY}/"))
+            && sts[0].authorization.contains("/sts/aws4_request"),
+        "{:?}",
+        sts[0]
+    );
+    let s3: Vec<&RecordedRequest> = recorded
+        .iter()
+        .filter(|r| !is_assume_role(r) && r.url.contains(&key))
+        .collect();
+    assert!(s3.len() >= 3, "{recorded:?}");
+    for r in s3 {
+        assert!(
+            r.authorization.contains("Credential=ASIA") && !r.security_token.is_empty(),
+            "{} {} not signed with the assumed role's session: {}",
+            r.method,
+            r.url,
+            r.authorization
+        );
+    }
+}
+
+/// A refused AssumeRole (moto checking identities knows no such base key) is
+/// NOT_AUTHORIZED naming the role ARN and STS's reason, never the secret; a role ARN
+/// without base credentials is INVALID_ARGUMENT naming the keys.
+#[test]
+fn a_refused_assume_role_names_the_role() {
+    if missing(Server::Moto) {
+        return;
+    }
+    let moto = Moto::start_checking_identities(BUCKET);
+    let broker = BrokerProcess::start();
+    let mut c = broker.client();
+    let path = format!("s3a://{BUCKET}/{}/x.csv", unique("refused"));
+    let mut p = assume_role_props(&moto);
+    let r = c.with_props(&p).exists(&path);
+    assert_code(&r.op_status, Code::NOT_AUTHORIZED);
+    let msg = message(&r.op_status);
+    assert!(
+        msg.contains(ROLE_ARN) && msg.contains("InvalidClientTokenId"),
+        "{msg}"
+    );
+    assert!(!msg.contains(SECRET_KEY), "{msg}");
+    p.remove("aws.s3.access_key");
+    p.remove("aws.s3.secret_key");
+    let r = c.with_props(&p).exists(&path);
+    assert_code(&r.op_status, Code::INVALID_ARGUMENT);
+    let msg = message(&r.op_status);
+    assert!(
+        msg.contains("aws.s3.iam_role_arn") && msg.contains("aws.s3.access_key"),
+        "{msg}"
     );
 }

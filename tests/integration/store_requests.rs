@@ -195,7 +195,7 @@ fn obs_ks3_and_tos_sign_sigv4_on_a_virtual_host() {
                 ("fs.ks3.AccessKey", ACCESS),
                 ("fs.ks3.AccessSecret", SECRET),
             ]),
-            "cn-beijing",
+            "BEIJING",
         ),
         (
             "tos://bkt/dir/a.csv",

@@ -4,6 +4,8 @@
 //! exception class of its `RemoteException`; the message's first line is the reason (the
 //! rest is the namenode's stack trace).
 
+use std::collections::HashMap;
+
 use hdfs_native::HdfsError;
 
 use crate::storage::{Location, StorageError};
@@ -20,6 +22,12 @@ enum RemoteClass {
     FileAlreadyExists,
     /// `javax.security.sasl.SaslException`.
     Sasl,
+    /// `org.apache.hadoop.hdfs.protocol.NSQuotaExceededException`: a directory's namespace
+    /// quota (how many names it may hold) is used up.
+    NamespaceQuota,
+    /// `org.apache.hadoop.hdfs.server.namenode.NotReplicatedYetException`: no new block
+    /// until the datanodes report an earlier one stored.
+    NotReplicatedYet,
     Other,
 }
 
@@ -30,6 +38,8 @@ impl RemoteClass {
             "FileNotFoundException" => Self::FileNotFound,
             "FileAlreadyExistsException" => Self::FileAlreadyExists,
             "SaslException" => Self::Sasl,
+            "NSQuotaExceededException" => Self::NamespaceQuota,
+            "NotReplicatedYetException" => Self::NotReplicatedYet,
             _ => Self::Other,
         }
     }
@@ -146,6 +156,34 @@ pub(super) struct DataTransfer {
 
 const PROTECTION_KEY: &str = "dfs.data.transfer.protection";
 
+impl DataTransfer {
+    /// The settings of a client from its configuration. A secured client's protection must
+    /// be a list of Hadoop's levels, as Hadoop's client requires: a misspelt one would
+    /// otherwise only show as datanodes dropping every read and write.
+    pub(super) fn new(secured: bool, config: &HashMap<String, String>) -> Result<Self, String> {
+        let protection = config
+            .get(PROTECTION_KEY)
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty());
+        if let Some(value) = protection.as_ref().filter(|_| secured) {
+            let levels = ["authentication", "integrity", "privacy"];
+            if let Some(bad) = value
+                .split(',')
+                .map(str::trim)
+                .find(|level| !levels.iter().any(|l| l.eq_ignore_ascii_case(level)))
+            {
+                return Err(format!(
+                    "{PROTECTION_KEY} = {value}: '{bad}' is no protection level (authentication, integrity or privacy, as in the cluster's hdfs-site.xml)"
+                ));
+            }
+        }
+        Ok(DataTransfer {
+            secured,
+            protection,
+        })
+    }
+}
+
 /// A failure of a read or write on the datanodes: on a secured cluster, datanodes on
 /// unprivileged ports drop a client whose `dfs.data.transfer.protection` is missing or
 /// differs from theirs, which hdfs-native reports only as a reset connection or as every
@@ -186,10 +224,15 @@ fn first_line(msg: &str) -> &str {
     msg.lines().next().unwrap_or(msg).trim()
 }
 
+/// Whether the namenode refused the call with an exception of this class.
+fn is_remote(err: &HdfsError, wanted: RemoteClass) -> bool {
+    matches!(err, HdfsError::RPCError(class, _) | HdfsError::FatalRPCError(class, _)
+        if RemoteClass::of(class) == wanted)
+}
+
 /// A refusal of the namenode (permissions, snapshots): retrying changes nothing.
 pub(super) fn is_access_refusal(err: &HdfsError) -> bool {
-    matches!(err, HdfsError::RPCError(class, _) | HdfsError::FatalRPCError(class, _)
-        if RemoteClass::of(class) == RemoteClass::AccessControl)
+    is_remote(err, RemoteClass::AccessControl)
 }
 
 /// A read failure on the datanode side: a dead or restarted datanode, a broken stream,
@@ -199,6 +242,17 @@ pub(super) fn is_datanode_failure(err: &HdfsError) -> bool {
         err,
         HdfsError::DataTransferError(_) | HdfsError::IOError(_) | HdfsError::ChecksumError
     )
+}
+
+/// The directory's namespace quota has no room for one more name.
+pub(super) fn is_namespace_quota(err: &HdfsError) -> bool {
+    is_remote(err, RemoteClass::NamespaceQuota)
+}
+
+/// The namenode refused a new block until the datanodes report an earlier one (Hadoop's
+/// client retries such an addBlock; hdfs-native does not).
+pub(super) fn is_not_replicated_yet(err: &HdfsError) -> bool {
+    is_remote(err, RemoteClass::NotReplicatedYet)
 }
 
 /// hsync is refused for erasure-coded files (close still waits for every block).
@@ -332,6 +386,27 @@ mod tests {
             io_message(to_storage_error(&loc(), safe_mode)),
             "SafeModeException: Cannot create file /a. Name node is in safe mode."
         );
+        let names = rpc(
+            "org.apache.hadoop.hdfs.protocol.NSQuotaExceededException",
+            "The NameSpace quota (directories and files) of directory /q is exceeded: quota=2 file count=3\n\tat x",
+        );
+        assert!(is_namespace_quota(&names));
+        assert_eq!(
+            io_message(to_storage_error(&loc(), names)),
+            "NSQuotaExceededException: The NameSpace quota (directories and files) of directory /q is exceeded: quota=2 file count=3"
+        );
+        let space = rpc(
+            "org.apache.hadoop.hdfs.protocol.DSQuotaExceededException",
+            "The DiskSpace quota of /q is exceeded: quota = 4194304 B = 4 MB but diskspace consumed = 6291456 B = 6 MB",
+        );
+        assert!(!is_namespace_quota(&space));
+        assert!(!is_not_replicated_yet(&space));
+        assert!(is_not_replicated_yet(&rpc(
+            "org.apache.hadoop.hdfs.server.namenode.NotReplicatedYetException",
+            "Not replicated yet: /q/.a.broker-0123456789abcdef.tmp"
+        )));
+        assert!(io_message(to_storage_error(&loc(), space))
+            .starts_with("DSQuotaExceededException: The DiskSpace quota of /q is exceeded"));
     }
 
     #[test]
@@ -380,6 +455,26 @@ mod tests {
         let denied = rpc(ACCESS_CONTROL, "Permission denied");
         let err = datanode_error(&loc(), denied, &unset);
         assert!(!err.to_string().contains(PROTECTION_KEY), "{err}");
+    }
+
+    #[test]
+    fn protection_levels_are_checked_for_secured_clients() {
+        let config = |v: &str| HashMap::from([(PROTECTION_KEY.to_string(), v.to_string())]);
+        let ok = DataTransfer::new(true, &config(" Privacy, authentication ")).unwrap();
+        assert_eq!(ok.protection.as_deref(), Some("Privacy, authentication"));
+        assert!(DataTransfer::new(true, &config(""))
+            .unwrap()
+            .protection
+            .is_none());
+        let err = DataTransfer::new(true, &config("authentication,privcy"))
+            .err()
+            .unwrap();
+        assert!(
+            err.contains(PROTECTION_KEY) && err.contains("'privcy'"),
+            "{err}"
+        );
+        // hdfs-native ignores the key without Kerberos; so does the check.
+        assert!(DataTransfer::new(false, &config("privcy")).is_ok());
     }
 
     #[test]

@@ -14,6 +14,7 @@ mod cleanup;
 mod conf;
 mod error;
 mod reader;
+mod resume;
 mod writer;
 
 use std::collections::HashMap;
@@ -99,13 +100,8 @@ impl HdfsBackend {
         conf::name_single_namenodes(&mut config);
         conf::fill_failover_defaults(loc.scheme(), &authority, &mut config);
         // A simple client of a secured cluster learns so from the namenodes themselves.
-        let transfer = DataTransfer {
-            secured: identity.is_some(),
-            protection: config
-                .get("dfs.data.transfer.protection")
-                .map(|v| v.trim().to_string())
-                .filter(|v| !v.is_empty()),
-        };
+        let transfer = DataTransfer::new(identity.is_some(), &config)
+            .map_err(|m| StorageError::InvalidArgument(format!("{loc}: {m}")))?;
         let auth_probe = identity.is_none().then(|| {
             let namenodes = conf::namenode_addresses(loc.scheme(), &authority, &config);
             AuthProbe::new(namenodes)

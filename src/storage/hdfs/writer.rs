@@ -3,17 +3,20 @@
 //! so its quotas and permissions apply), which closeWriter hsyncs, closes and renames over
 //! the target. A write that fails, is aborted or is dropped leaves the previous file intact
 //! and removes its temporary file, in the background ([`super::cleanup`]) when the cluster
-//! cannot be reached.
+//! cannot be reached. A block the namenode refuses for now is ridden out ([`super::resume`]).
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use bytes::Bytes;
 use hdfs_native::file::FileWriter;
-use hdfs_native::{Client, WriteOptions};
+use hdfs_native::{Client, HdfsError, WriteOptions};
 
 use super::cleanup::{Cleanups, Removal};
-use super::error::{datanode_error, is_hsync_unsupported, to_storage_error, DataTransfer};
+use super::error::{
+    datanode_error, is_hsync_unsupported, is_namespace_quota, to_storage_error, DataTransfer,
+};
+use super::resume::write_resuming;
 use crate::storage::kerberos::PrivateKeytab;
 use crate::storage::temp_name::temp_name;
 use crate::storage::{Location, Result, StorageError, WriteStream};
@@ -21,6 +24,11 @@ use crate::storage::{Location, Result, StorageError, WriteStream};
 pub(super) struct HdfsWriter {
     /// `None` once closed or abandoned.
     writer: Option<FileWriter>,
+    /// The temporary file is to be removed when this is dropped: neither committed nor
+    /// handed to the clean-ups yet.
+    pending: bool,
+    /// Bytes written so far, where a resumed write goes on from ([`super::resume`]).
+    written: u64,
     client: Client,
     keytab: Option<Arc<PrivateKeytab>>,
     cleanups: Cleanups,
@@ -50,18 +58,18 @@ impl HdfsWriter {
             .await
             .map_err(|e| to_storage_error(&parent, e))?;
         // The rename at commit would refuse a directory; say so before any byte is sent.
-        match client.get_file_info(loc.path()).await {
+        let replacing = match client.get_file_info(loc.path()).await {
             Ok(status) if status.isdir => {
                 return Err(StorageError::AlreadyExists {
                     path: format!("{loc} (a directory)"),
                 })
             }
-            Ok(_) => {}
+            Ok(_) => true,
             Err(e) => match to_storage_error(loc, e) {
-                StorageError::NotFound { .. } => {}
+                StorageError::NotFound { .. } => false,
                 other => return Err(other),
             },
-        }
+        };
         let temp = parent.join(&temp_name(loc.name()));
         let options = WriteOptions::default()
             .overwrite(false)
@@ -69,9 +77,11 @@ impl HdfsWriter {
         let writer = client
             .create(temp.path(), options)
             .await
-            .map_err(|e| to_storage_error(loc, e))?;
+            .map_err(|e| temp_refused(loc, e, replacing))?;
         Ok(HdfsWriter {
             writer: Some(writer),
+            pending: true,
+            written: 0,
             client: client.clone(),
             keytab,
             cleanups,
@@ -111,26 +121,59 @@ impl HdfsWriter {
         self.client
             .rename(self.temp.path(), loc.path(), true)
             .await
-            .map_err(|e| to_storage_error(&loc, e))
+            .map_err(|e| to_storage_error(&loc, e))?;
+        self.pending = false;
+        Ok(())
+    }
+
+    /// The temporary file goes (later, if the cluster cannot be reached now).
+    async fn remove_temp(&mut self) {
+        drop(self.writer.take());
+        self.cleanups.remove(self.removal()).await;
+        self.pending = false;
+    }
+}
+
+/// Creating the temporary file failed. Replacing a file needs one name more than the
+/// directory holds afterwards (the old file stays until the rename), as Hadoop's own
+/// `hdfs dfs -put -f` does with its `._COPYING_` file: when the namespace quota has no
+/// room for it, the status says so, since the quota may look big enough.
+fn temp_refused(loc: &Location, err: HdfsError, replacing: bool) -> StorageError {
+    let quota = replacing && is_namespace_quota(&err);
+    match to_storage_error(loc, err) {
+        StorageError::Io { path, message } if quota => StorageError::Io {
+            path,
+            message: format!(
+                "{message} (replacing a file atomically needs room for one more name in the directory's namespace quota while the write runs: its hidden temporary file)"
+            ),
+        },
+        other => other,
     }
 }
 
 #[async_trait]
 impl WriteStream for HdfsWriter {
     async fn write(&mut self, data: Vec<u8>) -> Result<()> {
-        let (loc, transfer) = (self.loc.clone(), self.transfer.clone());
-        self.writer()?
-            .write_bytes(Bytes::from(data))
-            .await
-            .map(|_| ())
-            .map_err(|e| datanode_error(&loc, e, &transfer))
+        self.writer()?;
+        let len = data.len() as u64;
+        let (client, temp) = (&self.client, self.temp.path());
+        write_resuming(
+            client,
+            temp,
+            &mut self.writer,
+            self.written,
+            Bytes::from(data),
+        )
+        .await
+        .map_err(|e| datanode_error(&self.loc, e, &self.transfer))?;
+        self.written += len;
+        Ok(())
     }
 
     async fn commit(mut self: Box<Self>) -> Result<()> {
         let result = self.finish().await;
         if result.is_err() {
-            drop(self.writer.take());
-            self.cleanups.remove(self.removal()).await;
+            self.remove_temp().await;
         }
         result
     }
@@ -138,8 +181,7 @@ impl WriteStream for HdfsWriter {
     /// The target stays as it was; the temporary file goes (later, if the cluster cannot
     /// be reached now).
     async fn abort(mut self: Box<Self>) -> Result<()> {
-        drop(self.writer.take());
-        self.cleanups.remove(self.removal()).await;
+        self.remove_temp().await;
         Ok(())
     }
 }
@@ -147,7 +189,8 @@ impl WriteStream for HdfsWriter {
 impl Drop for HdfsWriter {
     /// A writer dropped mid-way (its task cancelled) must not leave its temporary file.
     fn drop(&mut self) {
-        if self.writer.take().is_some() {
+        drop(self.writer.take());
+        if self.pending {
             self.cleanups.remove_soon(self.removal());
         }
     }

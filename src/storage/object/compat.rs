@@ -153,10 +153,14 @@ mod tests {
             ks3.endpoint(),
             "http://ks3-cn-shanghai-internal.ksyuncs.com"
         );
-        assert_eq!(ks3.region(), "cn-shanghai");
+        assert_eq!(ks3.region(), "SHANGHAI");
         assert_eq!(
             Ks3Keys::region_of_host("ks3-cn-guangzhou.ksyun.com").as_deref(),
-            Some("cn-guangzhou")
+            Some("GUANGZHOU")
+        );
+        assert_eq!(
+            Ks3Keys::region_of_host("ks3-rus-1.ksyuncs.com").as_deref(),
+            Some("RUS-1")
         );
         assert_eq!(Ks3Keys::region_of_host("ks3.example.com"), None);
         // TOS: the native endpoint becomes the S3 one; the region key wins.

@@ -1,7 +1,7 @@
 //! Object stores on opendal: the filesystem shape the RPCs expect, given to a flat
 //! namespace of keys, the same for every store. What differs per store (which properties
 //! name the credentials and the endpoint, how an opendal `Operator` is built from them)
-//! is a [`Dialect`], one file each: `s3.rs`; `oss.rs` and `cos.rs` on their native
+//! is a [`Dialect`], one file each: `s3.rs` (with `assume_role.rs`, its STS provider); `oss.rs` and `cos.rs` on their native
 //! opendal services; `obs.rs`, `ks3.rs` and `tos.rs` on those stores' S3-compatible APIs
 //! (`compat.rs`); `gcs.rs` and `azure.rs`. `props.rs` reads properties for all of them.
 //!
@@ -31,6 +31,7 @@
 //!   it, so nothing partial becomes visible.
 //! * Reads are ranged GETs, clamped at the size the object had when it was opened.
 
+mod assume_role;
 pub mod azure;
 mod backend;
 pub mod compat;

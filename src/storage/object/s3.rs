@@ -23,6 +23,8 @@
 use opendal::Operator;
 use reqsign_core::{ProvideCredential, ProvideCredentialChain};
 
+use super::assume_role::{AssumeRole, AssumeRoleProvider};
+use super::error::CredentialFailure;
 use super::Dialect;
 use crate::storage::{Properties, Result, StorageError};
 
@@ -37,6 +39,8 @@ pub struct S3Settings {
     region: String,
     virtual_host: bool,
     credentials: Credentials,
+    /// `aws.s3.iam_role_arn`: the credentials above only call STS for the role's.
+    assume_role: Option<AssumeRole>,
 }
 
 impl S3Settings {
@@ -61,6 +65,7 @@ impl S3Settings {
                 session_token: session_token.map(str::to_string),
                 then_chain: false,
             },
+            assume_role: None,
         }
     }
 
@@ -401,12 +406,15 @@ impl Dialect for S3 {
             let scheme = if ssl { "https" } else { "http" };
             format!("{scheme}://s3.{region}.{domain}")
         });
+        let assume_role =
+            AssumeRole::from_props(props, &region, credentials != Credentials::Anonymous)?;
         Ok(S3Settings {
             bucket: bucket.to_string(),
             virtual_host: !path_style && !bucket.contains('.'),
             endpoint,
             region,
             credentials,
+            assume_role,
         })
     }
 
@@ -420,8 +428,14 @@ impl Dialect for S3 {
             Credentials::Keys { .. } => "key pair",
             Credentials::DefaultChain => "AWS default chain",
         };
+        let role = s.assume_role.as_ref().map_or(String::new(), |r| {
+            format!(
+                ", assuming the role {} (STS at {})",
+                r.role_arn, r.sts_endpoint
+            )
+        });
         format!(
-            "endpoint {}, region {}, {} style, credentials: {credentials}",
+            "endpoint {}, region {}, {} style, credentials: {credentials}{role}",
             s.endpoint,
             s.region,
             if s.virtual_host {
@@ -437,6 +451,13 @@ impl Dialect for S3 {
     }
 
     fn operator(s: &S3Settings) -> opendal::Result<Operator> {
+        Self::operator_reporting(s, &CredentialFailure::default())
+    }
+
+    fn operator_reporting(
+        s: &S3Settings,
+        failure: &CredentialFailure,
+    ) -> opendal::Result<Operator> {
         let mut b = opendal::services::S3::default()
             .bucket(&s.bucket)
             .root("/")
@@ -445,11 +466,14 @@ impl Dialect for S3 {
         if s.virtual_host {
             b = b.enable_virtual_host_style();
         }
-        b = match &s.credentials {
-            Credentials::Anonymous => b
-                .skip_signature()
-                .disable_config_load()
-                .disable_ec2_metadata(),
+        let base = match &s.credentials {
+            Credentials::Anonymous => {
+                return Operator::new(
+                    b.skip_signature()
+                        .disable_config_load()
+                        .disable_ec2_metadata(),
+                )
+            }
             Credentials::Keys {
                 access_key,
                 secret_key,
@@ -468,11 +492,27 @@ impl Dialect for S3 {
                 if *then_chain {
                     chain = chain.push(reqsign_aws_v4::DefaultCredentialProvider::new());
                 }
-                b.credential_provider_chain(chain)
-                    .disable_config_load()
-                    .disable_ec2_metadata()
+                b = b.disable_config_load().disable_ec2_metadata();
+                Some(chain)
             }
-            Credentials::DefaultChain => b,
+            Credentials::DefaultChain => None,
+        };
+        b = match (&s.assume_role, base) {
+            (Some(role), base) => {
+                let base = base.unwrap_or_else(|| {
+                    ProvideCredentialChain::new()
+                        .push(reqsign_aws_v4::DefaultCredentialProvider::new())
+                });
+                b.credential_provider_chain(ProvideCredentialChain::new().push(
+                    AssumeRoleProvider {
+                        role: role.clone(),
+                        base,
+                        failure: failure.clone(),
+                    },
+                ))
+            }
+            (None, Some(chain)) => b.credential_provider_chain(chain),
+            (None, None) => b,
         };
         Operator::new(b)
     }

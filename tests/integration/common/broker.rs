@@ -26,7 +26,8 @@ impl BrokerProcess {
         Self::start_with(&[])
     }
 
-    /// Starts the broker with `extra` conf lines on top of a loopback, ephemeral-port conf.
+    /// Starts the broker with `extra` conf lines on top of a loopback, ephemeral-port conf
+    /// serving `file://` beneath the temporary directory (a later line of a key wins).
     pub fn start_with(extra: &[(&str, &str)]) -> Self {
         Self::start_with_hadoop_conf(extra, None)
     }
@@ -34,6 +35,16 @@ impl BrokerProcess {
     /// As [`start_with`], with the `*-site.xml` files of `hadoop_conf` copied beside the
     /// broker's conf (where operators put them). `HADOOP_CONF_DIR` is never inherited.
     pub fn start_with_hadoop_conf(extra: &[(&str, &str)], hadoop_conf: Option<&Path>) -> Self {
+        Self::start_adjusted(extra, hadoop_conf, |_| {})
+    }
+
+    /// As [`start_with_hadoop_conf`], with `adjust` applied to the command before it runs
+    /// (local_roots.rs starts a broker whose kernel seems to lack `openat2`).
+    pub fn start_adjusted(
+        extra: &[(&str, &str)],
+        hadoop_conf: Option<&Path>,
+        adjust: impl FnOnce(&mut Command),
+    ) -> Self {
         let home = tempfile::tempdir().unwrap();
         if let Some(dir) = hadoop_conf {
             for name in ["core-site.xml", "hdfs-site.xml"] {
@@ -44,9 +55,12 @@ impl BrokerProcess {
             }
         }
         let log_dir = home.path().join("log");
+        // file:// beneath the temporary directory, where every test keeps its files
+        // (tempfile's, and the broker's own home); `extra` may set other roots.
         let mut conf = format!(
-            "broker_ipc_port = 0\nbroker_http_port = 0\nbroker_bind_address = 127.0.0.1\nsys_log_dir = {}\nsys_log_level = INFO\n",
-            log_dir.display()
+            "broker_ipc_port = 0\nbroker_http_port = 0\nbroker_bind_address = 127.0.0.1\nsys_log_dir = {}\nsys_log_level = INFO\nbroker_local_roots = {}\n",
+            log_dir.display(),
+            std::env::temp_dir().display()
         );
         for (k, v) in extra {
             conf.push_str(&format!("{k} = {v}\n"));
@@ -54,16 +68,17 @@ impl BrokerProcess {
         let conf_path = home.path().join("apache_hdfs_broker.conf");
         std::fs::write(&conf_path, conf).unwrap();
         let out = std::fs::File::create(home.path().join("broker.out")).unwrap();
-        let child = Command::new(broker_bin())
+        let mut command = Command::new(broker_bin());
+        command
             .arg("--conf")
             .arg(&conf_path)
             .env("BROKER_HOME", home.path())
             .env_remove("HADOOP_CONF_DIR")
             .stdin(Stdio::null())
             .stdout(out.try_clone().unwrap())
-            .stderr(out)
-            .spawn()
-            .unwrap();
+            .stderr(out);
+        adjust(&mut command);
+        let child = command.spawn().unwrap();
         let mut broker = BrokerProcess {
             child,
             port: 0,

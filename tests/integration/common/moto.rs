@@ -14,6 +14,17 @@ use super::{s3_path_style_props, Props};
 pub const ACCESS_KEY: &str = "moto-test-access";
 pub const SECRET_KEY: &str = "moto-test-secret-0123456789";
 
+/// One request as moto's recorder saw it.
+#[derive(Debug)]
+pub struct RecordedRequest {
+    pub method: String,
+    pub url: String,
+    pub authorization: String,
+    pub security_token: String,
+    /// Small bodies only matter here (an STS form); binary ones come out lossy.
+    pub body: String,
+}
+
 pub struct Moto {
     server: Guarded,
     pub port: u16,
@@ -23,6 +34,23 @@ pub struct Moto {
 impl Moto {
     /// Starts moto with `buckets` created.
     pub fn start(buckets: &[&str]) -> Moto {
+        Moto::start_with(buckets, &[])
+    }
+
+    /// Starts moto recording every request it serves, headers included (its own
+    /// recorder, `MOTO_ENABLE_RECORDING`): see [`Moto::recorded`].
+    pub fn start_recording(buckets: &[&str]) -> Moto {
+        Moto::start_with(buckets, &[("MOTO_ENABLE_RECORDING", "true")])
+    }
+
+    /// Starts moto checking every request's signature and the caller's IAM identity
+    /// after the first one (the readiness bucket creation): keys IAM does not know are
+    /// refused (`INITIAL_NO_AUTH_ACTION_COUNT=1`).
+    pub fn start_checking_identities(bucket: &str) -> Moto {
+        Moto::start_with(&[bucket], &[("INITIAL_NO_AUTH_ACTION_COUNT", "1")])
+    }
+
+    fn start_with(buckets: &[&str], extra_env: &[(&str, &str)]) -> Moto {
         let dir = tempfile::tempdir().unwrap();
         let port = free_port();
         let args: Vec<String> = [
@@ -40,13 +68,14 @@ impl Moto {
             .expect("no moto (see common/servers.rs)")
             .display()
             .to_string();
-        let mut server = Guarded::spawn(
-            Path::new("python3"),
-            &args,
-            &[("PYTHONPATH", &packages), ("MOTO_CALL_RESET_API", "false")],
-            dir.path(),
-            "moto.out",
-        );
+        let recording = dir.path().join("recording.jsonl").display().to_string();
+        let mut env = vec![
+            ("PYTHONPATH", packages.as_str()),
+            ("MOTO_CALL_RESET_API", "false"),
+            ("MOTO_RECORDER_FILEPATH", recording.as_str()),
+        ];
+        env.extend_from_slice(extra_env);
+        let mut server = Guarded::spawn(Path::new("python3"), &args, &env, dir.path(), "moto.out");
         for bucket in buckets {
             wait_ready(&mut server, "moto", Duration::from_secs(60), || {
                 let answer = http(port, "PUT", &format!("/{bucket}"), &[], b"")?;
@@ -85,6 +114,42 @@ impl Moto {
             .collect();
         keys.sort();
         keys
+    }
+
+    /// The requests recorded so far (a server from [`Moto::start_recording`]), in order.
+    pub fn recorded(&self) -> Vec<RecordedRequest> {
+        let text =
+            std::fs::read_to_string(self._dir.path().join("recording.jsonl")).unwrap_or_default();
+        text.lines()
+            .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+            .map(|entry| {
+                let text = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_string();
+                let body = text(&entry["body"]);
+                let body = if entry["body_encoded"].as_bool() == Some(true) {
+                    use base64::Engine;
+                    base64::engine::general_purpose::STANDARD
+                        .decode(body.as_bytes())
+                        .map(|b| String::from_utf8_lossy(&b).to_string())
+                        .unwrap_or_default()
+                } else {
+                    body
+                };
+                let header = |name: &str| {
+                    entry["headers"]
+                        .as_object()
+                        .and_then(|h| h.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)))
+                        .map(|(_, v)| text(v))
+                        .unwrap_or_default()
+                };
+                RecordedRequest {
+                    method: text(&entry["method"]),
+                    url: text(&entry["url"]),
+                    authorization: header("authorization"),
+                    security_token: header("x-amz-security-token"),
+                    body,
+                }
+            })
+            .collect()
     }
 
     pub fn output(&self) -> String {

@@ -30,6 +30,7 @@ import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import org.apache.hadoop.fs.permission.FsPermission;
+import org.apache.hadoop.hdfs.DistributedFileSystem;
 import org.apache.hadoop.hdfs.HdfsConfiguration;
 import org.apache.hadoop.hdfs.MiniDFSCluster;
 import org.apache.hadoop.hdfs.MiniDFSCluster.DataNodeProperties;
@@ -671,13 +672,13 @@ public final class MiniCluster {
       expectArgs(w, 0);
       return;
     }
-    expectArgs(w, 1);
-    int n;
-    try {
-      n = Integer.parseInt(w[1]);
-    } catch (NumberFormatException e) {
-      throw new IllegalArgumentException("not an index: " + w[1]);
+    if (cmd.equals("set-quota")) {
+      expectArgs(w, 4);
+      setQuota(nn(index(w[1])), w[2], number(w[3]), number(w[4]));
+      return;
     }
+    expectArgs(w, 1);
+    int n = index(w[1]);
     switch (cmd) {
       case "stop-datanode": stopDataNode(dn(n)); break;
       case "restart-datanode": restartDataNode(dn(n)); break;
@@ -687,6 +688,33 @@ public final class MiniCluster {
       case "transition-standby": transitionStandby(nn(n)); break;
       default: throw new IllegalArgumentException("unknown command " + cmd);
     }
+  }
+
+  static int index(String word) {
+    try {
+      return Integer.parseInt(word);
+    } catch (NumberFormatException e) {
+      throw new IllegalArgumentException("not an index: " + word);
+    }
+  }
+
+  static long number(String word) {
+    try {
+      return Long.parseLong(word);
+    } catch (NumberFormatException e) {
+      throw new IllegalArgumentException("not a number: " + word);
+    }
+  }
+
+  /**
+   * HDFS quotas on a directory of namenode {@code nn}, set as the superuser: the namespace
+   * quota (names: the directory itself, files and directories under it) and the space
+   * quota (bytes, counting every replica). -1 clears one, as {@code hdfs dfsadmin -clrQuota}.
+   */
+  void setQuota(Nn nn, String path, long names, long bytes) throws IOException {
+    if (!nn.running) throw new IllegalStateException("namenode " + nn.index + " is stopped");
+    DistributedFileSystem fs = cluster.getFileSystem(nn.mdfs);
+    fs.setQuota(new Path(path), names, bytes);
   }
 
   static void expectArgs(String[] w, int n) {
