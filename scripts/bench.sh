@@ -10,6 +10,8 @@
 # close, 6c ping p99 while 8 MiB preads stream, 6d 1 MiB pwrites; each beside its target.
 # --quick: a one-minute smoke (smaller sizes, 2 runs, no HDFS). The full run takes several
 # minutes and starts a MiniDFSCluster (Java 17 + Maven, see tests/minicluster/README.md).
+# Its HDFS group reads the same file over hdfs:// and over webhdfs:// (the namenode's HTTP
+# port) and prints the ratio: what the REST hop costs.
 # Needs Debian's libthrift-dev, libboost-dev and thrift-compiler (installed when missing
 # and apt-get is usable). Benchmarks are not tests: a number never fails this script,
 # only a harness error does.

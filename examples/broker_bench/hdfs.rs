@@ -1,6 +1,8 @@
 //! Group 6: 8 MiB preads of a file on a MiniDFSCluster through the broker vs hdfs-native
 //! reading the same file in-process (the limit), with the CPU each spends per GB; then the
-//! other HDFS figures on the same cluster (`hdfs_load`).
+//! other HDFS figures on the same cluster (`hdfs_load`). Group 8, in the same runs as 6a:
+//! the same file through the broker over `webhdfs://` (the namenode's HTTP port, data
+//! from the datanodes' HTTP ports) beside `hdfs://`, to say what the REST hop costs.
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -23,6 +25,8 @@ struct Cluster {
     stdin: Option<ChildStdin>,
     _dir: tempfile::TempDir,
     uri: String,
+    /// `host:port` of the namenode's HTTP server (WebHDFS).
+    http: String,
 }
 
 impl Cluster {
@@ -47,17 +51,19 @@ impl Cluster {
         }
         let facts = std::fs::read_to_string(dir.path().join("cluster.properties"))
             .map_err(|e| e.to_string())?;
-        let uri = facts
-            .lines()
-            .find_map(|l| l.strip_prefix("namenode.0.uri="))
-            .ok_or("cluster.properties has no namenode.0.uri")?
-            .trim()
-            .to_string();
+        let fact = |key: &str| {
+            facts
+                .lines()
+                .find_map(|l| l.strip_prefix(key)?.strip_prefix('='))
+                .map(|v| v.trim().to_string())
+                .ok_or(format!("cluster.properties has no {key}"))
+        };
         Ok(Cluster {
+            uri: fact("namenode.0.uri")?,
+            http: fact("namenode.0.http")?,
             child,
             stdin,
             _dir: dir,
-            uri,
         })
     }
 }
@@ -129,8 +135,26 @@ pub fn hdfs_reads(s: &Settings, broker: &Broker, report: &mut Report) {
         let speed = broker_read(broker.addr, &uri, &Props::new(), size);
         (speed, (broker.cpu_seconds() - cpu) / (size as f64 / 1e9))
     };
-    if s.wanted("6a") {
-        reads(s, &via_broker, &in_process, report);
+    // Group 8 needs the cluster's HTTP address: not known for a cluster given by --hdfs-uri.
+    let web_uri = cluster
+        .as_ref()
+        .map(|c| format!("webhdfs://{}{path}", c.http));
+    let via_webhdfs = |uri: &str| broker_read(broker.addr, uri, &Props::new(), size);
+    let web = web_uri
+        .as_deref()
+        .filter(|_| s.wanted("8"))
+        .map(|uri| move || via_webhdfs(uri));
+    if s.wanted("6a") || web.is_some() {
+        reads(
+            s,
+            &via_broker,
+            &in_process,
+            web.as_ref().map(|f| f as &dyn Fn() -> f64),
+            report,
+        );
+    }
+    if web_uri.is_none() && s.wanted("8") {
+        report.skip("8", "no WebHDFS address for a cluster given by --hdfs-uri");
     }
     if s.wanted("6b") {
         // A one-block file for the readers.
@@ -183,10 +207,12 @@ fn reads(
     s: &Settings,
     via_broker: &dyn Fn() -> (f64, f64),
     in_process: &dyn Fn() -> (f64, f64),
+    via_webhdfs: Option<&dyn Fn() -> f64>,
     report: &mut Report,
 ) {
     let (mut b, mut n, mut r) = (vec![], vec![], vec![]);
     let (mut b_cpu, mut n_cpu) = (vec![], vec![]);
+    let (mut w, mut wr) = (vec![], vec![]);
     for run in 0..s.runs {
         let ((x, x_cpu), (y, y_cpu)) = if run % 2 == 0 {
             let x = via_broker();
@@ -195,12 +221,20 @@ fn reads(
             let y = in_process();
             (via_broker(), y)
         };
-        eprintln!("    run {run}: broker {x:.0} MB/s ({x_cpu:.2} CPU s/GB), hdfs-native in-process {y:.0} MB/s ({y_cpu:.2} CPU s/GB)");
+        let web = via_webhdfs.map(|f| f());
+        let web_note = web.map_or(String::new(), |w| {
+            format!(", broker over webhdfs:// {w:.0} MB/s")
+        });
+        eprintln!("    run {run}: broker {x:.0} MB/s ({x_cpu:.2} CPU s/GB), hdfs-native in-process {y:.0} MB/s ({y_cpu:.2} CPU s/GB){web_note}");
         b.push(x);
         n.push(y);
         r.push(x / y);
         b_cpu.push(x_cpu);
         n_cpu.push(y_cpu);
+        if let Some(web) = web {
+            w.push(web);
+            wr.push(web / x);
+        }
     }
     report.metric(
         "hdfs_read.broker",
@@ -235,5 +269,22 @@ fn reads(
         at_least: false,
         limit: 0.5,
         unit: "s",
+    });
+    if w.is_empty() {
+        return;
+    }
+    report.metric(
+        "webhdfs_read.broker",
+        "8 WebHDFS 8 MiB preads via broker",
+        median(w),
+        "MB/s",
+    );
+    report.target(Target {
+        key: "webhdfs_read.ratio",
+        label: "8 webhdfs:// / hdfs://, both via broker",
+        value: median(wr),
+        at_least: true,
+        limit: 0.5,
+        unit: "ratio",
     });
 }

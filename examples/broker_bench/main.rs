@@ -149,11 +149,11 @@ fn main() -> ExitCode {
     if wanted("7") {
         object_store::object_store(&s, &broker, &mut report);
     }
-    if !wanted("6") {
+    if !(wanted("6") || wanted("8")) {
     } else if s.hdfs {
         hdfs::hdfs_reads(&s, &broker, &mut report);
     } else {
-        report.skip("6", "HDFS group off (--quick or --no-hdfs)");
+        report.skip("6,8", "HDFS groups off (--quick or --no-hdfs)");
     }
     drop(broker);
 

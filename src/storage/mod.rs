@@ -17,6 +17,7 @@ mod metered;
 pub mod object;
 pub mod sftp;
 mod temp_name;
+pub mod webhdfs;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -235,11 +236,12 @@ enum Backend {
     Azure,
     Ftp,
     Sftp,
+    WebHdfs,
 }
 
 /// Every URI scheme served and the backend serving it: the one list that resolving, the
 /// metrics' `scheme` label and the "unsupported scheme" answer read.
-const SCHEMES: [(&str, Backend); 19] = [
+const SCHEMES: [(&str, Backend); 21] = [
     ("file", Backend::Local),
     ("hdfs", Backend::Hdfs),
     ("viewfs", Backend::Hdfs),
@@ -259,6 +261,8 @@ const SCHEMES: [(&str, Backend); 19] = [
     ("wasbs", Backend::Azure),
     ("ftp", Backend::Ftp),
     ("sftp", Backend::Sftp),
+    ("webhdfs", Backend::WebHdfs),
+    ("swebhdfs", Backend::WebHdfs),
 ];
 
 /// The metrics' `scheme` label of a client path or a stream's qualified path: a served
@@ -309,6 +313,7 @@ pub struct Backends {
     azure: object::ObjectBackend<object::azure::Azure>,
     ftp: ftp::FtpBackend,
     sftp: sftp::SftpBackend,
+    webhdfs: webhdfs::WebHdfsBackend,
 }
 
 impl Backends {
@@ -333,6 +338,7 @@ impl Backends {
             azure: object::ObjectBackend::new(object::azure::Azure, idle_expiry),
             ftp: ftp::FtpBackend::new(idle_expiry),
             sftp: sftp::SftpBackend::new(idle_expiry),
+            webhdfs: webhdfs::WebHdfsBackend::new(idle_expiry),
         }
     }
 
@@ -357,6 +363,7 @@ impl Backends {
             self.azure.run_sweeper(),
             self.ftp.run_sweeper(),
             self.sftp.run_sweeper(),
+            self.webhdfs.run_sweeper(),
         );
     }
 
@@ -400,6 +407,10 @@ impl Backends {
             Some(Backend::Azure) => self.azure.resolve(loc, props)?,
             Some(Backend::Ftp) => self.ftp.resolve(loc, props)?,
             Some(Backend::Sftp) => self.sftp.resolve(loc, props)?,
+            Some(Backend::WebHdfs) => {
+                let (fs, loc) = self.webhdfs.resolve(loc, props)?;
+                return Ok((fs, loc));
+            }
             None => {
                 let served: Vec<&str> = SCHEMES.iter().map(|(s, _)| *s).collect();
                 return Err(StorageError::InvalidPath {

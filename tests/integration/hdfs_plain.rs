@@ -2,7 +2,8 @@
 //! Thrift wire: the whole conformance suite, defaultFS resolution, per-request users and
 //! permissions, and refusals for what this build does not do.
 
-use crate::common::minicluster::{direct, names_at, shared, Cluster};
+use crate::common::hdfs_checks;
+use crate::common::minicluster::{direct, shared, Cluster};
 use crate::common::*;
 use crate::conformance::unique;
 
@@ -84,35 +85,14 @@ fn username_decides_the_owner_and_the_permissions() {
     let dir = unique("users");
     let broker = BrokerProcess::start();
     let mut c = broker.client();
-    let alice = props(&[("username", "alice")]);
     let bob = props(&[("username", "bob"), ("password", "secret-of-bob")]);
     let file = format!("{nn}/tmp/{dir}/alice/data.csv");
-    c.with_props(&alice)
-        .write_file(&file, "be:1", b"alice's", 1024);
+    hdfs_checks::permission_refusals(&mut c, &file, &bob);
     assert_eq!(
         owner_of(&nn, &format!("/tmp/{dir}/alice/data.csv")),
         "alice"
     );
     assert_eq!(owner_of(&nn, &format!("/tmp/{dir}/alice")), "alice");
-
-    // bob may read (0644) but not write into alice's directory (0755).
-    assert_eq!(
-        c.with_props(&bob).read_file(&file, "be:1", 1024),
-        b"alice's"
-    );
-    let w = c
-        .with_props(&bob)
-        .open_writer(&format!("{nn}/tmp/{dir}/alice/bob.csv"), "be:1");
-    // A permission refusal is NOT_AUTHORIZED with the namenode's own words.
-    assert_code(&w.op_status, Code::NOT_AUTHORIZED);
-    let msg = message(&w.op_status);
-    assert!(
-        msg.contains("Permission denied") && msg.contains("bob"),
-        "{msg}"
-    );
-    let d = c.with_props(&bob).delete(&file);
-    assert_code(&d, Code::NOT_AUTHORIZED);
-    assert!(c.with_props(&alice).exists(&file).is_path_exist);
     // The password is part of the client identity only: it never reaches a log.
     assert!(!broker.log().contains("secret-of-bob"));
 }
@@ -218,33 +198,5 @@ fn a_reaped_writer_leaves_no_file() {
     }
     let cluster = cluster();
     let nn = cluster.namenode_uri(0);
-    let broker = BrokerProcess::start_with(&[("client_expire_seconds", "2")]);
-    let mut c = broker.client();
-    let dir = format!("/tmp/{}", unique("reaped"));
-    let path = format!("{nn}{dir}/partial.csv");
-    let fd = c.writer_fd(&path, "idle-be:9060");
-    assert_ok(&c.pwrite(&fd, 0, &[7u8; 300_000]));
-    // The bytes go to a hidden temporary file beside the target, which no listing shows.
-    assert!(
-        !c.exists(&path).is_path_exist,
-        "the target is visible mid-write"
-    );
-    let names = names_at(&nn, &dir);
-    assert!(
-        names.len() == 1
-            && names[0].starts_with(".partial.csv.broker-")
-            && names[0].ends_with(".tmp"),
-        "{names:?}"
-    );
-    assert!(c.glob(&format!("{nn}{dir}/*")).is_empty());
-    // Nothing names the client now; within 2 × expiry + 2 s the temporary file must be gone.
-    wait_for(
-        "the reaped writer's temporary file to be deleted",
-        std::time::Duration::from_secs(6),
-        || names_at(&nn, &dir).is_empty(),
-    );
-    let status = c.close_writer(&fd);
-    assert_code(&status, Code::TARGET_STORAGE_SERVICE_ERROR);
-    assert!(message(&status).contains("expired"), "{status:?}");
-    assert!(!c.exists(&path).is_path_exist);
+    hdfs_checks::reaped_writer_leaves_no_file(&nn, &nn);
 }

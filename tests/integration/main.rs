@@ -52,4 +52,5 @@ mod smoke;
 mod soak;
 mod store_requests;
 mod stress;
+mod webhdfs;
 mod wire_robustness;

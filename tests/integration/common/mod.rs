@@ -2,7 +2,7 @@
 //! client ([`Client`]), raw-wire helpers, the storage servers (MiniDFSCluster,
 //! SeaweedFS, moto, Azurite, fake-gcs-server, a recording HTTP listener, the signature
 //! proxy), which of them can run here ([`missing`]), and the checks every object store
-//! runs (object_checks.rs).
+//! runs (object_checks.rs) and every HDFS module (hdfs_checks.rs).
 
 pub mod asyncssh;
 pub mod at_exit;
@@ -10,6 +10,7 @@ pub mod azurite;
 mod broker;
 mod client;
 pub mod fake_gcs;
+pub mod hdfs_checks;
 pub mod http_listener;
 pub mod minicluster;
 pub mod moto;

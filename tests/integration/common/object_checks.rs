@@ -11,13 +11,17 @@ const MIB: usize = 1 << 20;
 /// Writes 64 MiB at `path` in 1 MiB pwrites (nothing visible before closeWriter), reads
 /// it back in 8 MiB preads, compares hashes, and deletes it.
 pub fn big_write_round_trip(broker: &BrokerProcess, path: &str, props: &Props) {
-    const SIZE: usize = 64 * MIB;
+    write_round_trip(broker, path, props, 64 * MIB);
+}
+
+/// As [`big_write_round_trip`], `size` bytes (a multiple of 1 MiB).
+pub fn write_round_trip(broker: &BrokerProcess, path: &str, props: &Props, size: usize) {
     let mut c = broker.client();
     let fd = c.with_props(props).writer_fd(path, "be:big");
     let mut sent = Fnv::new();
     let mut chunk = vec![0u8; MIB];
     let mut seed = 0xB16_u64;
-    for i in 0..SIZE / MIB {
+    for i in 0..size / MIB {
         fill(&mut chunk, &mut seed);
         sent.update(&chunk);
         assert_ok(&c.pwrite(&fd, (i * MIB) as i64, &chunk));
@@ -29,7 +33,7 @@ pub fn big_write_round_trip(broker: &BrokerProcess, path: &str, props: &Props) {
     assert_ok(&c.close_writer(&fd));
     assert_eq!(
         read_back(&mut c, path, props),
-        (SIZE, sent.0),
+        (size, sent.0),
         "size and hash read back"
     );
     assert_ok(&c.delete(path));

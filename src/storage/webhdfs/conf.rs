@@ -1,0 +1,270 @@
+//! Request properties -> the settings of one WebHDFS client: the HTTP(S) endpoint of the
+//! namenode or HttpFS gateway, who the calls are made as (`username`, as for `hdfs://`, or
+//! a delegation token), and Hadoop's `dfs.webhdfs.*` client keys that apply; the
+//! authority of `webhdfs:///path` from `fs.defaultFS`.
+
+use std::time::Duration;
+
+use crate::storage::{Location, Properties, Result, StorageError};
+
+/// Hadoop's default namenode HTTP and HTTPS ports (`dfs.namenode.http-address`,
+/// `dfs.namenode.https-address`), which `webhdfs://host/` and `swebhdfs://host/` mean.
+const HTTP_PORT: u16 = 9870;
+const HTTPS_PORT: u16 = 9871;
+
+pub(super) const USER_KEY: &str = "username";
+/// The delegation token (Hadoop's URL-safe string form), sent as WebHDFS's `delegation`
+/// parameter instead of `user.name`.
+pub(super) const TOKEN_KEY: &str = "delegation_token";
+const CONNECT_TIMEOUT_KEY: &str = "dfs.webhdfs.socket.connect-timeout";
+const READ_TIMEOUT_KEY: &str = "dfs.webhdfs.socket.read-timeout";
+const CSRF_HEADER_KEY: &str = "dfs.webhdfs.rest-csrf.custom-header";
+/// Hadoop's defaults for the two timeouts and the anti-CSRF header.
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
+const DEFAULT_CSRF_HEADER: &str = "X-XSRF-HEADER";
+
+/// A delegation token: compared and hashed (clients are cached by it), never printed.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub(super) struct Token(pub String);
+
+impl std::fmt::Debug for Token {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Token(<redacted>)")
+    }
+}
+
+/// Who the calls are made as.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(super) enum Auth {
+    /// Simple authentication: the `user.name` parameter.
+    User(String),
+    /// The `delegation` parameter (the token names its owner).
+    Delegation(Token),
+}
+
+/// Everything one client is built from; clients are cached by it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(super) struct Settings {
+    /// `http://host:port` or `https://host:port`.
+    pub endpoint: String,
+    pub auth: Auth,
+    /// Sent with every PUT, POST and DELETE, for servers with
+    /// `dfs.webhdfs.rest-csrf.enabled` (harmless for the others).
+    pub csrf_header: String,
+    pub connect_timeout: Duration,
+    pub read_timeout: Duration,
+}
+
+impl Settings {
+    /// The settings for `loc` (qualified: it has an authority) under `props`.
+    pub fn new(loc: &Location, props: &Properties) -> Result<Settings> {
+        let authority = loc.authority().unwrap_or_default();
+        // Hadoop's client would fail over between the nameservice's HTTP addresses; this
+        // one does not (yet), and says so rather than looking the name up in DNS.
+        let nameservices = props
+            .get("dfs.nameservices")
+            .map(String::as_str)
+            .unwrap_or("");
+        if nameservices.split(',').any(|ns| ns.trim() == authority) {
+            return Err(StorageError::Unsupported(format!(
+                "{loc}: '{authority}' is an HA nameservice; webhdfs:// needs the host:port of \
+                 the active namenode's HTTP server or of an HttpFS gateway"
+            )));
+        }
+        let endpoint =
+            endpoint(loc.scheme(), authority).ok_or_else(|| StorageError::InvalidPath {
+                path: loc.to_string(),
+                reason: format!("'{authority}' is no host[:port] of a WebHDFS server"),
+            })?;
+        let non_empty = |key: &str| props.get(key).map(|v| v.trim()).filter(|v| !v.is_empty());
+        let auth = match (non_empty(TOKEN_KEY), non_empty(USER_KEY)) {
+            (Some(token), _) => Auth::Delegation(Token(token.to_string())),
+            (None, Some(user)) => Auth::User(user.to_string()),
+            (None, None) => Auth::User(default_user()),
+        };
+        Ok(Settings {
+            endpoint,
+            auth,
+            csrf_header: non_empty(CSRF_HEADER_KEY)
+                .unwrap_or(DEFAULT_CSRF_HEADER)
+                .to_string(),
+            connect_timeout: duration(props, CONNECT_TIMEOUT_KEY)?,
+            read_timeout: duration(props, READ_TIMEOUT_KEY)?,
+        })
+    }
+}
+
+/// What Hadoop's client sends without a user set: `HADOOP_USER_NAME`, else the OS user
+/// (the HDFS backend's default too).
+fn default_user() -> String {
+    std::env::var("HADOOP_USER_NAME")
+        .ok()
+        .filter(|u| !u.is_empty())
+        .or_else(|| whoami::username().ok())
+        .unwrap_or_else(|| "unknown".to_string())
+}
+
+/// `webhdfs` → `http://authority`, `swebhdfs` → `https://authority`, with the default
+/// port when the authority has none; `None` for an authority that is no host[:port].
+pub(super) fn endpoint(scheme: &str, authority: &str) -> Option<String> {
+    let (http, default_port) = match scheme {
+        "swebhdfs" => ("https", HTTPS_PORT),
+        _ => ("http", HTTP_PORT),
+    };
+    let port_of = |p: &str| p.parse::<u16>().ok().filter(|p| *p != 0);
+    // An IPv6 literal keeps its brackets; its port follows `]:`.
+    let (host, port) = match authority.strip_prefix('[') {
+        Some(rest) => {
+            let (inside, after) = rest.split_once(']')?;
+            let port = match after {
+                "" => default_port,
+                p => port_of(p.strip_prefix(':')?)?,
+            };
+            let valid =
+                !inside.is_empty() && inside.chars().all(|c| c.is_ascii_hexdigit() || c == ':');
+            (valid.then(|| format!("[{inside}]"))?, port)
+        }
+        None => {
+            let (host, port) = match authority.split_once(':') {
+                Some((host, port)) => (host, port_of(port)?),
+                None => (authority, default_port),
+            };
+            let valid = !host.is_empty()
+                && host
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'));
+            (valid.then(|| host.to_string())?, port)
+        }
+    };
+    Some(format!("{http}://{host}:{port}"))
+}
+
+/// Fills in the authority of `webhdfs:///path` from `fs.defaultFS` (of the same scheme).
+pub(super) fn qualify(loc: &Location, props: &Properties) -> Result<Location> {
+    if loc.authority().is_some() {
+        return Ok(loc.clone());
+    }
+    let default_fs = props
+        .get("fs.defaultFS")
+        .ok_or_else(|| StorageError::InvalidPath {
+            path: loc.to_string(),
+            reason: "no WebHDFS host in the path and no fs.defaultFS set".into(),
+        })?;
+    match Location::parse(default_fs) {
+        Ok(base) if base.scheme() == loc.scheme() && base.authority().is_some() => {
+            Ok(base.with_path(loc.path()))
+        }
+        _ => Err(StorageError::InvalidPath {
+            path: loc.to_string(),
+            reason: format!(
+                "no WebHDFS host in the path, and fs.defaultFS = {default_fs} is no {}:// URI with a host",
+                loc.scheme()
+            ),
+        }),
+    }
+}
+
+/// A Hadoop time duration (`getTimeDuration`): a number of milliseconds, or with a unit
+/// (`ns`, `us`, `ms`, `s`, `m`, `h`, `d`). Missing: Hadoop's default.
+fn duration(props: &Properties, key: &str) -> Result<Duration> {
+    let Some(raw) = props.get(key).map(|v| v.trim()).filter(|v| !v.is_empty()) else {
+        return Ok(DEFAULT_TIMEOUT);
+    };
+    let split = raw.find(|c: char| !c.is_ascii_digit()).unwrap_or(raw.len());
+    let (number, unit) = raw.split_at(split);
+    let value = number.parse::<u64>().ok();
+    let millis_per = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "ms" => Some(1.0),
+        "ns" => Some(1e-6),
+        "us" => Some(1e-3),
+        "s" => Some(1e3),
+        "m" => Some(60e3),
+        "h" => Some(3600e3),
+        "d" => Some(86400e3),
+        _ => None,
+    };
+    match (value, millis_per) {
+        (Some(v), Some(per)) if v > 0 => Ok(Duration::from_secs_f64(v as f64 * per / 1e3)),
+        _ => Err(StorageError::InvalidArgument(format!(
+            "{key} = {raw}: expected a positive duration (milliseconds, or with a unit: 30s, 2m)"
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::props_of;
+
+    #[test]
+    fn schemes_map_to_http_and_https_with_hadoops_default_ports() {
+        assert_eq!(
+            endpoint("webhdfs", "nn1:50070").as_deref(),
+            Some("http://nn1:50070")
+        );
+        assert_eq!(
+            endpoint("webhdfs", "nn1").as_deref(),
+            Some("http://nn1:9870")
+        );
+        assert_eq!(
+            endpoint("swebhdfs", "nn1:8443").as_deref(),
+            Some("https://nn1:8443")
+        );
+        assert_eq!(
+            endpoint("swebhdfs", "nn1").as_deref(),
+            Some("https://nn1:9871")
+        );
+        assert_eq!(
+            endpoint("webhdfs", "[::1]:9870").as_deref(),
+            Some("http://[::1]:9870")
+        );
+        assert_eq!(
+            endpoint("webhdfs", "[::1]").as_deref(),
+            Some("http://[::1]:9870")
+        );
+        for bad in ["", "nn:0", "nn:x", "u@nn:1", "nn/x:1"] {
+            assert_eq!(endpoint("webhdfs", bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn user_token_and_timeouts_come_from_the_properties() {
+        let loc = Location::parse("swebhdfs://gw:14000/a").unwrap();
+        let s = Settings::new(&loc, &props_of(&[("username", "etl")])).unwrap();
+        assert_eq!(s.endpoint, "https://gw:14000");
+        assert_eq!(s.auth, Auth::User("etl".into()));
+        assert_eq!(s.connect_timeout, DEFAULT_TIMEOUT);
+        let p = props_of(&[
+            ("username", "etl"),
+            ("delegation_token", "SECRET-TOKEN"),
+            (READ_TIMEOUT_KEY, "2m"),
+            (CONNECT_TIMEOUT_KEY, "1500"),
+        ]);
+        let s = Settings::new(&loc, &p).unwrap();
+        assert_eq!(s.auth, Auth::Delegation(Token("SECRET-TOKEN".into())));
+        assert!(!format!("{s:?}").contains("SECRET"), "{s:?}");
+        assert_eq!(s.read_timeout, Duration::from_secs(120));
+        assert_eq!(s.connect_timeout, Duration::from_millis(1500));
+        let bad = Settings::new(&loc, &props_of(&[(READ_TIMEOUT_KEY, "soon")])).unwrap_err();
+        assert!(bad.to_string().contains(READ_TIMEOUT_KEY), "{bad}");
+        let ha = Location::parse("webhdfs://ns1/a").unwrap();
+        let bad = Settings::new(&ha, &props_of(&[("dfs.nameservices", "ns0, ns1")])).unwrap_err();
+        assert!(bad.to_string().contains("HA nameservice"), "{bad}");
+    }
+
+    #[test]
+    fn a_path_without_host_takes_fs_default_fs_of_its_scheme() {
+        let loc = Location::parse("webhdfs:///data/x").unwrap();
+        let p = props_of(&[("fs.defaultFS", "webhdfs://nn1:9870")]);
+        assert_eq!(
+            qualify(&loc, &p).unwrap().to_string(),
+            "webhdfs://nn1:9870/data/x"
+        );
+        let p = props_of(&[("fs.defaultFS", "hdfs://nn1:8020")]);
+        assert!(qualify(&loc, &p)
+            .unwrap_err()
+            .to_string()
+            .contains("fs.defaultFS"));
+        assert!(qualify(&loc, &Properties::new()).is_err());
+    }
+}

@@ -1,0 +1,248 @@
+//! Sequential writes of one file, committed atomically as on `hdfs://`: `openWriter`
+//! creates an empty hidden temporary file beside the target (`.<name>.broker-<hex>.tmp`,
+//! same directory, so its quotas and permissions apply), the first pwrite starts one
+//! `APPEND` to it whose body streams every later pwrite (a few chunks in flight, never
+//! the whole file), and closeWriter ends that body, waits for the datanode to close the
+//! file and renames it over the target. A failed, aborted or dropped write drops the
+//! upload mid-body and deletes the temporary file; the target is never touched.
+//!
+//! The temporary file exists from `openWriter` on, before any data is sent: a delete
+//! after an abort then always finds it, and an append that reaches the datanode after
+//! that delete fails instead of creating the file again.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use reqwest::{Method, StatusCode};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+use super::core::{boolean, expect_status, CallResult, Core};
+use super::error::{to_storage_error, WebHdfsError};
+use super::lister::stat;
+use crate::storage::temp_name::temp_name;
+use crate::storage::{Location, Result, StorageError, WriteStream};
+
+/// pwrite chunks queued for the upload: with 1 MiB pwrites, a few MiB per writer.
+const CHUNKS_IN_FLIGHT: usize = 4;
+
+type Chunk = std::result::Result<Bytes, std::io::Error>;
+
+/// The running `APPEND`: its body's sender and the request.
+struct Upload {
+    chunks: mpsc::Sender<Chunk>,
+    request: JoinHandle<CallResult<()>>,
+}
+
+pub(super) struct WebHdfsWriter {
+    core: Arc<Core>,
+    /// The target, which every error names.
+    loc: Location,
+    temp: Location,
+    upload: Option<Upload>,
+    /// Until commit or abort ended: a writer dropped before cleans up.
+    open: bool,
+}
+
+impl WebHdfsWriter {
+    /// Starts a write that will create (or replace) `loc`: parents made (0755, as
+    /// Hadoop's FileSystem.create gives them), the target checked not to be a directory,
+    /// the empty temporary file created (0644). Permission refusals come from here.
+    pub(super) async fn create(core: Arc<Core>, loc: &Location) -> Result<Self> {
+        let parent = loc.parent().ok_or_else(|| StorageError::Io {
+            path: loc.to_string(),
+            message: "cannot write to the root directory".into(),
+        })?;
+        let made = core
+            .json(
+                Method::PUT,
+                parent.path(),
+                "MKDIRS",
+                &[("permission", "755")],
+            )
+            .await
+            .map_err(|e| to_storage_error(&parent, e))?;
+        if boolean(&made) == Some(false) {
+            return Err(to_storage_error(
+                &parent,
+                WebHdfsError::Protocol("MKDIRS answered false".into()),
+            ));
+        }
+        // The rename at commit would refuse a directory; say so before any byte is sent.
+        if stat(&core, loc).await?.is_some_and(|s| s.is_dir) {
+            return Err(StorageError::AlreadyExists {
+                path: format!("{loc} (a directory)"),
+            });
+        }
+        let temp = parent.join(&temp_name(loc.name()));
+        core.create_empty(temp.path(), "644")
+            .await
+            .map_err(|e| to_storage_error(loc, e))?;
+        Ok(WebHdfsWriter {
+            core,
+            loc: loc.clone(),
+            temp,
+            upload: None,
+            open: true,
+        })
+    }
+
+    /// Starts the `APPEND` whose body the pwrites feed.
+    fn start_upload(&self) -> Upload {
+        let (chunks, rx) = mpsc::channel::<Chunk>(CHUNKS_IN_FLIGHT);
+        let body = futures::stream::unfold(rx, |mut rx| async move {
+            rx.recv().await.map(|chunk| (chunk, rx))
+        });
+        let (core, temp) = (self.core.clone(), self.temp.clone());
+        let request = tokio::spawn(async move {
+            let body = reqwest::Body::wrap_stream(body);
+            let resp = core
+                .data(Method::POST, temp.path(), "APPEND", &[], Some(body))
+                .await?;
+            expect_status(resp, StatusCode::OK, "APPEND").await
+        });
+        Upload { chunks, request }
+    }
+
+    /// Ends the upload: the body is finished and the request's outcome awaited; with
+    /// `abort`, the request is dropped mid-body (the connection closes, so a stuck datanode
+    /// cannot hold an abort up).
+    async fn end_upload(&mut self, abort: bool) -> CallResult<()> {
+        let Some(upload) = self.upload.take() else {
+            return Ok(());
+        };
+        drop(upload.chunks);
+        if abort {
+            upload.request.abort();
+        }
+        match upload.request.await {
+            Ok(outcome) => outcome,
+            Err(e) if e.is_cancelled() => Ok(()),
+            Err(e) => Err(WebHdfsError::Protocol(format!(
+                "the upload task failed: {e}"
+            ))),
+        }
+    }
+
+    /// Renames the complete temporary file over the target. `renameoptions=OVERWRITE`
+    /// replaces the target in one namenode operation; a server that ignores it (HttpFS
+    /// renames plainly) answers false while the target exists: then the target is
+    /// deleted first and the rename repeated.
+    async fn publish(&self) -> CallResult<()> {
+        let (temp, target) = (self.temp.path(), self.loc.path());
+        let params = [("destination", target), ("renameoptions", "OVERWRITE")];
+        let renamed = self.core.json(Method::PUT, temp, "RENAME", &params).await?;
+        if boolean(&renamed) != Some(false) {
+            return Ok(());
+        }
+        self.core
+            .json(Method::DELETE, target, "DELETE", &[("recursive", "false")])
+            .await?;
+        let renamed = self
+            .core
+            .json(Method::PUT, temp, "RENAME", &[("destination", target)])
+            .await?;
+        match boolean(&renamed) {
+            Some(false) => Err(WebHdfsError::Protocol(format!(
+                "the rename of the temporary file onto {target} answered false"
+            ))),
+            _ => Ok(()),
+        }
+    }
+
+    async fn finish(&mut self) -> Result<()> {
+        let loc = self.loc.clone();
+        let fail = |e| to_storage_error(&loc, e);
+        self.end_upload(false).await.map_err(fail)?;
+        self.publish().await.map_err(fail)
+    }
+}
+
+#[async_trait]
+impl WriteStream for WebHdfsWriter {
+    async fn write(&mut self, data: Vec<u8>) -> Result<()> {
+        if self.upload.is_none() {
+            self.upload = Some(self.start_upload());
+        }
+        let sent = match &self.upload {
+            Some(upload) => upload.chunks.send(Ok(Bytes::from(data))).await.is_ok(),
+            None => false,
+        };
+        if sent {
+            return Ok(());
+        }
+        // The request ended early: its outcome says why.
+        let outcome = self.end_upload(false).await;
+        Err(to_storage_error(
+            &self.loc,
+            outcome.err().unwrap_or_else(|| {
+                WebHdfsError::Protocol("the datanode ended the upload early".into())
+            }),
+        ))
+    }
+
+    async fn commit(mut self: Box<Self>) -> Result<()> {
+        let result = self.finish().await;
+        if result.is_err() {
+            let _ = self.end_upload(true).await;
+            remove_temp(self.core.clone(), self.temp.clone()).await;
+        }
+        // Only now: a commit cancelled half-way leaves the clean-up to drop.
+        self.open = false;
+        result
+    }
+
+    /// The target stays as it was; the temporary file goes.
+    async fn abort(mut self: Box<Self>) -> Result<()> {
+        let _ = self.end_upload(true).await;
+        remove_temp(self.core.clone(), self.temp.clone()).await;
+        self.open = false;
+        Ok(())
+    }
+}
+
+impl Drop for WebHdfsWriter {
+    /// A writer dropped mid-way (its task cancelled) must not leave its temporary file.
+    fn drop(&mut self) {
+        if !self.open {
+            return;
+        }
+        let upload = self.upload.take();
+        let (core, temp) = (self.core.clone(), self.temp.clone());
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move {
+                if let Some(upload) = upload {
+                    upload.request.abort();
+                    let _ = upload.request.await;
+                }
+                remove_temp(core, temp).await;
+            });
+        }
+    }
+}
+
+/// Retries of a temporary file's removal after the first failed (1 s doubling to 32 s
+/// apart, about a minute in all): a server down for longer leaves it, named in a WARN line.
+const REMOVAL_RETRIES: u32 = 6;
+
+/// Deletes a temporary file; while the server cannot be reached, tries again in the
+/// background.
+async fn remove_temp(core: Arc<Core>, temp: Location) {
+    if core.delete(&temp, false).await.is_ok() {
+        return;
+    }
+    tokio::spawn(async move {
+        for attempt in 0..REMOVAL_RETRIES {
+            tokio::time::sleep(Duration::from_secs(1 << attempt)).await;
+            match core.delete(&temp, false).await {
+                Ok(()) => return,
+                Err(e) if attempt + 1 == REMOVAL_RETRIES => {
+                    tracing::warn!(path = %temp, "leaving a temporary file of a failed write: {e}");
+                }
+                Err(_) => {}
+            }
+        }
+    });
+}
