@@ -230,6 +230,8 @@ enum Backend {
     Tos,
     Gcs,
     Azure,
+    /// ADLS Gen2 through its DFS API (`object::azdls`).
+    AzureDfs,
 }
 
 /// Every URI scheme served and the backend serving it: the one list that resolving, the
@@ -248,8 +250,8 @@ const SCHEMES: [(&str, Backend); 17] = [
     ("ks3", Backend::Ks3),
     ("tos", Backend::Tos),
     ("gs", Backend::Gcs),
-    ("abfs", Backend::Azure),
-    ("abfss", Backend::Azure),
+    ("abfs", Backend::AzureDfs),
+    ("abfss", Backend::AzureDfs),
     ("wasb", Backend::Azure),
     ("wasbs", Backend::Azure),
 ];
@@ -300,6 +302,7 @@ pub struct Backends {
     tos: object::ObjectBackend<object::tos::Tos>,
     gcs: object::ObjectBackend<object::gcs::Gcs>,
     azure: object::ObjectBackend<object::azure::Azure>,
+    azure_dfs: object::ObjectBackend<object::azdls::AzureDfs>,
 }
 
 impl Backends {
@@ -322,6 +325,7 @@ impl Backends {
             tos: object::ObjectBackend::new(Default::default(), idle_expiry),
             gcs: object::ObjectBackend::new(object::gcs::Gcs, idle_expiry),
             azure: object::ObjectBackend::new(object::azure::Azure, idle_expiry),
+            azure_dfs: object::ObjectBackend::new(object::azdls::AzureDfs, idle_expiry),
         }
     }
 
@@ -344,6 +348,7 @@ impl Backends {
             self.tos.run_sweeper(),
             self.gcs.run_sweeper(),
             self.azure.run_sweeper(),
+            self.azure_dfs.run_sweeper(),
         );
     }
 
@@ -385,6 +390,7 @@ impl Backends {
             Some(Backend::Tos) => self.tos.resolve(loc, props)?,
             Some(Backend::Gcs) => self.gcs.resolve(loc, props)?,
             Some(Backend::Azure) => self.azure.resolve(loc, props)?,
+            Some(Backend::AzureDfs) => self.azure_dfs.resolve(loc, props)?,
             None => {
                 let served: Vec<&str> = SCHEMES.iter().map(|(s, _)| *s).collect();
                 return Err(StorageError::InvalidPath {

@@ -74,6 +74,7 @@ impl<D: Dialect> ObjectBackend<D> {
                 },
                 D::batch_deletes(&settings),
                 D::CONDITIONAL_WRITES,
+                D::HIERARCHICAL,
             ))
         })?;
         Ok(storage)

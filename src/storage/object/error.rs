@@ -39,6 +39,18 @@ const CREDENTIALS_REFUSED: &[&str] = &[
     "401",
 ];
 
+/// ADLS Gen2's DFS codes (sent in `x-ms-error-code`) for an authenticated caller
+/// refused the operation by RBAC or ACLs: the caller may not, which the RPCs answer with
+/// NOT_AUTHORIZED as Hadoop's ABFS driver throws `AccessDeniedException`.
+const PERMISSION_REFUSED: &[&str] = &[
+    "AuthorizationPermissionMismatch",
+    "AuthorizationFailure",
+    "AuthorizationSourceIPMismatch",
+    "AuthorizationProtocolMismatch",
+    "AuthorizationResourceTypeMismatch",
+    "InsufficientAccountPermissions",
+];
+
 /// Why a credential provider of ours last failed: reqsign's provider chain swallows
 /// provider errors, and the signer then says only "failed to load signing credential".
 #[derive(Clone, Default)]
@@ -134,6 +146,21 @@ impl ErrorMapper {
                 StorageError::NotAuthorized(format!(
                     "{path}: {store} refused the credentials: {code}: {message}"
                 ))
+            }
+            // 403 AuthorizationPermissionMismatch ... (DFS): the caller's permissions, with
+            // the request id Azure support asks for.
+            Cause::Store { code, message } if PERMISSION_REFUSED.contains(&code.as_str()) => {
+                StorageError::NotAuthorized(
+                    format!(
+                        "{path}: {store} refused access: {code}{}{}",
+                        if message.is_empty() { "" } else { ": " },
+                        message
+                    ) + &http_answer(err).map_or(String::new(), |a| format!(" ({a})")),
+                )
+            }
+            // 409 PathAlreadyExists (DFS): a create or rename onto a path that is there.
+            Cause::Store { code, .. } if code == "PathAlreadyExists" => {
+                StorageError::AlreadyExists { path }
             }
             // Any other answer of the store (403 AccessDenied, 404 NoSuchBucket, 409,
             // 503 SlowDown once retries ran out ...): its code and reason, and, for an
