@@ -39,10 +39,11 @@ const CREDENTIALS_REFUSED: &[&str] = &[
     "401",
 ];
 
-/// ADLS Gen2's DFS codes (sent in `x-ms-error-code`) for an authenticated caller
-/// refused the operation by RBAC or ACLs: the caller may not, which the RPCs answer with
-/// NOT_AUTHORIZED as Hadoop's ABFS driver throws `AccessDeniedException`.
-const PERMISSION_REFUSED: &[&str] = &[
+/// ADLS Gen2's DFS codes (sent in `x-ms-error-code`) for an authenticated caller refused
+/// the operation by RBAC or ACLs, which the RPCs answer with NOT_AUTHORIZED as Hadoop's
+/// ABFS driver throws `AccessDeniedException`. DFS only ([`ErrorMapper::dfs`]): the Blob
+/// API's `AuthorizationFailure` is also how Azurite refuses a bad signature.
+const DFS_PERMISSION_REFUSED: &[&str] = &[
     "AuthorizationPermissionMismatch",
     "AuthorizationFailure",
     "AuthorizationSourceIPMismatch",
@@ -101,6 +102,8 @@ pub(super) struct ErrorMapper {
     /// Requests go unsigned: a refusal says so.
     pub anonymous: bool,
     pub credential_failure: CredentialFailure,
+    /// The store is ADLS Gen2's DFS API: its own rows apply.
+    pub dfs: bool,
 }
 
 impl ErrorMapper {
@@ -149,7 +152,9 @@ impl ErrorMapper {
             }
             // 403 AuthorizationPermissionMismatch ... (DFS): the caller's permissions, with
             // the request id Azure support asks for.
-            Cause::Store { code, message } if PERMISSION_REFUSED.contains(&code.as_str()) => {
+            Cause::Store { code, message }
+                if self.dfs && DFS_PERMISSION_REFUSED.contains(&code.as_str()) =>
+            {
                 StorageError::NotAuthorized(
                     format!(
                         "{path}: {store} refused access: {code}{}{}",
@@ -159,7 +164,7 @@ impl ErrorMapper {
                 )
             }
             // 409 PathAlreadyExists (DFS): a create or rename onto a path that is there.
-            Cause::Store { code, .. } if code == "PathAlreadyExists" => {
+            Cause::Store { code, .. } if self.dfs && code == "PathAlreadyExists" => {
                 StorageError::AlreadyExists { path }
             }
             // Any other answer of the store (403 AccessDenied, 404 NoSuchBucket, 409,
@@ -655,6 +660,7 @@ mod tests {
             store: "GCS",
             anonymous: false,
             credential_failure: CredentialFailure::default(),
+            dfs: false,
         };
         // Nothing recorded: the signer's own words.
         assert_io_with(
