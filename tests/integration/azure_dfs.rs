@@ -82,8 +82,8 @@ fn entry(name: &str, dir: bool, length: u64) -> serde_json::Value {
 }
 
 /// The account as Azure answers it: a directory `dir` listed in two pages (a file, a
-/// directory; then a file and a writer's temporary file) and answering Get Properties
-/// as one, anything named `denied`
+/// directory; then a file and a writer's temporary file), an empty directory `empty`,
+/// both answering Get Properties as directories, anything named `denied`
 /// refused by RBAC, a flush of anything named `broken` refused, everything else missing
 /// (HEAD, listings) or accepted (create, append, flush, rename, delete).
 fn dfs(r: &Recorded) -> Reply {
@@ -99,8 +99,14 @@ fn dfs(r: &Recorded) -> Reply {
     let not_found = |r| error(r, 404, "PathNotFound", "The specified path does not exist.");
     match r.method.as_str() {
         "GET" if param(r, "resource").as_deref() == Some("filesystem") => {
-            if param(r, "directory").as_deref() != Some("dir") {
-                return not_found(r);
+            match param(r, "directory").as_deref() {
+                Some("dir") => {}
+                Some("empty") => {
+                    return answer(r, 200)
+                        .header("Content-Type", "application/json;charset=utf-8")
+                        .body(r#"{"paths":[]}"#)
+                }
+                _ => return not_found(r),
             }
             let (paths, next) = match param(r, "continuation") {
                 None => (
@@ -124,7 +130,7 @@ fn dfs(r: &Recorded) -> Reply {
             reply
         }
         // Path - Get Properties of the directory.
-        "HEAD" if path == "/cont/dir" => answer(r, 200)
+        "HEAD" if path == "/cont/dir" || path == "/cont/empty" => answer(r, 200)
             .header("x-ms-resource-type", "directory")
             .header("Content-Length", "0")
             .header("Last-Modified", LAST_MODIFIED),
@@ -185,6 +191,14 @@ fn a_listing_pages_through_the_continuation() {
     }
     assert_eq!(param(&pages[0], "continuation"), None);
     assert_eq!(param(&pages[1], "continuation").as_deref(), Some(TOKEN));
+
+    // A directory with nothing in it is still there (a flat store would say missing).
+    let r = broker
+        .client()
+        .with_props(&props(&listener))
+        .exists(&format!("{ROOT}/empty"));
+    assert_ok(&r.op_status);
+    assert!(r.is_path_exist, "{r:?}");
 }
 
 #[test]
