@@ -237,6 +237,8 @@ enum Backend {
     Ftp,
     Sftp,
     WebHdfs,
+    /// ADLS Gen2 through its DFS API (`object::azdls`).
+    AzureDfs,
 }
 
 /// Every URI scheme served and the backend serving it: the one list that resolving, the
@@ -255,8 +257,8 @@ const SCHEMES: [(&str, Backend); 21] = [
     ("ks3", Backend::Ks3),
     ("tos", Backend::Tos),
     ("gs", Backend::Gcs),
-    ("abfs", Backend::Azure),
-    ("abfss", Backend::Azure),
+    ("abfs", Backend::AzureDfs),
+    ("abfss", Backend::AzureDfs),
     ("wasb", Backend::Azure),
     ("wasbs", Backend::Azure),
     ("ftp", Backend::Ftp),
@@ -314,6 +316,7 @@ pub struct Backends {
     ftp: ftp::FtpBackend,
     sftp: sftp::SftpBackend,
     webhdfs: webhdfs::WebHdfsBackend,
+    azure_dfs: object::ObjectBackend<object::azdls::AzureDfs>,
 }
 
 impl Backends {
@@ -339,6 +342,7 @@ impl Backends {
             ftp: ftp::FtpBackend::new(idle_expiry),
             sftp: sftp::SftpBackend::new(idle_expiry),
             webhdfs: webhdfs::WebHdfsBackend::new(idle_expiry),
+            azure_dfs: object::ObjectBackend::new(object::azdls::AzureDfs, idle_expiry),
         }
     }
 
@@ -364,6 +368,7 @@ impl Backends {
             self.ftp.run_sweeper(),
             self.sftp.run_sweeper(),
             self.webhdfs.run_sweeper(),
+            self.azure_dfs.run_sweeper(),
         );
     }
 
@@ -411,6 +416,7 @@ impl Backends {
                 let (fs, loc) = self.webhdfs.resolve(loc, props)?;
                 return Ok((fs, loc));
             }
+            Some(Backend::AzureDfs) => self.azure_dfs.resolve(loc, props)?,
             None => {
                 let served: Vec<&str> = SCHEMES.iter().map(|(s, _)| *s).collect();
                 return Err(StorageError::InvalidPath {

@@ -23,6 +23,7 @@ mod conformance;
 
 mod allowed_clients;
 mod azure;
+mod azure_dfs;
 mod cli;
 mod conformance_file;
 mod deploy;

@@ -365,7 +365,7 @@ fn azure_signs_with_shared_key_or_sends_the_sas_token() {
     ]);
     assert_exists(
         &broker,
-        "abfss://cont@acct.dfs.core.windows.net/dir/a.csv",
+        "wasbs://cont@acct.blob.core.windows.net/dir/a.csv",
         &sas,
     );
     let requests = listener.requests();

@@ -34,18 +34,20 @@ const SAS_TOKEN: &[&str] = &["azure.blob.sas_token", "azure.adls2.sas_token"];
 const ACCOUNT: &[&str] = &["azure.blob.storage_account", "azure.adls2.storage_account"];
 const CONTAINER: &[&str] = &["azure.blob.container"];
 const ENDPOINT: &[&str] = &["azure.blob.endpoint"];
+/// The DFS endpoint of `abfs(s)://` (`azdls.rs`), when it differs from the host's.
+const DFS_ENDPOINT: &[&str] = &["azure.adls2.endpoint"];
 
 /// Connection settings of one container. No `Debug`: it holds keys.
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct AzureSettings {
-    container: String,
-    account: String,
-    endpoint: String,
-    credential: Secret,
+    pub(super) container: String,
+    pub(super) account: String,
+    pub(super) endpoint: String,
+    pub(super) credential: Secret,
 }
 
 #[derive(Clone, PartialEq, Eq, Hash)]
-enum Secret {
+pub(super) enum Secret {
     AccountKey(String),
     Sas(String),
 }
@@ -75,80 +77,11 @@ impl Dialect for Azure {
     const ACCOUNT_IN_AUTHORITY: bool = true;
 
     fn settings(&self, scheme: &str, authority: &str, props: &Properties) -> Result<AzureSettings> {
-        let (container, account, host) = split_authority(authority)?;
-        let host = host.to_ascii_lowercase();
-        for (keys, want) in [(ACCOUNT, account), (CONTAINER, container)] {
-            if let Some((given, key)) = one_of(STORE, props, keys, false)? {
-                if given != want {
-                    return Err(invalid(
-                        STORE,
-                        format!("{key} = {given} but the path names {want}"),
-                    ));
-                }
-            }
-        }
-        let hadoop_key = format!("fs.azure.account.key.{host}");
-        let hadoop_sas = format!("fs.azure.sas.{container}.{host}");
-        // The Hadoop key names are made from the path, so they are looked up beside the
-        // StarRocks ones rather than through `one_of`'s static list.
-        let account_key = first_secret(props, &hadoop_key, SHARED_KEY)?;
-        let sas = first_secret(props, &hadoop_sas, SAS_TOKEN)?;
-        let credential = match (account_key, sas) {
-            (Some((_, a)), Some((_, b))) => {
-                return Err(invalid(
-                    STORE,
-                    format!("{a} and {b} are alternatives: give one"),
-                ));
-            }
-            (Some((key, name)), None) => {
-                base64::engine::general_purpose::STANDARD
-                    .decode(key)
-                    .map_err(|_| invalid(STORE, format!("{name} is not a base64 account key")))?;
-                Secret::AccountKey(key.to_string())
-            }
-            (None, Some((token, _))) => Secret::Sas(token.trim_start_matches('?').to_string()),
-            (None, None) => {
-                return Err(invalid(
-                    STORE,
-                    format!(
-                        "no credentials for {authority}: set {hadoop_key} or {} (account key), \
-                         or {hadoop_sas} or {} (SAS token)",
-                        SHARED_KEY[0], SAS_TOKEN[0]
-                    ),
-                ))
-            }
-        };
-        let endpoint = match one_of(STORE, props, ENDPOINT, false)? {
-            Some((v, k)) => endpoint_url(STORE, v, k, true)?,
-            None => {
-                let suffix = &host[account.len() + 1..];
-                let suffix = suffix
-                    .strip_prefix("dfs.")
-                    .map_or(suffix.to_string(), |rest| format!("blob.{rest}"));
-                let tls = scheme != "wasb";
-                format!(
-                    "{}://{account}.{suffix}",
-                    if tls { "https" } else { "http" }
-                )
-            }
-        };
-        Ok(AzureSettings {
-            container: container.to_string(),
-            account: account.to_string(),
-            endpoint,
-            credential,
-        })
+        settings(scheme, authority, props, Api::Blob)
     }
 
     fn describe(s: &AzureSettings) -> String {
-        let credentials = match s.credential {
-            Secret::AccountKey(_) => "account key",
-            Secret::Sas(_) => "SAS token",
-        };
-        format!(
-            "endpoint {}, account {}, credentials: {credentials}",
-            s.endpoint, s.account
-        )
+        describe(s)
     }
 
     fn is_anonymous(_: &AzureSettings) -> bool {
@@ -162,25 +95,129 @@ impl Dialect for Azure {
     }
 
     fn operator(s: &AzureSettings) -> opendal::Result<Operator> {
-        let credential = match &s.credential {
-            Secret::AccountKey(key) => reqsign_azure_storage::Credential::SharedKey {
-                account_name: s.account.clone(),
-                account_key: key.clone(),
-            },
-            Secret::Sas(token) => reqsign_azure_storage::Credential::SasToken {
-                token: token.clone(),
-                expires_at: None,
-            },
-        };
         Operator::new(
             opendal::services::Azblob::default()
                 .container(&s.container)
                 .root("/")
                 .endpoint(&s.endpoint)
                 .account_name(&s.account)
-                .credential_provider_chain(ProvideCredentialChain::new().push(Fixed(credential))),
+                .credential_provider_chain(credentials(s)),
         )
     }
+}
+
+/// Which of an account's endpoints the settings are for.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Api {
+    /// `account.blob.<suffix>` (`wasb(s)://`).
+    Blob,
+    /// `account.dfs.<suffix>`, ADLS Gen2's hierarchical API (`abfs(s)://`, `azdls.rs`).
+    Dfs,
+}
+
+/// The settings of `container@account.<host suffix>` for one of the account's APIs.
+pub(super) fn settings(
+    scheme: &str,
+    authority: &str,
+    props: &Properties,
+    api: Api,
+) -> Result<AzureSettings> {
+    let (container, account, host) = split_authority(authority)?;
+    let host = host.to_ascii_lowercase();
+    for (keys, want) in [(ACCOUNT, account), (CONTAINER, container)] {
+        if let Some((given, key)) = one_of(STORE, props, keys, false)? {
+            if given != want {
+                return Err(invalid(
+                    STORE,
+                    format!("{key} = {given} but the path names {want}"),
+                ));
+            }
+        }
+    }
+    let hadoop_key = format!("fs.azure.account.key.{host}");
+    let hadoop_sas = format!("fs.azure.sas.{container}.{host}");
+    // The Hadoop key names are made from the path, so they are looked up beside the
+    // StarRocks ones rather than through `one_of`'s static list.
+    let account_key = first_secret(props, &hadoop_key, SHARED_KEY)?;
+    let sas = first_secret(props, &hadoop_sas, SAS_TOKEN)?;
+    let credential = match (account_key, sas) {
+        (Some((_, a)), Some((_, b))) => {
+            return Err(invalid(
+                STORE,
+                format!("{a} and {b} are alternatives: give one"),
+            ));
+        }
+        (Some((key, name)), None) => {
+            base64::engine::general_purpose::STANDARD
+                .decode(key)
+                .map_err(|_| invalid(STORE, format!("{name} is not a base64 account key")))?;
+            Secret::AccountKey(key.to_string())
+        }
+        (None, Some((token, _))) => Secret::Sas(token.trim_start_matches('?').to_string()),
+        (None, None) => {
+            return Err(invalid(
+                STORE,
+                format!(
+                    "no credentials for {authority}: set {hadoop_key} or {} (account key), \
+                         or {hadoop_sas} or {} (SAS token)",
+                    SHARED_KEY[0], SAS_TOKEN[0]
+                ),
+            ))
+        }
+    };
+    let (endpoint_keys, from, to) = match api {
+        Api::Blob => (ENDPOINT, "dfs.", "blob."),
+        Api::Dfs => (DFS_ENDPOINT, "blob.", "dfs."),
+    };
+    let endpoint = match one_of(STORE, props, endpoint_keys, false)? {
+        Some((v, k)) => endpoint_url(STORE, v, k, true)?,
+        None => {
+            let suffix = &host[account.len() + 1..];
+            let suffix = suffix
+                .strip_prefix(from)
+                .map_or(suffix.to_string(), |rest| format!("{to}{rest}"));
+            let tls = scheme != "wasb";
+            format!(
+                "{}://{account}.{suffix}",
+                if tls { "https" } else { "http" }
+            )
+        }
+    };
+    Ok(AzureSettings {
+        container: container.to_string(),
+        account: account.to_string(),
+        endpoint,
+        credential,
+    })
+}
+
+/// A log-safe description of the settings: no key.
+pub(super) fn describe(s: &AzureSettings) -> String {
+    let credentials = match s.credential {
+        Secret::AccountKey(_) => "account key",
+        Secret::Sas(_) => "SAS token",
+    };
+    format!(
+        "endpoint {}, account {}, credentials: {credentials}",
+        s.endpoint, s.account
+    )
+}
+
+/// The settings' credential as a provider chain whose `Debug` prints no key.
+pub(super) fn credentials(
+    s: &AzureSettings,
+) -> ProvideCredentialChain<reqsign_azure_storage::Credential> {
+    let credential = match &s.credential {
+        Secret::AccountKey(key) => reqsign_azure_storage::Credential::SharedKey {
+            account_name: s.account.clone(),
+            account_key: key.clone(),
+        },
+        Secret::Sas(token) => reqsign_azure_storage::Credential::SasToken {
+            token: token.clone(),
+            expires_at: None,
+        },
+    };
+    ProvideCredentialChain::new().push(Fixed(credential))
 }
 
 /// A property under a Hadoop key made from the path, or under the StarRocks keys.

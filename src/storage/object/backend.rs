@@ -71,9 +71,11 @@ impl<D: Dialect> ObjectBackend<D> {
                     store: D::STORE,
                     anonymous: D::is_anonymous(&settings),
                     credential_failure,
+                    dfs: D::HIERARCHICAL,
                 },
                 D::batch_deletes(&settings),
                 D::CONDITIONAL_WRITES,
+                D::HIERARCHICAL,
             ))
         })?;
         Ok(storage)

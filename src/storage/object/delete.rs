@@ -16,6 +16,14 @@ impl ObjectStorage {
                 message: "refusing to delete everything in the bucket".into(),
             });
         }
+        if self.hierarchical {
+            // A file, or a directory with everything below it: one recursive delete.
+            return match self.op.delete_with(key_of(loc)).recursive(true).await {
+                Ok(()) => Ok(()),
+                Err(e) if is_missing(&e) => Ok(()),
+                Err(e) => Err(self.error(loc, e)),
+            };
+        }
         match self.op.delete(key_of(loc)).await {
             Ok(()) => {}
             Err(e) if is_missing(&e) => {}

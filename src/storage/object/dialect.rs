@@ -25,6 +25,11 @@ pub trait Dialect: Send + Sync + 'static {
     /// than its plain ones.
     const CONDITIONAL_WRITES: bool = false;
 
+    /// Whether the store has real directories with atomic directory renames and
+    /// recursive deletes of its own (ADLS Gen2's DFS API): then a rename and a delete are
+    /// one call, and writers fill a temporary file renamed over the target at commit.
+    const HIERARCHICAL: bool = false;
+
     /// Reads the request's properties for the URI's scheme and authority (the bucket).
     /// Missing or contradictory keys are `InvalidArgument` naming the keys; unknown keys
     /// are ignored.

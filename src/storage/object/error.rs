@@ -39,6 +39,19 @@ const CREDENTIALS_REFUSED: &[&str] = &[
     "401",
 ];
 
+/// ADLS Gen2's DFS codes (sent in `x-ms-error-code`) for an authenticated caller refused
+/// the operation by RBAC or ACLs, which the RPCs answer with NOT_AUTHORIZED as Hadoop's
+/// ABFS driver throws `AccessDeniedException`. DFS only ([`ErrorMapper::dfs`]): the Blob
+/// API's `AuthorizationFailure` is also how Azurite refuses a bad signature.
+const DFS_PERMISSION_REFUSED: &[&str] = &[
+    "AuthorizationPermissionMismatch",
+    "AuthorizationFailure",
+    "AuthorizationSourceIPMismatch",
+    "AuthorizationProtocolMismatch",
+    "AuthorizationResourceTypeMismatch",
+    "InsufficientAccountPermissions",
+];
+
 /// Why a credential provider of ours last failed: reqsign's provider chain swallows
 /// provider errors, and the signer then says only "failed to load signing credential".
 #[derive(Clone, Default)]
@@ -89,6 +102,8 @@ pub(super) struct ErrorMapper {
     /// Requests go unsigned: a refusal says so.
     pub anonymous: bool,
     pub credential_failure: CredentialFailure,
+    /// The store is ADLS Gen2's DFS API: its own rows apply.
+    pub dfs: bool,
 }
 
 impl ErrorMapper {
@@ -134,6 +149,23 @@ impl ErrorMapper {
                 StorageError::NotAuthorized(format!(
                     "{path}: {store} refused the credentials: {code}: {message}"
                 ))
+            }
+            // 403 AuthorizationPermissionMismatch ... (DFS): the caller's permissions, with
+            // the request id Azure support asks for.
+            Cause::Store { code, message }
+                if self.dfs && DFS_PERMISSION_REFUSED.contains(&code.as_str()) =>
+            {
+                StorageError::NotAuthorized(
+                    format!(
+                        "{path}: {store} refused access: {code}{}{}",
+                        if message.is_empty() { "" } else { ": " },
+                        message
+                    ) + &http_answer(err).map_or(String::new(), |a| format!(" ({a})")),
+                )
+            }
+            // 409 PathAlreadyExists (DFS): a create or rename onto a path that is there.
+            Cause::Store { code, .. } if self.dfs && code == "PathAlreadyExists" => {
+                StorageError::AlreadyExists { path }
             }
             // Any other answer of the store (403 AccessDenied, 404 NoSuchBucket, 409,
             // 503 SlowDown once retries ran out ...): its code and reason, and, for an
@@ -628,6 +660,7 @@ mod tests {
             store: "GCS",
             anonymous: false,
             credential_failure: CredentialFailure::default(),
+            dfs: false,
         };
         // Nothing recorded: the signer's own words.
         assert_io_with(

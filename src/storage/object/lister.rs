@@ -12,9 +12,16 @@
 use futures::StreamExt;
 
 use super::storage::{dir_status, file_status, prefix_of, ObjectStorage};
+use crate::storage::temp_name::is_unfinished_write;
 use crate::storage::{FileStatus, Location, Result};
 
 impl ObjectStorage {
+    /// Whether a listing leaves out `name`: a writer's temporary file, on a store where
+    /// writers fill one (`writer.rs`).
+    fn hides(&self, name: &str) -> bool {
+        self.hierarchical && is_unfinished_write(name)
+    }
+
     /// Whether any key starts with `prefix` (`a/`), a marker `a/` included. Asked without
     /// a delimiter: stores on a real filesystem (SeaweedFS) keep an emptied directory as a
     /// common prefix for a while, but never as a key.
@@ -64,7 +71,7 @@ impl ObjectStorage {
                 marker = true;
                 continue;
             }
-            if name.contains('/') {
+            if name.contains('/') || self.hides(name) {
                 continue;
             }
             let child = loc.join(name);
@@ -109,7 +116,7 @@ impl ObjectStorage {
                 continue;
             }
             let parts: Vec<String> = rest.split('/').map(str::to_string).collect();
-            if parts.iter().any(String::is_empty) {
+            if parts.iter().any(String::is_empty) || parts.last().is_some_and(|n| self.hides(n)) {
                 continue;
             }
             files.push((parts, file_status(loc.join(rest), entry.metadata())));

@@ -4,7 +4,7 @@
 
 use opendal::{ErrorKind, Operator};
 
-use super::error::describe_error;
+use super::error::{describe_error, is_missing};
 use super::storage::{key_of, prefix_of, ObjectStorage};
 use crate::storage::{Location, Result, Storage, StorageError};
 
@@ -30,6 +30,19 @@ impl ObjectStorage {
             });
         }
         let (src_key, dst_key) = (key_of(src), key_of(dst));
+        if self.hierarchical {
+            // A file or a whole directory, atomically: one rename call.
+            return self
+                .op
+                .rename(src_key, dst_key)
+                .await
+                .map_err(|e| match is_missing(&e) {
+                    true => StorageError::NotFound {
+                        path: src.to_string(),
+                    },
+                    false => self.error(what(), e),
+                });
+        }
         if self
             .head(src_key)
             .await

@@ -28,6 +28,8 @@ pub struct ObjectStorage {
     pub(super) batch_deletes: bool,
     /// Whether writes carry a precondition ([`Dialect::CONDITIONAL_WRITES`]).
     pub(super) conditional_writes: bool,
+    /// Whether the store has real directories ([`Dialect::HIERARCHICAL`]).
+    pub(super) hierarchical: bool,
 }
 
 /// The key of a path: `/a/b` → `a/b`; the root is the empty key.
@@ -81,12 +83,14 @@ impl ObjectStorage {
         errors: ErrorMapper,
         batch_deletes: bool,
         conditional_writes: bool,
+        hierarchical: bool,
     ) -> Self {
         ObjectStorage {
             op,
             errors,
             batch_deletes,
             conditional_writes,
+            hierarchical,
         }
     }
 

@@ -1,12 +1,19 @@
 //! Writers: multipart uploads in [`PART_SIZE`] parts, so a writer holds at most two parts
 //! in memory whatever the file size. Commit completes the upload; abort, a failed commit
 //! and a writer dropped unfinished abort it, so nothing partial becomes visible.
+//!
+//! On a store with real directories (ADLS Gen2's DFS API) a file exists from its first
+//! create call, and appends cannot be thrown away: the writer fills a temporary file
+//! beside the target ([`temp_name`], hidden from listings) in [`PART_SIZE`] appends,
+//! flushes it at commit and renames it over the target in one call; abort, a failed
+//! commit and a dropped writer delete the temporary file instead.
 
 use async_trait::async_trait;
 use opendal::Buffer;
 
-use super::error::describe_error;
+use super::error::{describe_error, is_missing};
 use super::storage::{key_of, prefix_of, ObjectStorage};
+use crate::storage::temp_name::temp_name;
 use crate::storage::{Location, Result, StorageError, WriteStream};
 
 /// Part size of multipart uploads: what one writer buffers. S3's minimum part is 5 MiB
@@ -32,13 +39,20 @@ impl ObjectStorage {
                 message: "is a directory".into(),
             });
         }
+        let temp = self.hierarchical.then(|| {
+            let key = key_of(loc);
+            let (parent, name) = key.rsplit_once('/').map_or(("", key), |(p, n)| (p, n));
+            let temp = temp_name(name);
+            let temp = match parent {
+                "" => temp,
+                parent => format!("{parent}/{temp}"),
+            };
+            (temp, key.to_string())
+        });
+        let written = temp.as_ref().map_or(key_of(loc), |(temp, _)| temp.as_str());
         // opendal keeps the first part back until a second shows the file needs a
         // multipart upload: a smaller file is one PUT.
-        let mut writer = self
-            .op
-            .writer_with(key_of(loc))
-            .chunk(PART_SIZE)
-            .concurrent(1);
+        let mut writer = self.op.writer_with(written).chunk(PART_SIZE).concurrent(1);
         if self.conditional_writes {
             // Replace exactly what is there now (or create): the condition is what
             // routes the store's writes through its resumable upload.
@@ -54,6 +68,7 @@ impl ObjectStorage {
         let writer = writer.await.map_err(|e| self.error(loc, e))?;
         Ok(Box::new(ObjectWriter {
             writer: Some(writer),
+            temp,
             loc: loc.clone(),
             storage: self.clone(),
         }))
@@ -63,6 +78,9 @@ impl ObjectStorage {
 struct ObjectWriter {
     /// `None` once committed or aborted.
     writer: Option<opendal::Writer>,
+    /// On a store with real directories: the temporary key written and the target key
+    /// it is renamed to at commit.
+    temp: Option<(String, String)>,
     loc: Location,
     storage: ObjectStorage,
 }
@@ -92,6 +110,20 @@ impl WriteStream for ObjectWriter {
         let Some(mut writer) = self.writer.take() else {
             return Err(self.ended());
         };
+        if let Some((temp, target)) = self.temp.take() {
+            let committed = match writer.close().await {
+                Ok(_) => self.storage.op.rename(&temp, &target).await,
+                Err(e) => Err(e),
+            };
+            return match committed {
+                Ok(()) => Ok(()),
+                Err(e) => {
+                    let err = self.storage.error(&self.loc, e);
+                    discard(&self.storage.op, &temp, &self.loc).await;
+                    Err(err)
+                }
+            };
+        }
         match writer.close().await {
             Ok(_) => Ok(()),
             Err(e) => {
@@ -108,6 +140,14 @@ impl WriteStream for ObjectWriter {
         let Some(mut writer) = self.writer.take() else {
             return Ok(());
         };
+        if let Some((temp, _)) = self.temp.take() {
+            drop(writer);
+            return match self.storage.op.delete(&temp).await {
+                Ok(()) => Ok(()),
+                Err(e) if is_missing(&e) => Ok(()),
+                Err(e) => Err(self.storage.error(&self.loc, e)),
+            };
+        }
         writer
             .abort()
             .await
@@ -123,12 +163,32 @@ impl Drop for ObjectWriter {
             return;
         };
         let path = self.loc.to_string();
+        if let Some((temp, _)) = self.temp.take() {
+            drop(writer);
+            let (op, loc) = (self.storage.op.clone(), self.loc.clone());
+            if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+                runtime.spawn(async move { discard(&op, &temp, &loc).await });
+            }
+            return;
+        }
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
             runtime.spawn(async move {
                 if let Err(e) = writer.abort().await {
                     tracing::warn!(%path, "aborting a dropped upload failed: {}", describe_error(&e));
                 }
             });
+        }
+    }
+}
+
+/// Deletes the temporary file of a writer that did not commit; a failure is logged (the
+/// file is hidden from listings, and the caller already has the writer's own error).
+async fn discard(op: &opendal::Operator, temp: &str, loc: &Location) {
+    match op.delete(temp).await {
+        Ok(()) => {}
+        Err(e) if is_missing(&e) => {}
+        Err(e) => {
+            tracing::warn!(path = %loc, "deleting the temporary file {temp} failed: {}", describe_error(&e))
         }
     }
 }
