@@ -863,10 +863,18 @@ public final class MiniCluster {
     return s == null ? "" : s.replaceAll("[\\r\\n]+", " ").trim();
   }
 
-  /** Ports from --ports first, then free loopback ports (distinct within this launcher). */
+  /**
+   * Ports from --ports first, then free loopback ports (distinct within this launcher)
+   * below the kernel's ephemeral range: a namenode restarted on its old ports
+   * (restart-namenode) must find them free, and a port from the ephemeral range can be
+   * taken meanwhile by any outgoing connection or port-0 bind on the machine (seen:
+   * "Port in use" on restart while other tests ran).
+   */
   static final class PortSource {
+    static final int LOWEST = 10000;
     final List<Integer> fixed;
     final Set<Integer> used = new HashSet<>();
+    final java.util.Random random = new java.util.Random();
     int next;
 
     PortSource(List<Integer> fixed) { this.fixed = fixed; }
@@ -877,13 +885,37 @@ public final class MiniCluster {
         used.add(p);
         return p;
       }
+      int below = ephemeralLow();
+      InetAddress loopback = InetAddress.getByName("127.0.0.1");
+      for (int attempt = 0; attempt < 200 && below - LOWEST > 1000; attempt++) {
+        int p = LOWEST + random.nextInt(below - LOWEST);
+        if (used.contains(p)) continue;
+        try (ServerSocket s = new ServerSocket(p, 1, loopback)) {
+          used.add(p);
+          return p;
+        } catch (IOException taken) {
+          // in use: try another
+        }
+      }
       for (int attempt = 0; attempt < 50; attempt++) {
-        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getByName("127.0.0.1"))) {
+        try (ServerSocket s = new ServerSocket(0, 1, loopback)) {
           int p = s.getLocalPort();
           if (used.add(p)) return p;
         }
       }
       throw new IOException("no free port");
+    }
+
+    /** The first port of net.ipv4.ip_local_port_range (32768 when it cannot be read). */
+    static int ephemeralLow() {
+      try {
+        String range = new String(Files.readAllBytes(
+            java.nio.file.Paths.get("/proc/sys/net/ipv4/ip_local_port_range")),
+            StandardCharsets.US_ASCII).trim();
+        return Integer.parseInt(range.split("\\s+")[0]);
+      } catch (IOException | RuntimeException e) {
+        return 32768;
+      }
     }
   }
 }
