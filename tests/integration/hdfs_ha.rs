@@ -16,8 +16,9 @@ use crate::conformance::unique;
 const PROXY_PROVIDER: &str =
     "org.apache.hadoop.hdfs.server.namenode.ha.ConfiguredFailoverProxyProvider";
 
-/// One cluster for every test in this file, in its initial HA state.
-fn cluster() -> Cluster {
+/// One cluster for every test in this file (and webhdfs.rs's HA tests), in its initial HA
+/// state.
+pub(crate) fn cluster() -> Cluster {
     let mut guard = shared("ha", &[]);
     restore(&mut guard);
     guard
@@ -37,7 +38,7 @@ fn restore(cluster: &mut MiniCluster) {
 }
 
 #[track_caller]
-fn assert_states(cluster: &MiniCluster, nn1: &str, nn2: &str) {
+pub(crate) fn assert_states(cluster: &MiniCluster, nn1: &str, nn2: &str) {
     assert_eq!(
         (
             cluster.fact("namenode.0.state"),
