@@ -51,6 +51,18 @@ pub(crate) fn assert_states(cluster: &MiniCluster, nn1: &str, nn2: &str) {
 
 /// The `WITH BROKER (...)` keys of an HA nameservice, addresses from the cluster's facts.
 fn ha_props(cluster: &MiniCluster) -> Props {
+    let mut p = nameservice_keys(cluster, "rpc-address", "rpc");
+    p.insert(
+        "dfs.client.failover.proxy.provider.ns1".into(),
+        PROXY_PROVIDER.into(),
+    );
+    p
+}
+
+/// Nameservice `ns1` and its namenodes `nn1`, `nn2`, each namenode's address as
+/// `dfs.namenode.<kind>.ns1.<id>` from the cluster's fact `namenode.<index>.<fact>`
+/// (`rpc-address` from `rpc`, `http-address` from `http`).
+pub(crate) fn nameservice_keys(cluster: &MiniCluster, kind: &str, fact: &str) -> Props {
     assert_eq!(cluster.fact("nameservices"), "ns1");
     let mut p = Props::new();
     p.insert("dfs.nameservices".into(), "ns1".into());
@@ -60,14 +72,10 @@ fn ha_props(cluster: &MiniCluster) -> Props {
         let id = cluster.fact(&format!("namenode.{i}.id"));
         assert_eq!(id, format!("nn{}", i + 1));
         p.insert(
-            format!("dfs.namenode.rpc-address.ns1.{id}"),
-            cluster.namenode_rpc(i),
+            format!("dfs.namenode.{kind}.ns1.{id}"),
+            cluster.fact(&format!("namenode.{i}.{fact}")),
         );
     }
-    p.insert(
-        "dfs.client.failover.proxy.provider.ns1".into(),
-        PROXY_PROVIDER.into(),
-    );
     p
 }
 

@@ -201,23 +201,12 @@ fn swebhdfs_speaks_tls() {
 mod ha {
     use super::*;
     use crate::common::minicluster::MiniCluster;
-    use crate::hdfs_ha::{assert_states, cluster};
+    use crate::hdfs_ha::{assert_states, cluster, nameservice_keys};
 
     const MIB: usize = 1 << 20;
 
     fn ha_props(cluster: &MiniCluster) -> Props {
-        assert_eq!(cluster.fact("nameservices"), "ns1");
-        let mut p = props(&[
-            ("dfs.nameservices", "ns1"),
-            ("dfs.ha.namenodes.ns1", "nn1,nn2"),
-        ]);
-        for i in 0..2 {
-            p.insert(
-                format!("dfs.namenode.http-address.ns1.nn{}", i + 1),
-                cluster.fact(&format!("namenode.{i}.http")),
-            );
-        }
-        p
+        nameservice_keys(cluster, "http-address", "http")
     }
 
     /// The suite on `webhdfs://ns1/tmp/conf-*`.
@@ -241,15 +230,22 @@ mod ha {
     }
 
     /// A reader opened before a failover reads on after it, and listings, writes and
-    /// reads keep working with nn2 active, then with nn1 active again, then with nn1
-    /// stopped.
+    /// reads keep working with nn2 active, then with nn1 active again. A first namenode
+    /// that refuses connections (no server on its port) is passed over. (No namenode is
+    /// stopped: a MiniDFSCluster namenode restarted and then active redirects writes to
+    /// datanodes that no longer resolve the nameservice.)
     #[test]
     fn calls_keep_working_across_a_failover() {
         if missing(Server::Hdfs) {
             return;
         }
         let mut cluster = cluster();
-        let p = ha_props(&cluster);
+        let mut p = ha_props(&cluster);
+        let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let refused = closed.local_addr().unwrap().to_string();
+        drop(closed);
+        p.insert("dfs.ha.namenodes.ns1".into(), "nn0,nn1,nn2".into());
+        p.insert("dfs.namenode.http-address.ns1.nn0".into(), refused);
         let broker = BrokerProcess::start();
         let mut c = broker.client();
         c.with_props(&p);
@@ -273,14 +269,6 @@ mod ha {
         assert_states(&cluster, "active", "standby");
         assert!(c.read_exact_at(&fd, 2 * MIB, MIB) == data[2 * MIB..]);
         assert_ok(&c.close_reader(&fd));
-
-        // nn1, which answered last, stopped: its refused connections move calls to nn2.
-        cluster.command("transition-active 1");
-        cluster.command("stop-namenode 0");
-        assert!(c.read_file(&after, "be:1", MIB as i64) == data[..MIB]);
-        cluster.command("restart-namenode 0");
-        cluster.command("transition-active 0");
-        assert_states(&cluster, "active", "standby");
         assert_ok(&c.delete(&dir));
         let r = c.exists(&before);
         assert_ok(&r.op_status);
