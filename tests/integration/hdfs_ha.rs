@@ -79,22 +79,34 @@ pub(crate) fn nameservice_keys(cluster: &MiniCluster, kind: &str, fact: &str) ->
     p
 }
 
+/// Runs `check` of `suite` on `<scheme>://ns1/tmp/ha-conf-*` with the keys `props` makes
+/// from the cluster (the hdfs:// suite below, webhdfs.rs's).
+pub(crate) fn run_on_ns1(
+    suite: &'static crate::conformance::Suite,
+    scheme: &str,
+    props: fn(&MiniCluster) -> Props,
+    check: crate::conformance::Check,
+) {
+    let cluster = cluster();
+    let p = props(&cluster);
+    let base = format!("{scheme}://ns1/tmp/{}", unique("ha-conf"));
+    suite.run(
+        &cluster.id(),
+        BrokerProcess::start,
+        |_| crate::conformance::Target::new(base, p),
+        check,
+    );
+}
+
 /// The suite on `hdfs://ns1/tmp/ha-conf-*`, the nameservice from request properties
 /// alone (no Hadoop XML at all).
 mod conformance {
     use super::*;
-    use crate::conformance::{Check, Suite, Target};
+    use crate::conformance::{Check, Suite};
 
     fn run(check: Check) {
         static SUITE: Suite = Suite::new();
-        let cluster = cluster();
-        let p = ha_props(&cluster);
-        SUITE.run(
-            &cluster.id(),
-            BrokerProcess::start,
-            |_| Target::new(format!("hdfs://ns1/tmp/{}", unique("ha-conf")), p),
-            check,
-        );
+        run_on_ns1(&SUITE, "hdfs", ha_props, check);
     }
 
     crate::conformance::conformance_tests!(run, needs Server::Hdfs);

@@ -209,21 +209,14 @@ mod ha {
         nameservice_keys(cluster, "http-address", "http")
     }
 
-    /// The suite on `webhdfs://ns1/tmp/conf-*`.
+    /// The suite on `webhdfs://ns1/tmp/ha-conf-*`.
     mod conformance {
         use super::*;
-        use crate::conformance::{Check, Suite, Target};
+        use crate::conformance::{Check, Suite};
 
         fn run(check: Check) {
             static SUITE: Suite = Suite::new();
-            let cluster = cluster();
-            let p = ha_props(&cluster);
-            SUITE.run(
-                &cluster.id(),
-                BrokerProcess::start,
-                |_| Target::new(format!("webhdfs://ns1/tmp/{}", unique("conf")), p),
-                check,
-            );
+            crate::hdfs_ha::run_on_ns1(&SUITE, "webhdfs", ha_props, check);
         }
 
         crate::conformance::conformance_tests!(run, needs Server::Hdfs);
