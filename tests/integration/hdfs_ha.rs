@@ -16,8 +16,9 @@ use crate::conformance::unique;
 const PROXY_PROVIDER: &str =
     "org.apache.hadoop.hdfs.server.namenode.ha.ConfiguredFailoverProxyProvider";
 
-/// One cluster for every test in this file, in its initial HA state.
-fn cluster() -> Cluster {
+/// One cluster for every test in this file (and webhdfs.rs's HA tests), in its initial HA
+/// state.
+pub(crate) fn cluster() -> Cluster {
     let mut guard = shared("ha", &[]);
     restore(&mut guard);
     guard
@@ -37,7 +38,7 @@ fn restore(cluster: &mut MiniCluster) {
 }
 
 #[track_caller]
-fn assert_states(cluster: &MiniCluster, nn1: &str, nn2: &str) {
+pub(crate) fn assert_states(cluster: &MiniCluster, nn1: &str, nn2: &str) {
     assert_eq!(
         (
             cluster.fact("namenode.0.state"),
@@ -50,6 +51,18 @@ fn assert_states(cluster: &MiniCluster, nn1: &str, nn2: &str) {
 
 /// The `WITH BROKER (...)` keys of an HA nameservice, addresses from the cluster's facts.
 fn ha_props(cluster: &MiniCluster) -> Props {
+    let mut p = nameservice_keys(cluster, "rpc-address", "rpc");
+    p.insert(
+        "dfs.client.failover.proxy.provider.ns1".into(),
+        PROXY_PROVIDER.into(),
+    );
+    p
+}
+
+/// Nameservice `ns1` and its namenodes `nn1`, `nn2`, each namenode's address as
+/// `dfs.namenode.<kind>.ns1.<id>` from the cluster's fact `namenode.<index>.<fact>`
+/// (`rpc-address` from `rpc`, `http-address` from `http`).
+pub(crate) fn nameservice_keys(cluster: &MiniCluster, kind: &str, fact: &str) -> Props {
     assert_eq!(cluster.fact("nameservices"), "ns1");
     let mut p = Props::new();
     p.insert("dfs.nameservices".into(), "ns1".into());
@@ -59,33 +72,41 @@ fn ha_props(cluster: &MiniCluster) -> Props {
         let id = cluster.fact(&format!("namenode.{i}.id"));
         assert_eq!(id, format!("nn{}", i + 1));
         p.insert(
-            format!("dfs.namenode.rpc-address.ns1.{id}"),
-            cluster.namenode_rpc(i),
+            format!("dfs.namenode.{kind}.ns1.{id}"),
+            cluster.fact(&format!("namenode.{i}.{fact}")),
         );
     }
-    p.insert(
-        "dfs.client.failover.proxy.provider.ns1".into(),
-        PROXY_PROVIDER.into(),
-    );
     p
+}
+
+/// Runs `check` of `suite` on `<scheme>://ns1/tmp/ha-conf-*` with the keys `props` makes
+/// from the cluster (the hdfs:// suite below, webhdfs.rs's).
+pub(crate) fn run_on_ns1(
+    suite: &'static crate::conformance::Suite,
+    scheme: &str,
+    props: fn(&MiniCluster) -> Props,
+    check: crate::conformance::Check,
+) {
+    let cluster = cluster();
+    let p = props(&cluster);
+    let base = format!("{scheme}://ns1/tmp/{}", unique("ha-conf"));
+    suite.run(
+        &cluster.id(),
+        BrokerProcess::start,
+        |_| crate::conformance::Target::new(base, p),
+        check,
+    );
 }
 
 /// The suite on `hdfs://ns1/tmp/ha-conf-*`, the nameservice from request properties
 /// alone (no Hadoop XML at all).
 mod conformance {
     use super::*;
-    use crate::conformance::{Check, Suite, Target};
+    use crate::conformance::{Check, Suite};
 
     fn run(check: Check) {
         static SUITE: Suite = Suite::new();
-        let cluster = cluster();
-        let p = ha_props(&cluster);
-        SUITE.run(
-            &cluster.id(),
-            BrokerProcess::start,
-            |_| Target::new(format!("hdfs://ns1/tmp/{}", unique("ha-conf")), p),
-            check,
-        );
+        run_on_ns1(&SUITE, "hdfs", ha_props, check);
     }
 
     crate::conformance::conformance_tests!(run, needs Server::Hdfs);

@@ -2,7 +2,8 @@
 //! in Hadoop 3; the data calls are redirected to the datanodes' HTTP ports), through the
 //! Thrift wire: the whole conformance suite, a 256 MiB round trip, the reaper, permission
 //! refusals, a forged delegation token on the Kerberos cluster, `fs.defaultFS`; and that
-//! `swebhdfs://` speaks TLS.
+//! `swebhdfs://` speaks TLS. On the HA cluster (hdfs_ha.rs's), `webhdfs://ns1/`: the
+//! suite, and calls across failovers.
 //!
 //! The cluster lists at most 4 entries per WebHDFS page (`dfs.ls.limit`), so the suite's
 //! listings (up to 6 entries a directory) take several `LISTSTATUS_BATCH` pages.
@@ -193,4 +194,105 @@ fn swebhdfs_speaks_tls() {
     let head = first.join().unwrap();
     // Content type 22 (handshake), protocol version 3.x.
     assert_eq!(&head[..2], &[0x16, 0x03], "not a TLS ClientHello: {head:?}");
+}
+
+/// `webhdfs://ns1/` on the HA MiniDFSCluster (hdfs_ha.rs's: nn1 active, nn2 standby), the
+/// nameservice's namenodes named by their HTTP addresses in request properties alone.
+mod ha {
+    use super::*;
+    use crate::common::minicluster::MiniCluster;
+    use crate::hdfs_ha::{assert_states, cluster, nameservice_keys};
+
+    const MIB: usize = 1 << 20;
+
+    fn ha_props(cluster: &MiniCluster) -> Props {
+        nameservice_keys(cluster, "http-address", "http")
+    }
+
+    /// The suite on `webhdfs://ns1/tmp/ha-conf-*`.
+    mod conformance {
+        use super::*;
+        use crate::conformance::{Check, Suite};
+
+        fn run(check: Check) {
+            static SUITE: Suite = Suite::new();
+            crate::hdfs_ha::run_on_ns1(&SUITE, "webhdfs", ha_props, check);
+        }
+
+        crate::conformance::conformance_tests!(run, needs Server::Hdfs);
+    }
+
+    /// A reader opened before a failover reads on after it, and listings, writes and
+    /// reads keep working with nn2 active, then with nn1 active again. A first namenode
+    /// that refuses connections (no server on its port) is passed over. (No namenode is
+    /// stopped: a MiniDFSCluster namenode restarted and then active redirects writes to
+    /// datanodes that no longer resolve the nameservice.)
+    #[test]
+    fn calls_keep_working_across_a_failover() {
+        if missing(Server::Hdfs) {
+            return;
+        }
+        let mut cluster = cluster();
+        let mut p = ha_props(&cluster);
+        let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let refused = closed.local_addr().unwrap().to_string();
+        drop(closed);
+        p.insert("dfs.ha.namenodes.ns1".into(), "nn0,nn1,nn2".into());
+        p.insert("dfs.namenode.http-address.ns1.nn0".into(), refused);
+        let broker = BrokerProcess::start();
+        let mut c = broker.client();
+        c.with_props(&p);
+        let dir = format!("webhdfs://ns1/tmp/{}", unique("failover"));
+        let data = test_data(3 * MIB, 23);
+        let before = format!("{dir}/before.bin");
+        c.write_file(&before, "be:1", &data, MIB);
+        let fd = c.reader_fd(&before, "be:1");
+        assert!(c.read_exact_at(&fd, 0, MIB) == data[..MIB]);
+
+        cluster.command("transition-active 1");
+        assert_states(&cluster, "standby", "active");
+        assert!(c.read_exact_at(&fd, MIB, MIB) == data[MIB..2 * MIB]);
+        let after = format!("{dir}/after.bin");
+        c.write_file(&after, "be:1", &data[..MIB], MIB);
+        assert!(c.read_file(&after, "be:1", MIB as i64) == data[..MIB]);
+        let listed = c.list(&format!("{dir}/*"), false, true).files;
+        assert_eq!(listed.map(|f| f.len()), Some(2));
+
+        cluster.command("transition-active 0");
+        assert_states(&cluster, "active", "standby");
+        assert!(c.read_exact_at(&fd, 2 * MIB, MIB) == data[2 * MIB..]);
+        assert_ok(&c.close_reader(&fd));
+        assert_ok(&c.delete(&dir));
+        let r = c.exists(&before);
+        assert_ok(&r.op_status);
+        assert!(!r.is_path_exist, "deleted with nn1 active again: {r:?}");
+    }
+
+    /// Both namenodes standby: a call fails over between them for a bounded time, then
+    /// answers with the namenodes' StandbyException rather than hanging.
+    #[test]
+    fn no_active_namenode_fails_within_bounds() {
+        if missing(Server::Hdfs) {
+            return;
+        }
+        let mut cluster = cluster();
+        let p = ha_props(&cluster);
+        let broker = BrokerProcess::start();
+        let mut c = broker.client();
+        c.with_props(&p);
+        cluster.command("transition-standby 0");
+        assert_states(&cluster, "standby", "standby");
+        let started = std::time::Instant::now();
+        let r = c.list("webhdfs://ns1/tmp", false, false);
+        let took = started.elapsed();
+        cluster.command("transition-active 0");
+        assert_states(&cluster, "active", "standby");
+        assert_code(&r.op_status, Code::TARGET_STORAGE_SERVICE_ERROR);
+        assert!(
+            message(&r.op_status).contains("StandbyException"),
+            "{:?}",
+            r.op_status
+        );
+        assert!(took < std::time::Duration::from_secs(60), "{took:?}");
+    }
 }

@@ -9,13 +9,11 @@ use crate::storage::{Location, Properties, Result, StorageError};
 /// How data connections are made (`fs.ftp.data.connection.mode`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(super) enum DataMode {
-    /// `ACTIVE_LOCAL_DATA_CONNECTION_MODE` (Hadoop's default): the server connects back to
-    /// the broker (PORT).
+    /// `ACTIVE_LOCAL_DATA_CONNECTION_MODE`, Hadoop's default and so this broker's: the
+    /// server connects back to the broker (PORT).
     Active,
-    /// `PASSIVE_LOCAL_DATA_CONNECTION_MODE`, this broker's default: the broker connects to
-    /// the server (PASV). Not Hadoop's default: with active connections a write right after
-    /// a reader closed half-way was seen to stall against pyftpdlib (README, FTP), and
-    /// passive ones also pass the firewalls in front of BE hosts.
+    /// `PASSIVE_LOCAL_DATA_CONNECTION_MODE`: the broker connects to the server (PASV),
+    /// which also passes the firewalls in front of BE hosts.
     Passive,
 }
 
@@ -60,7 +58,7 @@ pub(super) fn settings(loc: &Location, props: &Properties) -> Result<FtpSettings
         )));
     };
     let mode = match get("fs.ftp.data.connection.mode").map(str::to_ascii_uppercase) {
-        None => DataMode::Passive,
+        None => DataMode::Active,
         Some(m) if m == "ACTIVE_LOCAL_DATA_CONNECTION_MODE" => DataMode::Active,
         Some(m) if m == "PASSIVE_LOCAL_DATA_CONNECTION_MODE" => DataMode::Passive,
         Some(m) if m.ends_with("_REMOTE_DATA_CONNECTION_MODE") => {
@@ -103,7 +101,8 @@ mod tests {
         )
         .unwrap();
         assert_eq!((s.user.as_str(), s.password.expose()), ("bob", "pw"));
-        assert_eq!((s.port, s.mode), (2121, DataMode::Passive));
+        // Hadoop's default: active data connections.
+        assert_eq!((s.port, s.mode), (2121, DataMode::Active));
         let s = of(
             "ftp://h/a",
             &[

@@ -3,13 +3,14 @@
 //! RMD, RNFR/RNTO) every Storage call is made of. One control connection runs one command
 //! or transfer at a time, so each call takes a connection of its own from the pool.
 
+use std::future::Future;
 use std::sync::Mutex;
 use std::time::{Duration, Instant, UNIX_EPOCH};
 
 use suppaftp::list::ListParser;
 use suppaftp::tokio::AsyncFtpStream;
 use suppaftp::types::FileType;
-use suppaftp::FtpError;
+use suppaftp::{FtpError, FtpResult};
 
 use super::conf::{DataMode, FtpSettings};
 use super::error::{is_not_implemented, is_unavailable, to_storage_error, Doing};
@@ -19,6 +20,9 @@ pub(super) type Conn = AsyncFtpStream;
 
 /// How long an active-mode listener waits for the server to connect.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long the server may take to answer one command (a transfer's opening included,
+/// so longer than [`CONNECT_TIMEOUT`]): past it the call fails instead of hanging.
+pub(super) const REPLY_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long one login may take, and how often it is tried.
 const LOGIN_TIMEOUT: Duration = Duration::from_secs(15);
 const LOGIN_TRIES: usize = 2;
@@ -63,7 +67,7 @@ impl Pool {
             let Some((mut conn, since)) = idle else { break };
             // Servers drop sessions idle a few minutes (pyftpdlib after 300 s, answering
             // 421 to the next command): every pooled connection proves itself first.
-            if since.elapsed() < FRESH_FOR && conn.noop().await.is_ok() {
+            if since.elapsed() < FRESH_FOR && bounded("NOOP", conn.noop()).await.is_ok() {
                 return Ok(conn);
             }
         }
@@ -134,6 +138,28 @@ impl Pool {
     }
 }
 
+/// One exchange with the server, `what` naming it (`MLST`, `the 226 after RETR`): a
+/// server that does not answer within [`REPLY_TIMEOUT`] fails it as a connection error
+/// (the connection is then dropped, never pooled), which the caller maps as any other.
+pub(super) async fn bounded<T>(
+    what: &str,
+    exchange: impl Future<Output = FtpResult<T>>,
+) -> FtpResult<T> {
+    match tokio::time::timeout(REPLY_TIMEOUT, exchange).await {
+        Ok(Err(FtpError::ConnectionError(e))) if e.kind() == std::io::ErrorKind::TimedOut => {
+            Err(FtpError::ConnectionError(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                format!("{what}: no data connection from the server within {CONNECT_TIMEOUT:?}"),
+            )))
+        }
+        Ok(result) => result,
+        Err(_) => Err(FtpError::ConnectionError(std::io::Error::new(
+            std::io::ErrorKind::TimedOut,
+            format!("no answer to {what} within {REPLY_TIMEOUT:?}"),
+        ))),
+    }
+}
+
 /// What exactly `dir_path/name` is, or `None`. The root is always a directory.
 pub(super) async fn stat(
     pool: &Pool,
@@ -149,7 +175,7 @@ pub(super) async fn stat(
             modified_ms: 0,
         }));
     }
-    match conn.mlst(Some(path)).await {
+    match bounded("MLST", conn.mlst(Some(path))).await {
         Ok(line) => Ok(parse_facts(&line).map(|(mut e, _)| {
             e.name = base_name(path).to_string();
             e
@@ -174,7 +200,7 @@ pub(super) async fn list(
     shown: &str,
     path: &str,
 ) -> Result<Option<Vec<Entry>>> {
-    let lines = match conn.mlsd(Some(path)).await {
+    let lines = match bounded("MLSD", conn.mlsd(Some(path))).await {
         Ok(lines) => lines,
         Err(e) if is_unavailable(&e) => return Ok(None),
         Err(e) if is_not_implemented(&e) => return list_plain(pool, conn, shown, path).await,
@@ -200,7 +226,7 @@ async fn list_plain(
     shown: &str,
     path: &str,
 ) -> Result<Option<Vec<Entry>>> {
-    let lines = match conn.list(Some(path)).await {
+    let lines = match bounded("LIST", conn.list(Some(path))).await {
         Ok(lines) => lines,
         Err(e) if is_unavailable(&e) => return Ok(None),
         Err(e) => return Err(pool.error(shown, Doing::Lookup, e)),
@@ -244,7 +270,7 @@ pub(super) async fn mkdirs(pool: &Pool, conn: &mut Conn, shown: &str, path: &str
         at = parent_of(at);
     }
     for dir in missing.into_iter().rev() {
-        if let Err(e) = conn.mkdir(dir).await {
+        if let Err(e) = bounded("MKD", conn.mkdir(dir)).await {
             // Made meanwhile by another writer: fine.
             if !stat(pool, conn, shown, dir)
                 .await?
@@ -270,9 +296,9 @@ pub(super) async fn remove_tree(
     while let Some((at, is_dir, listed)) = stack.pop() {
         if !is_dir || listed {
             let removed = if is_dir {
-                conn.rmdir(&at).await
+                bounded("RMD", conn.rmdir(&at)).await
             } else {
-                conn.rm(&at).await
+                bounded("DELE", conn.rm(&at)).await
             };
             if let Err(e) = removed {
                 // 550 also means "refused": only a path really gone is fine.

@@ -176,15 +176,15 @@ impl Storage for FtpStorage {
                     message: "parent directory does not exist".into(),
                 });
             }
-            conn.rename(src.path(), dst.path()).await.map_err(|e| {
-                match pool.error(&shown, Doing::Change, e) {
+            core::bounded("RNFR/RNTO", conn.rename(src.path(), dst.path()))
+                .await
+                .map_err(|e| match pool.error(&shown, Doing::Change, e) {
                     StorageError::Io { message, .. } => StorageError::Io {
                         path: format!("{shown} -> {}", dst.redacted()),
                         message,
                     },
                     other => other,
-                }
-            })
+                })
         })
         .await
     }

@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use suppaftp::tokio::{AsyncNoTlsStream, TransferStream};
 use tokio::io::AsyncReadExt;
 
-use super::core::{Conn, Pool};
+use super::core::{self, Conn, Pool};
 use super::error::Doing;
 use crate::storage::{ReadBuf, ReadStream, Result, StorageError};
 
@@ -72,7 +72,9 @@ impl FtpReader {
         let mut conn = self.pool.take(&self.shown).await?;
         let error = |e| self.pool.error(&self.shown, Doing::Lookup, e);
         conn.resume_transfer(offset as usize).await.map_err(error)?;
-        let transfer = conn.retr_as_stream(&self.path).await.map_err(error)?;
+        let transfer = core::bounded("RETR", conn.retr_as_stream(&self.path))
+            .await
+            .map_err(error)?;
         open.conn = Some(conn);
         open.at = offset;
         open.transfer = Some(transfer);
@@ -141,7 +143,13 @@ impl ReadStream for FtpReader {
         if got < want || open.at >= self.size {
             // The whole file came: end the transfer (226), and the connection may serve
             // others.
-            if transfer.finish().await.is_ok() {
+            if core::bounded(
+                "the end of the download (226 after RETR)",
+                transfer.finish(),
+            )
+            .await
+            .is_ok()
+            {
                 if let Some(conn) = conn {
                     self.pool.give(conn);
                 }

@@ -49,8 +49,7 @@ impl FtpWriter {
             });
         }
         let temp = core::join(parent, &temp_name(core::base_name(target)));
-        let transfer = conn
-            .put_with_stream(&temp)
+        let transfer = core::bounded("STOR", conn.put_with_stream(&temp))
             .await
             .map_err(|e| pool.error(&shown, Doing::Change, e))?;
         Ok(FtpWriter {
@@ -76,15 +75,22 @@ impl FtpWriter {
     async fn finish(&mut self) -> Result<()> {
         let transfer = self.transfer.take().ok_or_else(|| self.closed())?;
         let error = |e| self.pool.error(&self.shown, Doing::Change, e);
-        transfer.finish().await.map_err(error)?;
+        core::bounded("the end of the upload (226 after STOR)", transfer.finish())
+            .await
+            .map_err(error)?;
         let mut conn = self.conn.take().ok_or_else(|| self.closed())?;
-        if let Err(first) = conn.rename(&self.temp, &self.target).await {
+        let rename = core::bounded("RNFR/RNTO", conn.rename(&self.temp, &self.target)).await;
+        if let Err(first) = rename {
             let target = core::stat(&self.pool, &mut conn, &self.shown, &self.target).await?;
             if target.is_none_or(|e| e.is_dir) {
                 return Err(error(first));
             }
-            conn.rm(&self.target).await.map_err(error)?;
-            conn.rename(&self.temp, &self.target).await.map_err(error)?;
+            core::bounded("DELE", conn.rm(&self.target))
+                .await
+                .map_err(error)?;
+            core::bounded("RNFR/RNTO", conn.rename(&self.temp, &self.target))
+                .await
+                .map_err(error)?;
         }
         self.finished = true;
         self.pool.give(conn);
@@ -99,10 +105,12 @@ impl FtpWriter {
         self.finished = true;
         let temp = self.temp.clone();
         self.pool
-            .with_conn(&self.shown, async |conn| match conn.rm(&temp).await {
-                Ok(()) => Ok(()),
-                Err(e) if super::error::is_unavailable(&e) => Ok(()),
-                Err(e) => Err(self.pool.error(&self.shown, Doing::Change, e)),
+            .with_conn(&self.shown, async |conn| {
+                match core::bounded("DELE", conn.rm(&temp)).await {
+                    Ok(()) => Ok(()),
+                    Err(e) if super::error::is_unavailable(&e) => Ok(()),
+                    Err(e) => Err(self.pool.error(&self.shown, Doing::Change, e)),
+                }
             })
             .await
     }
@@ -116,13 +124,16 @@ impl WriteStream for FtpWriter {
             path: self.shown.clone(),
             message: "the writer is already closed".into(),
         })?;
-        transfer
-            .write_all(&data)
-            .await
-            .map_err(|e| StorageError::Io {
-                path: self.shown.clone(),
-                message: format!("sending to the FTP server {server}: {e}"),
-            })
+        let sent = tokio::time::timeout(core::REPLY_TIMEOUT, transfer.write_all(&data)).await;
+        let why = match sent {
+            Ok(Ok(())) => return Ok(()),
+            Ok(Err(e)) => e.to_string(),
+            Err(_) => format!("it took no data for {:?}", core::REPLY_TIMEOUT),
+        };
+        Err(StorageError::Io {
+            path: self.shown.clone(),
+            message: format!("sending to the FTP server {server}: {why}"),
+        })
     }
 
     async fn commit(mut self: Box<Self>) -> Result<()> {
@@ -151,7 +162,7 @@ impl Drop for FtpWriter {
             runtime.spawn(async move {
                 let _ = pool
                     .with_conn(&shown, async |conn| {
-                        conn.rm(&temp)
+                        core::bounded("DELE", conn.rm(&temp))
                             .await
                             .map_err(|e| pool.error(&shown, Doing::Change, e))
                     })

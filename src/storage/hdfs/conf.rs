@@ -128,37 +128,54 @@ pub(super) fn qualify(loc: &Location, config: &HashMap<String, String>) -> Resul
 
 /// A nameservice (listed in `dfs.nameservices`) needs its namenodes and their addresses.
 pub(super) fn check_nameservice(authority: &str, config: &HashMap<String, String>) -> Result<()> {
-    let listed = config
-        .get("dfs.nameservices")
-        .map(|v| v.split(',').map(str::trim).any(|ns| ns == authority))
+    nameservice_addresses(authority, "rpc-address", |key| {
+        config.get(key).map(String::as_str)
+    })
+    .map(|_| ())
+}
+
+/// The addresses of the namenodes of nameservice `ns`, as Hadoop's `DFSUtilClient` reads
+/// them: `dfs.namenode.<kind>.<ns>.<nn>` for each `nn` of `dfs.ha.namenodes.<ns>`, or
+/// `dfs.namenode.<kind>.<ns>` for a federated nameservice without HA. `kind` is
+/// `rpc-address` (hdfs://), `http-address` (webhdfs://) or `https-address` (swebhdfs://).
+/// `None` when `ns` is not listed in `dfs.nameservices` (a host name); a missing key is
+/// named. Every HDFS-like backend reads a nameservice here.
+pub(in crate::storage) fn nameservice_addresses<'a>(
+    ns: &str,
+    kind: &str,
+    get: impl Fn(&str) -> Option<&'a str>,
+) -> Result<Option<Vec<String>>> {
+    let listed = get("dfs.nameservices")
+        .map(|v| v.split(',').map(str::trim).any(|listed| listed == ns))
         .unwrap_or(false);
     if !listed {
-        return Ok(());
+        return Ok(None);
     }
-    let ns = authority;
     let namenodes_key = format!("dfs.ha.namenodes.{ns}");
-    let Some(namenodes) = config.get(&namenodes_key) else {
+    let Some(namenodes) = get(&namenodes_key) else {
         // A federated, non-HA nameservice names its one namenode directly.
-        if config.contains_key(&format!("dfs.namenode.rpc-address.{ns}")) {
-            return Ok(());
+        if let Some(address) = get(&format!("dfs.namenode.{kind}.{ns}")) {
+            return Ok(Some(vec![address.trim().to_string()]));
         }
         return Err(StorageError::InvalidArgument(format!(
             "nameservice {ns} is listed in dfs.nameservices but {namenodes_key} is not set"
         )));
     };
+    let mut addresses = Vec::new();
     for nn in namenodes
         .split(',')
         .map(str::trim)
         .filter(|n| !n.is_empty())
     {
-        let address_key = format!("dfs.namenode.rpc-address.{ns}.{nn}");
-        if !config.contains_key(&address_key) {
+        let address_key = format!("dfs.namenode.{kind}.{ns}.{nn}");
+        let Some(address) = get(&address_key) else {
             return Err(StorageError::InvalidArgument(format!(
                 "namenode {nn} of nameservice {ns} has no address: {address_key} is not set"
             )));
-        }
+        };
+        addresses.push(address.trim().to_string());
     }
-    Ok(())
+    Ok(Some(addresses))
 }
 
 /// A nameservice without `dfs.ha.namenodes.NS` may name its one namenode as

@@ -11,7 +11,7 @@
 
 mod auth_probe;
 mod cleanup;
-mod conf;
+pub(super) mod conf;
 mod error;
 mod io;
 mod reader;

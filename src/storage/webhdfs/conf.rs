@@ -1,10 +1,12 @@
 //! Request properties -> the settings of one WebHDFS client: the HTTP(S) endpoint of the
-//! namenode or HttpFS gateway, who the calls are made as (`username`, as for `hdfs://`, or
-//! a delegation token), and Hadoop's `dfs.webhdfs.*` client keys that apply; the
-//! authority of `webhdfs:///path` from `fs.defaultFS`.
+//! namenode or HttpFS gateway (those of every namenode of an HA nameservice), who the calls
+//! are made as (`username`, as for `hdfs://`, or a delegation token), and Hadoop's
+//! `dfs.webhdfs.*` client keys that apply; the authority of `webhdfs:///path` from
+//! `fs.defaultFS`.
 
 use std::time::Duration;
 
+use crate::storage::hdfs::conf::nameservice_addresses;
 use crate::storage::{Location, Properties, Result, StorageError};
 
 /// Hadoop's default namenode HTTP and HTTPS ports (`dfs.namenode.http-address`,
@@ -45,8 +47,9 @@ pub(super) enum Auth {
 /// Everything one client is built from; clients are cached by it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(super) struct Settings {
-    /// `http://host:port` or `https://host:port`.
-    pub endpoint: String,
+    /// `http://host:port` or `https://host:port`: one server, or the namenodes of an HA
+    /// nameservice in `dfs.ha.namenodes.<ns>` order (calls fail over between them).
+    pub endpoints: Vec<String>,
     pub auth: Auth,
     /// Sent with every PUT, POST and DELETE, for servers with
     /// `dfs.webhdfs.rest-csrf.enabled` (harmless for the others).
@@ -58,24 +61,7 @@ pub(super) struct Settings {
 impl Settings {
     /// The settings for `loc` (qualified: it has an authority) under `props`.
     pub fn new(loc: &Location, props: &Properties) -> Result<Settings> {
-        let authority = loc.authority().unwrap_or_default();
-        // Hadoop's client would fail over between the nameservice's HTTP addresses; this
-        // one does not (yet), and says so rather than looking the name up in DNS.
-        let nameservices = props
-            .get("dfs.nameservices")
-            .map(String::as_str)
-            .unwrap_or("");
-        if nameservices.split(',').any(|ns| ns.trim() == authority) {
-            return Err(StorageError::Unsupported(format!(
-                "{loc}: '{authority}' is an HA nameservice; webhdfs:// needs the host:port of \
-                 the active namenode's HTTP server or of an HttpFS gateway"
-            )));
-        }
-        let endpoint =
-            endpoint(loc.scheme(), authority).ok_or_else(|| StorageError::InvalidPath {
-                path: loc.to_string(),
-                reason: format!("'{authority}' is no host[:port] of a WebHDFS server"),
-            })?;
+        let endpoints = endpoints(loc, props)?;
         let non_empty = |key: &str| props.get(key).map(|v| v.trim()).filter(|v| !v.is_empty());
         let auth = match (non_empty(TOKEN_KEY), non_empty(USER_KEY)) {
             (Some(token), _) => Auth::Delegation(Token(token.to_string())),
@@ -83,7 +69,7 @@ impl Settings {
             (None, None) => Auth::User(default_user()),
         };
         Ok(Settings {
-            endpoint,
+            endpoints,
             auth,
             csrf_header: non_empty(CSRF_HEADER_KEY)
                 .unwrap_or(DEFAULT_CSRF_HEADER)
@@ -92,6 +78,45 @@ impl Settings {
             read_timeout: duration(props, READ_TIMEOUT_KEY)?,
         })
     }
+}
+
+/// The server of `loc`, or, for a nameservice listed in `dfs.nameservices`, its namenodes'
+/// `dfs.namenode.http-address.<ns>.<nn>` (`https-address` for swebhdfs://), as Hadoop's
+/// WebHdfsFileSystem resolves a logical name.
+fn endpoints(loc: &Location, props: &Properties) -> Result<Vec<String>> {
+    let authority = loc.authority().unwrap_or_default();
+    let kind = match loc.scheme() {
+        "swebhdfs" => "https-address",
+        _ => "http-address",
+    };
+    let get = |key: &str| props.get(key).map(String::as_str);
+    let Some(addresses) = nameservice_addresses(authority, kind, get)
+        .map_err(|e| StorageError::InvalidArgument(format!("{loc}: {e}")))?
+    else {
+        let endpoint =
+            endpoint(loc.scheme(), authority).ok_or_else(|| StorageError::InvalidPath {
+                path: loc.to_string(),
+                reason: format!("'{authority}' is no host[:port] of a WebHDFS server"),
+            })?;
+        return Ok(vec![endpoint]);
+    };
+    let endpoints = addresses
+        .iter()
+        .map(|address| {
+            endpoint(loc.scheme(), address).ok_or_else(|| {
+                StorageError::InvalidArgument(format!(
+                    "{loc}: the {kind} '{address}' of a namenode of nameservice {authority} \
+                     is no host:port"
+                ))
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    if endpoints.is_empty() {
+        return Err(StorageError::InvalidArgument(format!(
+            "{loc}: dfs.ha.namenodes.{authority} names no namenode"
+        )));
+    }
+    Ok(endpoints)
 }
 
 /// What Hadoop's client sends without a user set: `HADOOP_USER_NAME`, else the OS user
@@ -231,7 +256,7 @@ mod tests {
     fn user_token_and_timeouts_come_from_the_properties() {
         let loc = Location::parse("swebhdfs://gw:14000/a").unwrap();
         let s = Settings::new(&loc, &props_of(&[("username", "etl")])).unwrap();
-        assert_eq!(s.endpoint, "https://gw:14000");
+        assert_eq!(s.endpoints, ["https://gw:14000"]);
         assert_eq!(s.auth, Auth::User("etl".into()));
         assert_eq!(s.connect_timeout, DEFAULT_TIMEOUT);
         let p = props_of(&[
@@ -247,9 +272,44 @@ mod tests {
         assert_eq!(s.connect_timeout, Duration::from_millis(1500));
         let bad = Settings::new(&loc, &props_of(&[(READ_TIMEOUT_KEY, "soon")])).unwrap_err();
         assert!(bad.to_string().contains(READ_TIMEOUT_KEY), "{bad}");
-        let ha = Location::parse("webhdfs://ns1/a").unwrap();
-        let bad = Settings::new(&ha, &props_of(&[("dfs.nameservices", "ns0, ns1")])).unwrap_err();
-        assert!(bad.to_string().contains("HA nameservice"), "{bad}");
+    }
+
+    #[test]
+    fn a_nameservice_resolves_to_its_namenodes_http_addresses() {
+        let ha = [
+            ("dfs.nameservices", "ns0, ns1"),
+            ("dfs.ha.namenodes.ns1", "nn1, nn2"),
+            ("dfs.namenode.http-address.ns1.nn1", "127.0.0.1:50070"),
+            ("dfs.namenode.http-address.ns1.nn2", "127.0.0.2:50070"),
+            ("dfs.namenode.https-address.ns1.nn1", "127.0.0.1:50470"),
+            ("dfs.namenode.https-address.ns1.nn2", "127.0.0.2:50470"),
+            ("dfs.namenode.http-address.ns0", "127.0.0.3:9870"),
+        ];
+        let at = |uri: &str, props: &[(&str, &str)]| {
+            Settings::new(&Location::parse(uri).unwrap(), &props_of(props)).map(|s| s.endpoints)
+        };
+        assert_eq!(
+            at("webhdfs://ns1/a", &ha).unwrap(),
+            ["http://127.0.0.1:50070", "http://127.0.0.2:50070"]
+        );
+        assert_eq!(
+            at("swebhdfs://ns1/a", &ha).unwrap(),
+            ["https://127.0.0.1:50470", "https://127.0.0.2:50470"]
+        );
+        // Federation without HA: the nameservice's one address.
+        assert_eq!(
+            at("webhdfs://ns0/a", &ha).unwrap(),
+            ["http://127.0.0.3:9870"]
+        );
+        // Not listed: a host name.
+        assert_eq!(at("webhdfs://ns2/a", &ha).unwrap(), ["http://ns2:9870"]);
+        let missing = at("webhdfs://ns1/a", &ha[..3]).unwrap_err().to_string();
+        assert!(
+            missing.contains("dfs.namenode.http-address.ns1.nn2"),
+            "{missing}"
+        );
+        let bad = at("webhdfs://ns1/a", &[("dfs.nameservices", "ns1")]).unwrap_err();
+        assert!(bad.to_string().contains("dfs.ha.namenodes.ns1"), "{bad}");
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! the HTTP client: a streamed body cannot be sent twice, and the Location (which carries
 //! the token) must never end up in an error message.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -29,9 +30,18 @@ const ESCAPED: &AsciiSet = &NON_ALPHANUMERIC
 /// The most of an error answer's body read: a RemoteException is a few hundred bytes.
 const ERROR_BODY_MAX: usize = 64 << 10;
 
+/// An HA nameservice's namenodes are tried in turn while they answer StandbyException or
+/// refuse the connection: sweeps over all of them, this long apart, for about 30 s (a
+/// failover takes seconds), then the call fails with the last namenode's answer.
+const FAILOVER_SWEEPS: usize = 60;
+const FAILOVER_PAUSE: Duration = Duration::from_millis(500);
+
 pub(super) struct Core {
     http: reqwest::Client,
     settings: Settings,
+    /// The namenode that answered last (an index into `settings.endpoints`): calls go
+    /// there first.
+    active: AtomicUsize,
 }
 
 impl Core {
@@ -47,12 +57,17 @@ impl Core {
             .tcp_keepalive(Duration::from_secs(30))
             .build()
             .map_err(|e| format!("cannot set up the HTTP client: {}", describe(e)))?;
-        Ok(Core { http, settings })
+        Ok(Core {
+            http,
+            settings,
+            active: AtomicUsize::new(0),
+        })
     }
 
-    /// The URL of `op` on `path` (absolute, as the client wrote it) with `params`.
-    fn url(&self, path: &str, op: &str, params: &[(&str, &str)]) -> String {
-        let mut url = format!("{}/webhdfs/v1", self.settings.endpoint);
+    /// The URL of `op` on `path` (absolute, as the client wrote it) with `params`, on
+    /// `endpoint`.
+    fn url(&self, endpoint: &str, path: &str, op: &str, params: &[(&str, &str)]) -> String {
+        let mut url = format!("{endpoint}/webhdfs/v1");
         for segment in path.split('/').filter(|s| !s.is_empty()) {
             url.push('/');
             url.extend(utf8_percent_encode(segment, ESCAPED));
@@ -92,6 +107,52 @@ impl Core {
         Err(error_of(resp).await)
     }
 
+    /// The first step of every call, to the namenode (or gateway); an error status becomes
+    /// the server's error. With an HA nameservice, the call goes to the namenode that
+    /// answered last and moves on to the next one on StandbyException or a refused
+    /// connection (as Hadoop's WebHdfsFileSystem fails over), for at most
+    /// [`FAILOVER_SWEEPS`] sweeps. Only failures that prove the call was not carried out
+    /// move it: a timeout or a reset might follow a rename done.
+    async fn to_namenode(
+        &self,
+        method: &Method,
+        path: &str,
+        op: &str,
+        params: &[(&str, &str)],
+    ) -> CallResult<Response> {
+        let endpoints = &self.settings.endpoints;
+        let tries = if endpoints.len() > 1 {
+            endpoints.len() * FAILOVER_SWEEPS
+        } else {
+            1
+        };
+        let first = self.active.load(Ordering::Relaxed);
+        let mut last = None;
+        for attempt in 0..tries {
+            if attempt > 0 && attempt % endpoints.len() == 0 {
+                tokio::time::sleep(FAILOVER_PAUSE).await;
+            }
+            let at = (first + attempt) % endpoints.len();
+            let url = self.url(&endpoints[at], path, op, params);
+            let failed = match self.request(method.clone(), &url).send().await {
+                Ok(resp) if resp.status().is_success() || resp.status().is_redirection() => {
+                    self.active.store(at, Ordering::Relaxed);
+                    return Ok(resp);
+                }
+                Ok(resp) => error_of(resp).await,
+                Err(e) if e.is_connect() => WebHdfsError::transport(e),
+                Err(e) => return Err(WebHdfsError::transport(e)),
+            };
+            let standby = matches!(&failed, WebHdfsError::Remote { exception, .. }
+                if exception == "StandbyException");
+            if !standby && !matches!(failed, WebHdfsError::Transport(_)) {
+                return Err(failed);
+            }
+            last = Some(failed);
+        }
+        Err(last.expect("at least one try"))
+    }
+
     /// A namenode call answered with JSON (`GETFILESTATUS`, `MKDIRS`, `RENAME` ...); an
     /// empty body is `Value::Null`.
     pub async fn json(
@@ -101,7 +162,7 @@ impl Core {
         op: &str,
         params: &[(&str, &str)],
     ) -> CallResult<Value> {
-        let resp = Self::send(self.request(method, &self.url(path, op, params))).await?;
+        let resp = self.to_namenode(&method, path, op, params).await?;
         let body = resp.bytes().await.map_err(WebHdfsError::transport)?;
         if body.iter().all(u8::is_ascii_whitespace) {
             return Ok(Value::Null);
@@ -121,7 +182,7 @@ impl Core {
         params: &[(&str, &str)],
         body: Option<reqwest::Body>,
     ) -> CallResult<Response> {
-        let first = Self::send(self.request(method.clone(), &self.url(path, op, params))).await?;
+        let first = self.to_namenode(&method, path, op, params).await?;
         if !first.status().is_redirection() {
             return Ok(first);
         }
@@ -211,9 +272,11 @@ mod tests {
     use super::*;
     use crate::storage::webhdfs::conf::Token;
 
+    const E: &str = "http://127.0.0.1:9870";
+
     fn core(auth: Auth) -> Core {
         Core::new(Settings {
-            endpoint: "http://127.0.0.1:9870".into(),
+            endpoints: vec!["http://127.0.0.1:9870".into()],
             auth,
             csrf_header: "X-XSRF-HEADER".into(),
             connect_timeout: Duration::from_secs(1),
@@ -226,16 +289,16 @@ mod tests {
     fn urls_escape_names_and_carry_the_user_or_the_token() {
         let c = core(Auth::User("etl user".into()));
         assert_eq!(
-            c.url("/tmp/a b/50%+x?.csv", "OPEN", &[("offset", "10")]),
+            c.url(E, "/tmp/a b/50%+x?.csv", "OPEN", &[("offset", "10")]),
             "http://127.0.0.1:9870/webhdfs/v1/tmp/a%20b/50%25%2Bx%3F.csv?op=OPEN&offset=10&user.name=etl%20user"
         );
         assert_eq!(
-            c.url("/", "GETFILESTATUS", &[]),
+            c.url(E, "/", "GETFILESTATUS", &[]),
             "http://127.0.0.1:9870/webhdfs/v1/?op=GETFILESTATUS&user.name=etl%20user"
         );
         let c = core(Auth::Delegation(Token("tok=en".into())));
         assert!(c
-            .url("/a", "DELETE", &[])
+            .url(E, "/a", "DELETE", &[])
             .ends_with("?op=DELETE&delegation=tok%3Den"));
     }
 }

@@ -1,5 +1,6 @@
 //! `webhdfs://host:port/path` and `swebhdfs://` (HTTPS): HDFS through its REST API, on a
-//! namenode's HTTP port or an HttpFS gateway (the same API), as Hadoop's
+//! namenode's HTTP port or an HttpFS gateway (the same API), or `webhdfs://<nameservice>/`
+//! failing over between the namenodes of an HA nameservice, as Hadoop's
 //! WebHdfsFileSystem reaches it. The REST calls are written here on reqwest: opendal's
 //! WebHDFS service has no rename, deletes only non-recursively, and sends a file in one
 //! request body (or as blocks concatenated at the end), where the broker needs renames of
@@ -32,7 +33,7 @@ use error::to_storage_error;
 use reader::WebHdfsReader;
 use writer::WebHdfsWriter;
 
-/// One client per settings (endpoint, user or token, timeouts), dropped when idle.
+/// One client per settings (endpoints, user or token, timeouts), dropped when idle.
 pub struct WebHdfsBackend {
     clients: ClientCache<Settings, WebHdfsStorage>,
 }

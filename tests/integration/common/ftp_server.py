@@ -23,8 +23,30 @@ authorizer.add_user(os.environ["FTP_USER"], os.environ["FTP_PASSWORD"], ROOT, pe
 authorizer.add_user(os.environ["FTP_READER"], os.environ["FTP_READER_PASSWORD"], ROOT, perm="elr")
 
 
+class HandedOverActiveDTP(FTPHandler.active_dtp):
+    """pyftpdlib 2.2.0's ActiveDTP hands its connected socket to the data channel but
+    stays the session's `_dtp_connector`, remembering the socket's fd number. When the
+    session later ends or sends PORT again, it closes that connector, which unregisters
+    the fd number from the IO loop: by then the data channel may have closed that fd and a
+    new connection (another session) been given the same number, and that connection is
+    never read again (it stalls until its 300 s idle timeout). Open upstream (pyftpdlib
+    pull request 657, whose fix the maintainer asked to move into del_channel): once the
+    socket is handed over, the connector no longer unregisters anything."""
+
+    _handed_over = False
+
+    def handle_connect(self):
+        super().handle_connect()
+        self._handed_over = True
+
+    def del_channel(self, map=None):
+        if not self._handed_over:
+            super().del_channel(map)
+
+
 class Handler(FTPHandler):
     authorizer = authorizer
+    active_dtp = HandedOverActiveDTP
     banner = "broker test FTP server"
 
 
