@@ -6,6 +6,8 @@
 //! positional, and a writer must be either committed or aborted, never just dropped.
 
 mod cache;
+mod clip;
+mod fill;
 pub mod ftp;
 pub mod glob;
 pub mod hdfs;

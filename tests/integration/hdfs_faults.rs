@@ -22,6 +22,19 @@ fn cluster() -> Cluster {
     guard
 }
 
+/// [`cluster`], its namenode's URI, a broker and a connection to it; `None` (the test
+/// skips) where HDFS cannot run.
+fn on_cluster() -> Option<(Cluster, String, BrokerProcess, Client)> {
+    if missing(Server::Hdfs) {
+        return None;
+    }
+    let cluster = cluster();
+    let nn = cluster.namenode_uri(0);
+    let broker = BrokerProcess::start();
+    let c = broker.client();
+    Some((cluster, nn, broker, c))
+}
+
 /// Restarts whatever an earlier (maybe failed) test left stopped.
 fn restore(cluster: &mut MiniCluster) {
     if cluster.fact("namenode.0.running") != "true" {
@@ -51,6 +64,24 @@ fn read_and_compare(c: &mut Client, fd: &TBrokerFD, data: &[u8], from: usize, to
     }
 }
 
+/// pwrites `data` from `offset` on in pieces of `piece` bytes, each acknowledged.
+#[track_caller]
+fn pwrite_pieces(c: &mut Client, fd: &TBrokerFD, offset: usize, data: &[u8], piece: usize) {
+    for (i, chunk) in data.chunks(piece).enumerate() {
+        assert_ok(&c.pwrite(fd, (offset + i * piece) as i64, chunk));
+    }
+}
+
+/// After a fault: a new file under `dir` (`more`, in 1 MiB pwrites) is written and reads
+/// back whole; then `dir` is deleted.
+#[track_caller]
+fn write_again_and_clean_up(c: &mut Client, dir: &str, more: Vec<u8>) {
+    let fresh = format!("{dir}/after.bin");
+    c.write_file(&fresh, "be:1", &more, MIB);
+    assert!(c.read_file(&fresh, "be:1", 4 << 20) == more);
+    assert_ok(&c.delete(dir));
+}
+
 /// A 48 MiB file (48 blocks, each on all 3 datanodes) read with 1 MiB preads while
 /// datanodes die. The namenode lists replicas with one random "local" datanode first
 /// (all of them are on 127.0.0.1), so a reader may prefer any of the three: datanode 0
@@ -58,14 +89,10 @@ fn read_and_compare(c: &mut Client, fd: &TBrokerFD, data: &[u8], from: usize, to
 /// one this reader prefers dies under it. Every byte must still arrive, in time.
 #[test]
 fn datanodes_stopped_in_the_middle_of_a_long_read() {
-    if missing(Server::Hdfs) {
-        return;
-    }
     const SIZE: usize = 48 * MIB;
-    let mut cluster = cluster();
-    let nn = cluster.namenode_uri(0);
-    let broker = BrokerProcess::start();
-    let mut c = broker.client();
+    let Some((mut cluster, nn, _broker, mut c)) = on_cluster() else {
+        return;
+    };
     let dir = format!("{nn}/tmp/{}", unique("dn-read"));
     let path = format!("{dir}/big.bin");
     let data = test_data(SIZE, 48);
@@ -105,13 +132,9 @@ fn datanodes_stopped_in_the_middle_of_a_long_read() {
 /// back by itself once the namenode does.
 #[test]
 fn namenode_down_fails_fast_and_service_resumes() {
-    if missing(Server::Hdfs) {
+    let Some((mut cluster, nn, broker, mut c)) = on_cluster() else {
         return;
-    }
-    let mut cluster = cluster();
-    let nn = cluster.namenode_uri(0);
-    let broker = BrokerProcess::start();
-    let mut c = broker.client();
+    };
     let dir = format!("{nn}/tmp/{}", unique("nn-down"));
     let path = format!("{dir}/a.bin");
     let data = test_data(3 * MIB, 5);
@@ -187,11 +210,7 @@ fn namenode_down_fails_fast_and_service_resumes() {
     assert_eq!(c.glob(&format!("{dir}/*")), vec![path.clone()]);
     read_and_compare(&mut c, &fd, &data, 2 * MIB, 3 * MIB);
     assert_ok(&c.close_reader(&fd));
-    let fresh = format!("{dir}/after.bin");
-    let more = test_data(2 * MIB + 1, 6);
-    c.write_file(&fresh, "be:1", &more, MIB);
-    assert!(c.read_file(&fresh, "be:1", 4 << 20) == more);
-    assert_ok(&c.delete(&dir));
+    write_again_and_clean_up(&mut c, &dir, test_data(2 * MIB + 1, 6));
 }
 
 /// Every datanode dies in the middle of two writes. One writer only closes: its
@@ -200,13 +219,9 @@ fn namenode_down_fails_fast_and_service_resumes() {
 /// same way. Data loss is never OK, and nothing complete is left under either path.
 #[test]
 fn a_write_losing_every_datanode_is_never_reported_as_success() {
-    if missing(Server::Hdfs) {
+    let Some((mut cluster, nn, _broker, mut c)) = on_cluster() else {
         return;
-    }
-    let mut cluster = cluster();
-    let nn = cluster.namenode_uri(0);
-    let broker = BrokerProcess::start();
-    let mut c = broker.client();
+    };
     let dir = format!("{nn}/tmp/{}", unique("dn-write"));
     let closing = format!("{dir}/closing.bin");
     let writing = format!("{dir}/writing.bin");
@@ -214,12 +229,8 @@ fn a_write_losing_every_datanode_is_never_reported_as_success() {
     let fd_closing = c.writer_fd(&closing, "be:1");
     let fd_writing = c.writer_fd(&writing, "be:1");
     // 2.5 blocks and 3 blocks.
-    for (i, piece) in data[..5 * MIB / 2].chunks(MIB).enumerate() {
-        assert_ok(&c.pwrite(&fd_closing, (i * MIB) as i64, piece));
-    }
-    for i in 0..3 {
-        assert_ok(&c.pwrite(&fd_writing, (i * MIB) as i64, &data[i * MIB..(i + 1) * MIB]));
-    }
+    pwrite_pieces(&mut c, &fd_closing, 0, &data[..5 * MIB / 2], MIB);
+    pwrite_pieces(&mut c, &fd_writing, 0, &data[..3 * MIB], MIB);
 
     for i in 0..3 {
         cluster.command(&format!("stop-datanode {i}"));
@@ -279,11 +290,7 @@ fn a_write_losing_every_datanode_is_never_reported_as_success() {
         }
     }
     // The cluster (and the broker's client) works again.
-    let fresh = format!("{dir}/after.bin");
-    let more = test_data(3 * MIB + 3, 10);
-    c.write_file(&fresh, "be:1", &more, MIB);
-    assert!(c.read_file(&fresh, "be:1", 4 << 20) == more);
-    assert_ok(&c.delete(&dir));
+    write_again_and_clean_up(&mut c, &dir, test_data(3 * MIB + 3, 10));
 }
 
 /// One datanode of three dies in the middle of a block being written (a datanode
@@ -292,30 +299,19 @@ fn a_write_losing_every_datanode_is_never_reported_as_success() {
 /// byte arrives. hdfs-native alone failed the write here ("No new datanode found").
 #[test]
 fn a_write_losing_one_datanode_mid_block_completes() {
-    if missing(Server::Hdfs) {
+    let Some((mut cluster, nn, _broker, mut c)) = on_cluster() else {
         return;
-    }
-    let mut cluster = cluster();
-    let nn = cluster.namenode_uri(0);
-    let broker = BrokerProcess::start();
-    let mut c = broker.client();
+    };
     let dir = format!("{nn}/tmp/{}", unique("dn-write-one"));
     let path = format!("{dir}/survives.bin");
     // 3 full blocks, then the 4th block: a quarter before the failure, half after it.
     let data = test_data(3 * MIB + 3 * MIB / 4, 13);
     let before = 3 * MIB + MIB / 4;
     let fd = c.writer_fd(&path, "be:1");
-    let mut offset = 0;
-    for piece in data[..before].chunks(MIB / 4) {
-        assert_ok(&c.pwrite(&fd, offset as i64, piece));
-        offset += piece.len();
-    }
+    pwrite_pieces(&mut c, &fd, 0, &data[..before], MIB / 4);
     cluster.command("stop-datanode 1");
     let started = Instant::now();
-    for piece in data[before..].chunks(64 << 10) {
-        assert_ok(&c.pwrite(&fd, offset as i64, piece));
-        offset += piece.len();
-    }
+    pwrite_pieces(&mut c, &fd, before, &data[before..], 64 << 10);
     assert_ok(&c.close_writer(&fd));
     let took = started.elapsed();
     eprintln!("half a block written and closed with datanode 1 down: {took:?}");
@@ -335,25 +331,16 @@ fn a_write_losing_one_datanode_mid_block_completes() {
 #[test]
 #[ignore = "hdfs-native 0.14 does not exclude a dead datanode from the next block's pipeline"]
 fn a_write_losing_one_datanode_across_blocks_completes() {
-    if missing(Server::Hdfs) {
+    let Some((mut cluster, nn, _broker, mut c)) = on_cluster() else {
         return;
-    }
-    let mut cluster = cluster();
-    let nn = cluster.namenode_uri(0);
-    let broker = BrokerProcess::start();
-    let mut c = broker.client();
+    };
     let dir = format!("{nn}/tmp/{}", unique("dn-write-blocks"));
     let path = format!("{dir}/survives.bin");
     let data = test_data(12 * MIB + 77, 14);
     let fd = c.writer_fd(&path, "be:1");
-    let chunks: Vec<&[u8]> = data.chunks(MIB).collect();
-    for (i, piece) in chunks[..3].iter().enumerate() {
-        assert_ok(&c.pwrite(&fd, (i * MIB) as i64, piece));
-    }
+    pwrite_pieces(&mut c, &fd, 0, &data[..3 * MIB], MIB);
     cluster.command("stop-datanode 1");
-    for (i, piece) in chunks.iter().enumerate().skip(3) {
-        assert_ok(&c.pwrite(&fd, (i * MIB) as i64, piece));
-    }
+    pwrite_pieces(&mut c, &fd, 3 * MIB, &data[3 * MIB..], MIB);
     assert_ok(&c.close_writer(&fd));
     assert!(c.read_file(&path, "be:1", 4 << 20) == data);
     cluster.command("restart-datanode 1");
@@ -373,13 +360,9 @@ fn deferred_cleanups(broker: &BrokerProcess, outcome: &str) -> f64 {
 /// in the background once it is back, counted in /metrics.
 #[test]
 fn a_write_losing_the_namenode_keeps_the_previous_file() {
-    if missing(Server::Hdfs) {
+    let Some((mut cluster, nn, broker, mut c)) = on_cluster() else {
         return;
-    }
-    let mut cluster = cluster();
-    let nn = cluster.namenode_uri(0);
-    let broker = BrokerProcess::start();
-    let mut c = broker.client();
+    };
     let dir = format!("/tmp/{}", unique("keep"));
     let path = format!("{nn}{dir}/table.bin");
     let complete = test_data(8 * MIB, 31);
@@ -387,9 +370,7 @@ fn a_write_losing_the_namenode_keeps_the_previous_file() {
 
     let fd = c.writer_fd(&path, "be:1");
     let partial = test_data(3 * MIB, 32);
-    for (i, piece) in partial.chunks(MIB).enumerate() {
-        assert_ok(&c.pwrite(&fd, (i * MIB) as i64, piece));
-    }
+    pwrite_pieces(&mut c, &fd, 0, &partial, MIB);
     // Mid-write: the target is the complete file; the new bytes are in a hidden file.
     assert_eq!(c.file_size(&path).file_size, Some(8 * MIB as i64));
     let names = names_at(&nn, &dir);
@@ -428,15 +409,11 @@ fn a_write_losing_the_namenode_keeps_the_previous_file() {
 /// writes it (the namenode recovers its lease within the hour).
 #[test]
 fn a_killed_broker_leaves_only_a_hidden_temporary_file() {
-    if missing(Server::Hdfs) {
+    let Some((_cluster, nn, mut broker, mut c)) = on_cluster() else {
         return;
-    }
-    let cluster = cluster();
-    let nn = cluster.namenode_uri(0);
+    };
     let dir = format!("/tmp/{}", unique("killed"));
     let path = format!("{nn}{dir}/part-0.csv");
-    let mut broker = BrokerProcess::start();
-    let mut c = broker.client();
     let old = test_data(MIB + 5, 41);
     c.write_file(&path, "be:1", &old, MIB);
     let fd = c.writer_fd(&path, "be:1");
@@ -488,13 +465,9 @@ fn write_until_failure(c: &mut Client, path: &str, data: &[u8]) -> TBrokerOperat
 /// file needs only its own name, as without the temporary file.
 #[test]
 fn quotas_of_the_target_directory_apply() {
-    if missing(Server::Hdfs) {
+    let Some((mut cluster, nn, _broker, mut c)) = on_cluster() else {
         return;
-    }
-    let mut cluster = cluster();
-    let nn = cluster.namenode_uri(0);
-    let broker = BrokerProcess::start();
-    let mut c = broker.client();
+    };
     let dir = format!("/tmp/{}", unique("quota"));
     let url = |name: &str| format!("{nn}{dir}/{name}");
     let old = test_data(1000, 51);
@@ -594,9 +567,7 @@ fn slow_block_reports_refusing_new_blocks_are_ridden_out() {
     let data = test_data(6 * MIB + 12_345, 62);
     let started = Instant::now();
     let fd = c.writer_fd(&path, "be:1");
-    for (i, piece) in data.chunks(MIB / 2).enumerate() {
-        assert_ok(&c.pwrite(&fd, (i * MIB / 2) as i64, piece));
-    }
+    pwrite_pieces(&mut c, &fd, 0, &data, MIB / 2);
     assert_ok(&c.close_writer(&fd));
     eprintln!("6 MiB with lagging block reports: {:?}", started.elapsed());
     let log = broker.log();

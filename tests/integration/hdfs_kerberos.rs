@@ -154,6 +154,18 @@ impl KerberosBroker {
     }
 }
 
+/// The secure cluster, a broker of it (`extra` conf lines) and a connection to that;
+/// `None` (the test skips) where the cluster cannot run.
+fn on_secure(extra: &[(&str, &str)]) -> Option<(Secure, KerberosBroker, Client)> {
+    if missing(Server::Kerberos) {
+        return None;
+    }
+    let s = secure();
+    let kb = KerberosBroker::start(&s, extra);
+    let c = kb.broker.client();
+    Some((s, kb, c))
+}
+
 /// An hdfs-native client logged in as `u`, bypassing the broker.
 fn direct_client(nn: &str, u: &User) -> hdfs_native::Client {
     hdfs_native::ClientBuilder::new()
@@ -325,22 +337,19 @@ fn two_principals_concurrently_through_one_broker() {
 /// A keytab sent inline lives in a private file only while a client or stream needs it.
 #[test]
 fn inline_keytab_is_private_and_removed() {
-    if missing(Server::Kerberos) {
-        return;
-    }
-    let s = secure();
-    let bob = s.user("bob");
     // Long enough for the first write to finish before its client ages, on a loaded
     // machine too (the sweep removes an aged client's file once no stream needs it).
     const AGE_SECONDS: u64 = 4;
     let age = AGE_SECONDS.to_string();
-    let mut kb = KerberosBroker::start(&s, &[("kerberos_token_expire_seconds", &age)]);
+    let Some((s, mut kb, mut c)) = on_secure(&[("kerberos_token_expire_seconds", &age)]) else {
+        return;
+    };
+    let bob = s.user("bob");
     assert!(
         kb.keytab_files().is_empty(),
         "nothing written before a request"
     );
     let props = with_keytab_content(&bob);
-    let mut c = kb.broker.client();
     let path = format!("{}/bob/{}.txt", s.nn, unique("inline"));
     c.with_props(&props)
         .write_file(&path, "be:1", b"inline", 1024);
@@ -400,14 +409,11 @@ fn inline_keytab_is_private_and_removed() {
 /// Bad Kerberos settings: the key or the KDC's reason is named, never the keytab.
 #[test]
 fn login_problems_are_named() {
-    if missing(Server::Kerberos) {
+    let Some((s, kb, mut c)) = on_secure(&[]) else {
         return;
-    }
-    let s = secure();
+    };
     let (alice, bob) = (s.user("alice"), s.user("bob"));
     let (ghost, stale) = (s.user("ghost"), s.user("stale"));
-    let kb = KerberosBroker::start(&s, &[]);
-    let mut c = kb.broker.client();
     let path = format!("{}/alice", s.nn);
     let code_and_message = |c: &mut Client, p: &Props| {
         let r = c.with_props(p).exists(&path);
@@ -483,13 +489,10 @@ fn login_problems_are_named() {
 /// no protection level.
 #[test]
 fn missing_or_wrong_data_transfer_protection_is_named() {
-    if missing(Server::Kerberos) {
+    let Some((s, _kb, mut c)) = on_secure(&[]) else {
         return;
-    }
-    let s = secure();
+    };
     let alice = s.user("alice");
-    let kb = KerberosBroker::start(&s, &[]);
-    let mut c = kb.broker.client();
     let dir = format!("{}/alice/{}", s.nn, unique("dtp"));
     let good = with_keytab_path(&alice);
     let path = format!("{dir}/in.bin");
@@ -569,14 +572,11 @@ fn garbage_keytab(u: &User) -> Props {
 /// short) log in again from the keytab.
 #[test]
 fn sessions_outlive_ticket_expiry() {
-    if missing(Server::Kerberos) {
+    let Some((s, _kb, mut c)) = on_secure(&[("kerberos_token_expire_seconds", "5")]) else {
         return;
-    }
-    let s = secure();
+    };
     let alice = s.user("alice");
     let bob = s.user("bob");
-    let kb = KerberosBroker::start(&s, &[("kerberos_token_expire_seconds", "5")]);
-    let mut c = kb.broker.client();
     let (pa, pb) = (with_keytab_path(&alice), with_keytab_content(&bob));
     let dir = unique("renew");
     let long = format!("{}/alice/{dir}/long.bin", s.nn);
@@ -685,13 +685,10 @@ fn simple_and_secure_clusters_in_one_broker() {
 /// file, FILE_NOT_FOUND; alice's own files work.
 #[test]
 fn viewfs_over_the_secure_cluster_maps_errors_as_hdfs() {
-    if missing(Server::Kerberos) {
+    let Some((s, _kb, mut c)) = on_secure(&[]) else {
         return;
-    }
-    let s = secure();
+    };
     let alice = s.user("alice");
-    let kb = KerberosBroker::start(&s, &[]);
-    let mut c = kb.broker.client();
     let mounted = |mut p: Props| {
         p.insert(
             "fs.viewfs.mounttable.sec.link./a".into(),

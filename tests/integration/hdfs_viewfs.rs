@@ -27,6 +27,19 @@ fn broker_with_mount_table(cluster: &MiniCluster) -> BrokerProcess {
     BrokerProcess::start_with_hadoop_conf(&[], Some(&cluster.conf_dir()))
 }
 
+/// The cluster (its mount table checked), a broker of it and a connection to that; `None`
+/// (the test skips) where HDFS cannot run.
+fn on_cluster() -> Option<(Cluster, BrokerProcess, Client)> {
+    if missing(Server::Hdfs) {
+        return None;
+    }
+    let cluster = cluster();
+    check_mount_table(&cluster);
+    let broker = broker_with_mount_table(&cluster);
+    let c = broker.client();
+    Some((cluster, broker, c))
+}
+
 /// The suite on `viewfs://cluster/tmp/viewfs-conf-*` (so on ns2, see
 /// `tmp_is_mounted_from_ns2`), the mount table from the cluster's conf/ XML.
 mod conformance {
@@ -55,13 +68,9 @@ mod conformance {
 
 #[test]
 fn tmp_is_mounted_from_ns2() {
-    if missing(Server::Hdfs) {
+    let Some((cluster, _broker, mut c)) = on_cluster() else {
         return;
-    }
-    let cluster = cluster();
-    check_mount_table(&cluster);
-    let broker = broker_with_mount_table(&cluster);
-    let mut c = broker.client();
+    };
     let dir = unique("vtmp");
     let via_view = format!("viewfs://cluster/tmp/{dir}/f.bin");
     let data = test_data(2 * (1 << 20) + 99, 11);
@@ -106,13 +115,9 @@ fn tmp_is_mounted_from_ns2() {
 
 #[test]
 fn data_and_fallback_are_mounted_from_ns1() {
-    if missing(Server::Hdfs) {
+    let Some((cluster, _broker, mut c)) = on_cluster() else {
         return;
-    }
-    let cluster = cluster();
-    check_mount_table(&cluster);
-    let broker = broker_with_mount_table(&cluster);
-    let mut c = broker.client();
+    };
     let (nn1, nn2) = (cluster.namenode_uri(0), cluster.namenode_uri(1));
 
     // /data → hdfs://ns1/data: a quick round trip.
@@ -154,13 +159,9 @@ fn data_and_fallback_are_mounted_from_ns1() {
 /// each naming the path as the client gave it.
 #[test]
 fn errors_through_a_mount_map_as_on_hdfs() {
-    if missing(Server::Hdfs) {
+    let Some((cluster, _broker, mut c)) = on_cluster() else {
         return;
-    }
-    let cluster = cluster();
-    check_mount_table(&cluster);
-    let broker = broker_with_mount_table(&cluster);
-    let mut c = broker.client();
+    };
     let (nn1, nn2) = (cluster.namenode_uri(0), cluster.namenode_uri(1));
     let alice = Props::from([("username".to_string(), "alice".to_string())]);
     let dir = unique("verr");

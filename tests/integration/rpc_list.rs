@@ -46,24 +46,58 @@ fn fixture() -> tempfile::TempDir {
     dir
 }
 
-/// `file:/<root>/<rel>` for each relative path, sorted like [`listed`].
-fn expect(root: &Path, rels: &[&str]) -> Vec<String> {
-    let mut v: Vec<String> = rels.iter().map(|r| file_uri(&root.join(r))).collect();
-    v.sort();
-    v
+/// A broker, a connection to it and a fresh [`fixture`] tree, as every test starts.
+struct Listing {
+    c: Client,
+    dir: tempfile::TempDir,
+    _broker: BrokerProcess,
+}
+
+impl Listing {
+    fn start() -> Self {
+        let broker = BrokerProcess::start();
+        Listing {
+            c: broker.client(),
+            dir: fixture(),
+            _broker: broker,
+        }
+    }
+
+    fn root(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// `file:///<root>/<rel>` (`rel` may hold glob characters).
+    fn at(&self, rel: &str) -> String {
+        uri(&self.root().join(rel))
+    }
+
+    /// `file:/<root>/<rel>` for each relative path, sorted like [`listed`].
+    fn expect(&self, rels: &[&str]) -> Vec<String> {
+        let mut v: Vec<String> = rels
+            .iter()
+            .map(|r| file_uri(&self.root().join(r)))
+            .collect();
+        v.sort();
+        v
+    }
+
+    /// What a plain listing of `<root>/<rel>` lists.
+    fn glob(&mut self, rel: &str) -> Vec<String> {
+        let pattern = self.at(rel);
+        self.c.glob(&pattern)
+    }
 }
 
 #[test]
 fn exact_file_is_listed_as_itself_with_all_fields() {
-    let broker = BrokerProcess::start();
-    let mut c = broker.client();
-    let dir = fixture();
-    let resp = c.list(&uri(&dir.path().join("flat/a.csv")), false, false);
+    let mut t = Listing::start();
+    let resp = t.c.list(&t.at("flat/a.csv"), false, false);
     assert_ok(&resp.op_status);
     let files = resp.files.unwrap();
     assert_eq!(files.len(), 1, "{files:?}");
     let f = &files[0];
-    assert_eq!(f.path, file_uri(&dir.path().join("flat/a.csv")));
+    assert_eq!(f.path, file_uri(&t.root().join("flat/a.csv")));
     assert!(!f.is_dir);
     assert_eq!(f.size, 3);
     assert!(f.is_splitable, "files are splitable");
@@ -71,10 +105,8 @@ fn exact_file_is_listed_as_itself_with_all_fields() {
 
 #[test]
 fn exact_directory_is_one_entry_for_the_directory_itself() {
-    let broker = BrokerProcess::start();
-    let mut c = broker.client();
-    let dir = fixture();
-    let resp = c.list(&uri(&dir.path().join("tree")), false, false);
+    let mut t = Listing::start();
+    let resp = t.c.list(&t.at("tree"), false, false);
     assert_ok(&resp.op_status);
     let files = resp.files.unwrap();
     assert_eq!(
@@ -82,24 +114,21 @@ fn exact_directory_is_one_entry_for_the_directory_itself() {
         1,
         "a directory is one entry, not its children: {files:?}"
     );
-    assert_eq!(files[0].path, file_uri(&dir.path().join("tree")));
+    assert_eq!(files[0].path, file_uri(&t.root().join("tree")));
     assert!(files[0].is_dir);
     assert!(!files[0].is_splitable, "a directory is not splitable");
     // Trailing slash: still the directory itself.
-    let slash = format!("{}/", uri(&dir.path().join("tree")));
-    assert_eq!(c.glob(&slash), vec![file_uri(&dir.path().join("tree"))]);
+    let slash = format!("{}/", t.at("tree"));
+    assert_eq!(t.c.glob(&slash), vec![file_uri(&t.root().join("tree"))]);
 }
 
 #[test]
 fn glob_dir_star_lists_children_with_their_kinds() {
-    let broker = BrokerProcess::start();
-    let mut c = broker.client();
-    let dir = fixture();
-    let root = dir.path();
-    let resp = c.list(&format!("{}/*", uri(&root.join("tree"))), false, false);
+    let mut t = Listing::start();
+    let resp = t.c.list(&t.at("tree/*"), false, false);
     assert_eq!(
         listed(&resp),
-        expect(root, &["tree/p1", "tree/p2", "tree/p3", "tree/f.csv"])
+        t.expect(&["tree/p1", "tree/p2", "tree/p3", "tree/f.csv"])
     );
     for f in resp.files.unwrap() {
         let is_dir = !f.path.ends_with(".csv");
@@ -110,78 +139,62 @@ fn glob_dir_star_lists_children_with_their_kinds() {
         }
     }
     assert_eq!(
-        c.glob(&format!("{}/*", uri(&root.join("flat")))),
-        expect(
-            root,
-            &[
-                "flat/a.csv",
-                "flat/b.csv",
-                "flat/c.csv",
-                "flat/d.csv",
-                "flat/ab.csv",
-                "flat/x.txt"
-            ]
-        )
+        t.glob("flat/*"),
+        t.expect(&[
+            "flat/a.csv",
+            "flat/b.csv",
+            "flat/c.csv",
+            "flat/d.csv",
+            "flat/ab.csv",
+            "flat/x.txt"
+        ])
     );
     assert_eq!(
-        c.glob(&format!("{}/*.csv", uri(&root.join("flat")))),
-        expect(
-            root,
-            &[
-                "flat/a.csv",
-                "flat/b.csv",
-                "flat/c.csv",
-                "flat/d.csv",
-                "flat/ab.csv"
-            ]
-        )
+        t.glob("flat/*.csv"),
+        t.expect(&[
+            "flat/a.csv",
+            "flat/b.csv",
+            "flat/c.csv",
+            "flat/d.csv",
+            "flat/ab.csv"
+        ])
     );
 }
 
 #[test]
 fn glob_star_in_a_middle_component() {
-    let broker = BrokerProcess::start();
-    let mut c = broker.client();
-    let dir = fixture();
-    let root = dir.path();
+    let mut t = Listing::start();
     assert_eq!(
-        c.glob(&format!("{}/*/x.csv", uri(&root.join("tree")))),
-        expect(root, &["tree/p1/x.csv", "tree/p2/x.csv"])
+        t.glob("tree/*/x.csv"),
+        t.expect(&["tree/p1/x.csv", "tree/p2/x.csv"])
     );
     assert_eq!(
-        c.glob(&format!("{}/p*/*.csv", uri(&root.join("tree")))),
-        expect(root, &["tree/p1/x.csv", "tree/p2/x.csv", "tree/p3/z.csv"])
+        t.glob("tree/p*/*.csv"),
+        t.expect(&["tree/p1/x.csv", "tree/p2/x.csv", "tree/p3/z.csv"])
     );
 }
 
 #[test]
 fn glob_braces_pick_alternatives() {
-    let broker = BrokerProcess::start();
-    let mut c = broker.client();
-    let dir = fixture();
-    let root = dir.path();
+    let mut t = Listing::start();
     assert_eq!(
-        c.glob(&format!("{}/{{a,b}}/*.csv", uri(&root.join("alt")))),
-        expect(root, &["alt/a/x.csv", "alt/b/x.csv"])
+        t.glob("alt/{a,b}/*.csv"),
+        t.expect(&["alt/a/x.csv", "alt/b/x.csv"])
     );
     assert_eq!(
-        c.glob(&format!("{}/{{a,d}}.csv", uri(&root.join("flat")))),
-        expect(root, &["flat/a.csv", "flat/d.csv"])
+        t.glob("flat/{a,d}.csv"),
+        t.expect(&["flat/a.csv", "flat/d.csv"])
     );
     assert_eq!(
-        c.glob(&format!("{}/{{a,{{b,c}}}}/x.csv", uri(&root.join("alt")))),
-        expect(root, &["alt/a/x.csv", "alt/b/x.csv", "alt/c/x.csv"]),
+        t.glob("alt/{a,{b,c}}/x.csv"),
+        t.expect(&["alt/a/x.csv", "alt/b/x.csv", "alt/c/x.csv"]),
         "nested groups"
     );
 }
 
 #[test]
 fn glob_character_classes_and_question_mark() {
-    let broker = BrokerProcess::start();
-    let mut c = broker.client();
-    let dir = fixture();
-    let root = dir.path();
-    let flat = uri(&root.join("flat"));
+    let mut t = Listing::start();
     let cases: &[(&str, &[&str])] = &[
         ("[abc].csv", &["flat/a.csv", "flat/b.csv", "flat/c.csv"]),
         ("[a-c].csv", &["flat/a.csv", "flat/b.csv", "flat/c.csv"]),
@@ -196,9 +209,8 @@ fn glob_character_classes_and_question_mark() {
     ];
     let mut failures = Vec::new();
     for (pattern, want) in cases {
-        let resp = c.list(&format!("{flat}/{pattern}"), false, false);
-        let got = listed(&resp);
-        if got != expect(root, want) {
+        let got = t.glob(&format!("flat/{pattern}"));
+        if got != t.expect(want) {
             failures.push(format!("{pattern}: got {got:?}"));
         }
     }
@@ -207,64 +219,45 @@ fn glob_character_classes_and_question_mark() {
 
 #[test]
 fn glob_backslash_escapes_a_glob_character() {
-    let broker = BrokerProcess::start();
-    let mut c = broker.client();
-    let dir = fixture();
-    let root = dir.path();
-    let esc = uri(&root.join("esc"));
+    let mut t = Listing::start();
     // No wildcard left: the literal name.
-    assert_eq!(
-        c.glob(&format!(r"{esc}/a\*b.csv")),
-        expect(root, &["esc/a*b.csv"])
-    );
-    assert_eq!(
-        c.glob(&format!(r"{esc}/a\?b.csv")),
-        expect(root, &["esc/a?b.csv"])
-    );
+    assert_eq!(t.glob(r"esc/a\*b.csv"), t.expect(&["esc/a*b.csv"]));
+    assert_eq!(t.glob(r"esc/a\?b.csv"), t.expect(&["esc/a?b.csv"]));
     // An escaped star next to a real one: only names with a literal '*'.
-    assert_eq!(
-        c.glob(&format!(r"{esc}/a\**")),
-        expect(root, &["esc/a*b.csv"])
-    );
+    assert_eq!(t.glob(r"esc/a\**"), t.expect(&["esc/a*b.csv"]));
     // Unescaped, the same characters are wildcards.
     assert_eq!(
-        c.glob(&format!("{esc}/a?b.csv")),
-        expect(root, &["esc/a*b.csv", "esc/a?b.csv", "esc/axb.csv"])
+        t.glob("esc/a?b.csv"),
+        t.expect(&["esc/a*b.csv", "esc/a?b.csv", "esc/axb.csv"])
     );
 }
 
 #[test]
 fn glob_brace_alternatives_may_span_slashes() {
-    let broker = BrokerProcess::start();
-    let mut c = broker.client();
-    let dir = fixture();
-    let root = dir.path();
+    let mut t = Listing::start();
     assert_eq!(
-        c.glob(&format!("{}/{{a/b,c}}/f.csv", uri(&root.join("span")))),
-        expect(root, &["span/a/b/f.csv", "span/c/f.csv"])
+        t.glob("span/{a/b,c}/f.csv"),
+        t.expect(&["span/a/b/f.csv", "span/c/f.csv"])
     );
 }
 
 #[test]
 fn no_match_and_missing_paths_are_ok_with_an_empty_list() {
-    let broker = BrokerProcess::start();
-    let mut c = broker.client();
-    let dir = fixture();
-    let root = dir.path();
+    let mut t = Listing::start();
     for path in [
-        format!("{}/*.parquet", uri(&root.join("flat"))),
-        format!("{}/*.csv", uri(&root.join("no_such_dir"))),
-        uri(&root.join("flat/nope.csv")),
-        uri(&root.join("no/such/dir")),
+        t.at("flat/*.parquet"),
+        t.at("no_such_dir/*.csv"),
+        t.at("flat/nope.csv"),
+        t.at("no/such/dir"),
     ] {
-        let resp = c.list(&path, false, false);
+        let resp = t.c.list(&path, false, false);
         assert_ok(&resp.op_status);
         assert_eq!(
             resp.files,
             Some(Vec::new()),
             "{path}: files must be set and empty"
         );
-        let resp = c.list(&path, true, true);
+        let resp = t.c.list(&path, true, true);
         assert_ok(&resp.op_status);
         assert_eq!(resp.files, Some(Vec::new()), "{path} (recursive, names)");
     }
@@ -272,15 +265,9 @@ fn no_match_and_missing_paths_are_ok_with_an_empty_list() {
 
 #[test]
 fn recursive_lists_every_file_below() {
-    let broker = BrokerProcess::start();
-    let mut c = broker.client();
-    let dir = fixture();
-    let root = dir.path();
-    let want = expect(
-        root,
-        &["rec/top.csv", "rec/n1/mid.csv", "rec/n1/n2/leaf.csv"],
-    );
-    let resp = c.list(&uri(&root.join("rec")), true, false);
+    let mut t = Listing::start();
+    let want = t.expect(&["rec/top.csv", "rec/n1/mid.csv", "rec/n1/n2/leaf.csv"]);
+    let resp = t.c.list(&t.at("rec"), true, false);
     assert_eq!(listed(&resp), want);
     for f in resp.files.unwrap() {
         assert!(!f.is_dir && f.is_splitable, "{f:?}");
@@ -288,66 +275,50 @@ fn recursive_lists_every_file_below() {
     }
     // A file listed recursively is just itself; an empty directory gives nothing.
     assert_eq!(
-        listed(&c.list(&uri(&root.join("rec/top.csv")), true, false)),
-        expect(root, &["rec/top.csv"])
+        listed(&t.c.list(&t.at("rec/top.csv"), true, false)),
+        t.expect(&["rec/top.csv"])
     );
     assert_eq!(
-        listed(&c.list(&uri(&root.join("rec/empty")), true, false)),
+        listed(&t.c.list(&t.at("rec/empty"), true, false)),
         Vec::<String>::new()
     );
 }
 
 #[test]
 fn glob_recursive_expands_matched_directories() {
-    let broker = BrokerProcess::start();
-    let mut c = broker.client();
-    let dir = fixture();
-    let root = dir.path();
+    let mut t = Listing::start();
     assert_eq!(
-        listed(&c.list(&format!("{}/*", uri(&root.join("rec"))), true, false)),
-        expect(
-            root,
-            &["rec/top.csv", "rec/n1/mid.csv", "rec/n1/n2/leaf.csv"]
-        )
+        listed(&t.c.list(&t.at("rec/*"), true, false)),
+        t.expect(&["rec/top.csv", "rec/n1/mid.csv", "rec/n1/n2/leaf.csv"])
     );
     assert_eq!(
-        listed(&c.list(&format!("{}/p[12]", uri(&root.join("tree"))), true, false)),
-        expect(root, &["tree/p1/x.csv", "tree/p1/y.txt", "tree/p2/x.csv"])
+        listed(&t.c.list(&t.at("tree/p[12]"), true, false)),
+        t.expect(&["tree/p1/x.csv", "tree/p1/y.txt", "tree/p2/x.csv"])
     );
 }
 
 #[test]
 fn file_name_only_gives_last_names() {
-    let broker = BrokerProcess::start();
-    let mut c = broker.client();
-    let dir = fixture();
-    let root = dir.path();
-    let resp = c.list(&uri(&root.join("rec")), true, true);
+    let mut t = Listing::start();
+    let resp = t.c.list(&t.at("rec"), true, true);
     assert_eq!(listed(&resp), vec!["leaf.csv", "mid.csv", "top.csv"]);
-    let resp = c.list(&uri(&root.join("tree/p1")), false, true);
+    let resp = t.c.list(&t.at("tree/p1"), false, true);
     assert_eq!(listed(&resp), vec!["p1"]);
 }
 
 #[test]
 fn glob_file_name_only_gives_last_names() {
-    let broker = BrokerProcess::start();
-    let mut c = broker.client();
-    let dir = fixture();
-    let resp = c.list(&format!("{}/*", uri(&dir.path().join("tree"))), false, true);
+    let mut t = Listing::start();
+    let resp = t.c.list(&t.at("tree/*"), false, true);
     assert_eq!(listed(&resp), vec!["f.csv", "p1", "p2", "p3"]);
 }
 
 /// BE asks for a file's size by listing its exact path with `fileNameOnly`.
 #[test]
 fn be_style_size_lookup_returns_exactly_one_entry() {
-    let broker = BrokerProcess::start();
-    let mut c = broker.client();
-    let dir = fixture();
-    for form in [
-        uri(&dir.path().join("flat/d.csv")),
-        file_uri(&dir.path().join("flat/d.csv")),
-    ] {
-        let resp = c.list(&form, false, true);
+    let mut t = Listing::start();
+    for form in [t.at("flat/d.csv"), file_uri(&t.root().join("flat/d.csv"))] {
+        let resp = t.c.list(&form, false, true);
         assert_ok(&resp.op_status);
         let files = resp.files.unwrap();
         assert_eq!(files.len(), 1, "{form}: {files:?}");
@@ -360,66 +331,49 @@ fn be_style_size_lookup_returns_exactly_one_entry() {
 /// FE copies listed paths into scan ranges and BE opens them verbatim.
 #[test]
 fn listed_paths_are_fully_qualified_and_reopen_verbatim() {
-    let broker = BrokerProcess::start();
-    let mut c = broker.client();
-    let dir = fixture();
-    let root = dir.path();
-    let resp = c.list(&uri(&root.join("rec")), true, false);
+    let mut t = Listing::start();
+    let resp = t.c.list(&t.at("rec"), true, false);
     let files = resp.files.unwrap();
     assert_eq!(files.len(), 3);
     for f in files {
         assert!(f.path.starts_with("file:/"), "{}", f.path);
         let local = f.path.strip_prefix("file:").unwrap();
         assert!(Path::new(local).is_absolute(), "{}", f.path);
-        let content = c.read_file(&f.path, "be1:9060", 1 << 20);
+        let content = t.c.read_file(&f.path, "be1:9060", 1 << 20);
         assert_eq!(content, std::fs::read(local).unwrap(), "{}", f.path);
     }
     // A listed directory reopens as a list root.
-    let d = listed(&c.list(&uri(&root.join("tree/p1")), false, false));
-    assert_eq!(c.glob(&d[0]), d);
+    let d = listed(&t.c.list(&t.at("tree/p1"), false, false));
+    assert_eq!(t.c.glob(&d[0]), d);
 }
 
 #[test]
 fn both_file_uri_forms_are_accepted() {
-    let broker = BrokerProcess::start();
-    let mut c = broker.client();
-    let dir = fixture();
-    let root = dir.path();
-    let want = expect(root, &["flat/a.csv"]);
-    let short = file_uri(&root.join("flat/a.csv"));
-    let long = uri(&root.join("flat/a.csv"));
+    let mut t = Listing::start();
+    let want = t.expect(&["flat/a.csv"]);
+    let short = file_uri(&t.root().join("flat/a.csv"));
+    let long = t.at("flat/a.csv");
     assert!(short.starts_with("file:/") && !short.starts_with("file://"));
     assert!(long.starts_with("file:///"));
-    assert_eq!(c.glob(&short), want);
-    assert_eq!(c.glob(&long), want);
+    assert_eq!(t.c.glob(&short), want);
+    assert_eq!(t.c.glob(&long), want);
 }
 
 #[test]
 fn glob_in_both_file_uri_forms() {
-    let broker = BrokerProcess::start();
-    let mut c = broker.client();
-    let dir = fixture();
-    let root = dir.path();
-    let want = expect(root, &["flat/a.csv"]);
-    assert_eq!(
-        c.glob(&format!("{}/[a].csv", file_uri(&root.join("flat")))),
-        want
-    );
-    assert_eq!(
-        c.glob(&format!("{}/[a].csv", uri(&root.join("flat")))),
-        want
-    );
+    let mut t = Listing::start();
+    let want = t.expect(&["flat/a.csv"]);
+    let short = file_uri(&t.root().join("flat/[a].csv"));
+    assert_eq!(t.c.glob(&short), want);
+    assert_eq!(t.glob("flat/[a].csv"), want);
 }
 
 /// Hadoop's `*` has no special case for a leading dot.
 #[test]
 fn glob_star_matches_hidden_names_like_hadoop() {
-    let broker = BrokerProcess::start();
-    let mut c = broker.client();
-    let dir = fixture();
-    let root = dir.path();
+    let mut t = Listing::start();
     assert_eq!(
-        c.glob(&format!("{}/*", uri(&root.join("hidden")))),
-        expect(root, &["hidden/.h.csv", "hidden/v.csv"])
+        t.glob("hidden/*"),
+        t.expect(&["hidden/.h.csv", "hidden/v.csv"])
     );
 }

@@ -33,6 +33,29 @@ fn fault_server() -> MutexGuard<'static, Seaweed> {
         .unwrap_or_else(|e| e.into_inner())
 }
 
+/// The shared server, a broker started with `conf` lines and a connection to it; `None`
+/// (the test skips) where SeaweedFS cannot run.
+fn on_server(conf: &[(&str, &str)]) -> Option<(&'static Seaweed, BrokerProcess, Client)> {
+    if missing(Server::Seaweed) {
+        return None;
+    }
+    let s3 = server();
+    let broker = BrokerProcess::start_with(conf);
+    let c = broker.client();
+    Some((s3, broker, c))
+}
+
+/// As [`on_server`], on the server the tests stop and restart (held for the whole test).
+fn on_fault_server() -> Option<(MutexGuard<'static, Seaweed>, BrokerProcess, Client)> {
+    if missing(Server::Seaweed) {
+        return None;
+    }
+    let s3 = fault_server();
+    let broker = BrokerProcess::start();
+    let c = broker.client();
+    Some((s3, broker, c))
+}
+
 fn with(base: &Props, pairs: &[(&str, &str)]) -> Props {
     let mut p = base.clone();
     for (k, v) in pairs {
@@ -92,12 +115,9 @@ mod conformance {
 /// has to follow the continuation token.
 #[test]
 fn listings_page_through_more_than_a_thousand_keys() {
-    if missing(Server::Seaweed) {
+    let Some((s3, _broker, mut c)) = on_server(&[]) else {
         return;
-    }
-    let s3 = server();
-    let broker = BrokerProcess::start();
-    let mut c = broker.client();
+    };
     let p = s3.props();
     let dir = unique("many");
     for i in 0..1100 {
@@ -132,12 +152,9 @@ fn listings_page_through_more_than_a_thousand_keys() {
 /// a key `a` beside keys under `a/` shows as both a file and a directory.
 #[test]
 fn directory_markers_and_a_file_beside_a_directory() {
-    if missing(Server::Seaweed) {
+    let Some((s3, _broker, mut c)) = on_server(&[]) else {
         return;
-    }
-    let s3 = server();
-    let broker = BrokerProcess::start();
-    let mut c = broker.client();
+    };
     let p = s3.props();
     let dir = unique("markers");
     s3.put(&format!("{dir}/empty/"), b"");
@@ -216,12 +233,9 @@ fn directory_markers_and_a_file_beside_a_directory() {
 /// sizes and times; markers and directories are no entries.
 #[test]
 fn a_recursive_listing_is_the_walk_of_plain_listings() {
-    if missing(Server::Seaweed) {
+    let Some((s3, _broker, mut c)) = on_server(&[]) else {
         return;
-    }
-    let s3 = server();
-    let broker = BrokerProcess::start();
-    let mut c = broker.client();
+    };
     let p = s3.props();
     let dir = unique("tree");
     for (key, data) in [
@@ -304,12 +318,9 @@ fn a_recursive_listing_is_the_walk_of_plain_listings() {
 /// deletes the source; a key rename is one copy and one delete.
 #[test]
 fn rename_of_a_key_and_of_a_prefix() {
-    if missing(Server::Seaweed) {
+    let Some((s3, _broker, mut c)) = on_server(&[]) else {
         return;
-    }
-    let s3 = server();
-    let broker = BrokerProcess::start();
-    let mut c = broker.client();
+    };
     let p = s3.props();
     let dir = unique("rename");
     let base = format!("{}/{dir}", s3.base("s3a"));
@@ -361,14 +372,11 @@ fn rename_of_a_key_and_of_a_prefix() {
 /// streaming multipart upload: the broker's peak memory grows by far less than the file.
 #[test]
 fn a_100_mib_multipart_write_in_bounded_memory() {
-    if missing(Server::Seaweed) {
-        return;
-    }
     const MIB: usize = 1 << 20;
     const SIZE: usize = 100 * MIB;
-    let s3 = server();
-    let broker = BrokerProcess::start();
-    let mut c = broker.client();
+    let Some((s3, broker, mut c)) = on_server(&[]) else {
+        return;
+    };
     let p = s3.props();
     let path = format!("s3a://{BIG_BUCKET}/{}/big.bin", unique("big"));
     // Baseline with the S3 client set up (TLS, HTTP pool, operator).
@@ -422,12 +430,9 @@ fn a_100_mib_multipart_write_in_bounded_memory() {
 /// StarRocks' own key names all reach the same objects.
 #[test]
 fn addressing_styles_and_key_spellings() {
-    if missing(Server::Seaweed) {
+    let Some((s3, _broker, mut c)) = on_server(&[]) else {
         return;
-    }
-    let s3 = server();
-    let broker = BrokerProcess::start();
-    let mut c = broker.client();
+    };
     let dir = unique("styles");
     let path = format!("{}/{dir}/a.csv", s3.base("s3a"));
     c.with_props(&s3.props())
@@ -497,12 +502,9 @@ fn addressing_styles_and_key_spellings() {
 /// properties are INVALID_ARGUMENT naming the key. No secret reaches the log.
 #[test]
 fn refused_credentials_and_bad_properties() {
-    if missing(Server::Seaweed) {
+    let Some((s3, broker, mut c)) = on_server(&[]) else {
         return;
-    }
-    let s3 = server();
-    let broker = BrokerProcess::start();
-    let mut c = broker.client();
+    };
     let dir = unique("auth");
     let path = format!("{}/{dir}/a.csv", s3.base("s3a"));
     c.with_props(&s3.props())
@@ -589,12 +591,9 @@ fn refused_credentials_and_bad_properties() {
 /// provider they try) holds no key.
 #[test]
 fn secrets_stay_out_of_a_debug_log() {
-    if missing(Server::Seaweed) {
+    let Some((s3, broker, mut c)) = on_server(&[("sys_log_level", "DEBUG")]) else {
         return;
-    }
-    let s3 = server();
-    let broker = BrokerProcess::start_with(&[("sys_log_level", "DEBUG")]);
-    let mut c = broker.client();
+    };
     let token = "session-token-value-77";
     let p = with(&s3.props(), &[("fs.s3a.session.token", token)]);
     let path = format!("{}/{}/a.csv", s3.base("s3a"), unique("debuglog"));
@@ -629,12 +628,9 @@ fn secrets_stay_out_of_a_debug_log() {
 /// nothing becomes visible and no parts are left behind.
 #[test]
 fn a_reaped_writer_aborts_its_upload() {
-    if missing(Server::Seaweed) {
+    let Some((s3, broker, mut c)) = on_server(&[("client_expire_seconds", "2")]) else {
         return;
-    }
-    let s3 = server();
-    let broker = BrokerProcess::start_with(&[("client_expire_seconds", "2")]);
-    let mut c = broker.client();
+    };
     let p = s3.props();
     let path = format!("s3a://{REAP_BUCKET}/{}/reaped.bin", unique("reap"));
     let fd = c.with_props(&p).writer_fd(&path, "be:reaped");
@@ -707,12 +703,9 @@ fn a_dropped_writer_is_aborted_not_completed() {
 /// (not a hang), and after the server is back nothing partial is visible.
 #[test]
 fn server_stopped_mid_upload() {
-    if missing(Server::Seaweed) {
+    let Some((mut s3, _broker, mut c)) = on_fault_server() else {
         return;
-    }
-    let mut s3 = fault_server();
-    let broker = BrokerProcess::start();
-    let mut c = broker.client();
+    };
     let p = s3.props();
     let path = format!("{}/{}/cut.bin", s3.base("s3a"), unique("cut"));
     let fd = c.with_props(&p).writer_fd(&path, "be:1");
@@ -799,12 +792,9 @@ fn a_prefix_rename_cut_short_leaves_the_source_whole() {
 /// it is down and work again afterwards, with the same broker and the same connection.
 #[test]
 fn the_broker_recovers_when_the_server_comes_back() {
-    if missing(Server::Seaweed) {
+    let Some((mut s3, _broker, mut c)) = on_fault_server() else {
         return;
-    }
-    let mut s3 = fault_server();
-    let broker = BrokerProcess::start();
-    let mut c = broker.client();
+    };
     let p = s3.props();
     let dir = format!("{}/{}", s3.base("s3a"), unique("recover"));
     c.with_props(&p)

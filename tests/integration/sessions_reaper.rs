@@ -6,7 +6,9 @@
 
 use crate::common::*;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+use apache_hdfs_broker::wire::generated::TBrokerFD;
 use std::time::{Duration, Instant};
 
 const EXPIRE: u64 = 2;
@@ -23,20 +25,42 @@ fn short_expiry_broker(extra: &[(&str, &str)]) -> BrokerProcess {
     BrokerProcess::start_with(&conf)
 }
 
-/// Opens a reader on `src` and a writer on `dst` with some bytes written, for `client`.
-fn open_both(
-    c: &mut Client,
-    client: &str,
-    src: &str,
-    dst: &str,
-) -> (
-    apache_hdfs_broker::wire::generated::TBrokerFD,
-    apache_hdfs_broker::wire::generated::TBrokerFD,
-) {
-    let r = c.reader_fd(src, client);
-    let w = c.writer_fd(dst, client);
-    assert_ok(&c.pwrite(&w, 0, b"partial "));
-    (r, w)
+/// A short-expiry broker and, for one client, a reader and a writer open on it.
+struct Both {
+    broker: BrokerProcess,
+    c: Client,
+    /// The reader, on a file of 10 bytes (`0123456789`).
+    rfd: TBrokerFD,
+    /// The writer, with `partial ` written.
+    wfd: TBrokerFD,
+    /// The reader's file, as a URI.
+    src: String,
+    /// The writer's target.
+    target: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+/// [`Both`] on a broker with `extra` configuration, `src` and `target` relative to a
+/// fresh directory.
+fn open_both(extra: &[(&str, &str)], client: &str, src: &str, target: &str) -> Both {
+    let broker = short_expiry_broker(extra);
+    let dir = tempfile::tempdir().unwrap();
+    make_tree(dir.path(), &[(src, b"0123456789")]);
+    let src = uri(&dir.path().join(src));
+    let target = dir.path().join(target);
+    let mut c = broker.client();
+    let rfd = c.reader_fd(&src, client);
+    let wfd = c.writer_fd(&uri(&target), client);
+    assert_ok(&c.pwrite(&wfd, 0, b"partial "));
+    Both {
+        broker,
+        c,
+        rfd,
+        wfd,
+        src,
+        target,
+        _dir: dir,
+    }
 }
 
 /// Keeps a client alive with `keep_alive` every 500 ms (the BE's cadence, scaled down)
@@ -75,25 +99,16 @@ fn reaped_count(broker: &BrokerProcess, client: &str) -> usize {
 
 #[test]
 fn idle_client_fds_are_reaped_and_the_writer_aborted() {
-    let broker = short_expiry_broker(&[]);
-    let dir = tempfile::tempdir().unwrap();
-    make_tree(dir.path(), &[("in/src.csv", b"0123456789")]);
-    let out_dir = dir.path().join("out");
     let client = "idle-be:9060";
-    let mut c = broker.client();
-    let (rfd, wfd) = open_both(
-        &mut c,
-        client,
-        &uri(&dir.path().join("in/src.csv")),
-        &uri(&out_dir.join("target.csv")),
-    );
+    let mut t = open_both(&[], client, "in/src.csv", "out/target.csv");
+    let out_dir = t.target.parent().unwrap();
     let idle_since = Instant::now();
 
     // Poll without touching the client: the broker logs each reaped stream.
     let reaped = wait_for(
         "both fds of the idle client to be reaped",
         REAP_DEADLINE,
-        || reaped_count(&broker, client) >= 2,
+        || reaped_count(&t.broker, client) >= 2,
     );
     assert!(
         // The broker's clock started at the pwrite, a hair before ours.
@@ -104,36 +119,33 @@ fn idle_client_fds_are_reaped_and_the_writer_aborted() {
     wait_for(
         "the aborted writer's partial file to be removed",
         Duration::from_secs(5),
-        || leftovers(&out_dir).is_empty(),
+        || leftovers(out_dir).is_empty(),
     );
 
-    let r = c.pread(&rfd, 0, 10);
+    let r = t.c.pread(&t.rfd, 0, 10);
     assert_ne!(r.op_status.status_code, Code::OK);
     assert!(
         message(&r.op_status).contains("expired"),
         "{:?}",
         r.op_status
     );
-    let s = c.pwrite(&wfd, 8, b"more");
+    let s = t.c.pwrite(&t.wfd, 8, b"more");
     assert_ne!(s.status_code, Code::OK);
     assert!(message(&s).contains("expired"), "{s:?}");
-    let s = c.close_writer(&wfd);
+    let s = t.c.close_writer(&t.wfd);
     assert_ne!(
         s.status_code,
         Code::OK,
         "a reaped writer must not be committed"
     );
     assert!(message(&s).contains("expired"), "{s:?}");
-    let s = c.close_reader(&rfd);
+    let s = t.c.close_reader(&t.rfd);
     assert_ne!(s.status_code, Code::OK);
     assert!(message(&s).contains("expired"), "{s:?}");
 
-    assert!(
-        !out_dir.join("target.csv").exists(),
-        "a reaped writer leaves no file"
-    );
-    assert!(leftovers(&out_dir).is_empty(), "{:?}", leftovers(&out_dir));
-    let e = c.exists(&uri(&out_dir.join("target.csv")));
+    assert!(!t.target.exists(), "a reaped writer leaves no file");
+    assert!(leftovers(out_dir).is_empty(), "{:?}", leftovers(out_dir));
+    let e = t.c.exists(&uri(&t.target));
     assert!(!e.is_path_exist);
 }
 
@@ -161,80 +173,52 @@ fn a_reaped_writer_does_not_destroy_the_file_it_would_have_replaced() {
 
 #[test]
 fn a_pinging_client_keeps_its_fds_past_the_expiry() {
-    let broker = short_expiry_broker(&[]);
-    let dir = tempfile::tempdir().unwrap();
-    make_tree(dir.path(), &[("src.csv", b"0123456789")]);
     let client = "pinging-be:9060";
-    let target = dir.path().join("out/target.csv");
-    let mut c = broker.client();
-    let (rfd, wfd) = open_both(
-        &mut c,
-        client,
-        &uri(&dir.path().join("src.csv")),
-        &uri(&target),
-    );
-    keep_alive_until_an_idle_client_is_reaped(&broker, &uri(&dir.path().join("src.csv")), || {
-        assert_ok(&c.ping(client))
-    });
+    let mut t = open_both(&[], client, "src.csv", "out/target.csv");
+    keep_alive_until_an_idle_client_is_reaped(&t.broker, &t.src, || assert_ok(&t.c.ping(client)));
     assert_eq!(
-        reaped_count(&broker, client),
+        reaped_count(&t.broker, client),
         0,
         "fds of a pinging client were reaped"
     );
-    assert_eq!(c.pread(&rfd, 2, 3).data.unwrap(), b"234");
-    assert_ok(&c.pwrite(&wfd, 8, b"and done"));
-    assert_ok(&c.close_writer(&wfd));
-    assert_ok(&c.close_reader(&rfd));
-    assert_eq!(std::fs::read(&target).unwrap(), b"partial and done");
+    assert_eq!(t.c.pread(&t.rfd, 2, 3).data.unwrap(), b"234");
+    assert_ok(&t.c.pwrite(&t.wfd, 8, b"and done"));
+    assert_ok(&t.c.close_writer(&t.wfd));
+    assert_ok(&t.c.close_reader(&t.rfd));
+    assert_eq!(std::fs::read(&t.target).unwrap(), b"partial and done");
 }
 
 /// Any call touching one of the client's fds refreshes the whole client.
 #[test]
 fn fd_activity_alone_keeps_all_the_clients_fds() {
-    let broker = short_expiry_broker(&[]);
-    let dir = tempfile::tempdir().unwrap();
-    make_tree(dir.path(), &[("src.csv", b"0123456789")]);
     let client = "busy-be:9060";
-    let target = dir.path().join("target.csv");
-    let mut c = broker.client();
-    let (rfd, wfd) = open_both(
-        &mut c,
-        client,
-        &uri(&dir.path().join("src.csv")),
-        &uri(&target),
-    );
-    keep_alive_until_an_idle_client_is_reaped(&broker, &uri(&dir.path().join("src.csv")), || {
-        assert_eq!(c.pread(&rfd, 0, 1).data.unwrap(), b"0")
+    let mut t = open_both(&[], client, "src.csv", "target.csv");
+    keep_alive_until_an_idle_client_is_reaped(&t.broker, &t.src, || {
+        assert_eq!(t.c.pread(&t.rfd, 0, 1).data.unwrap(), b"0")
     });
     assert_eq!(
-        reaped_count(&broker, client),
+        reaped_count(&t.broker, client),
         0,
         "fds of a busy client were reaped"
     );
-    assert_ok(&c.close_writer(&wfd));
-    assert_eq!(std::fs::read(&target).unwrap(), b"partial ");
+    assert_ok(&t.c.close_writer(&t.wfd));
+    assert_eq!(std::fs::read(&t.target).unwrap(), b"partial ");
 }
 
 #[test]
 fn expiration_checking_can_be_disabled() {
-    let broker = short_expiry_broker(&[("disable_broker_client_expiration_checking", "true")]);
-    let dir = tempfile::tempdir().unwrap();
-    make_tree(dir.path(), &[("src.csv", b"0123456789")]);
-    let client = "unchecked-be:9060";
-    let target = dir.path().join("target.csv");
-    let mut c = broker.client();
-    let (rfd, wfd) = open_both(
-        &mut c,
-        client,
-        &uri(&dir.path().join("src.csv")),
-        &uri(&target),
+    let mut t = open_both(
+        &[("disable_broker_client_expiration_checking", "true")],
+        "unchecked-be:9060",
+        "src.csv",
+        "target.csv",
     );
     // Nothing to poll for: the point is that nothing happens while the client is idle.
     std::thread::sleep(WATCH);
-    assert_eq!(c.pread(&rfd, 5, 100).data.unwrap(), b"56789");
-    assert_ok(&c.pwrite(&wfd, 8, b"kept"));
-    assert_ok(&c.close_writer(&wfd));
-    assert_eq!(std::fs::read(&target).unwrap(), b"partial kept");
+    assert_eq!(t.c.pread(&t.rfd, 5, 100).data.unwrap(), b"56789");
+    assert_ok(&t.c.pwrite(&t.wfd, 8, b"kept"));
+    assert_ok(&t.c.close_writer(&t.wfd));
+    assert_eq!(std::fs::read(&t.target).unwrap(), b"partial kept");
 }
 
 #[test]

@@ -20,6 +20,46 @@ fn props(pairs: &[(&str, &str)]) -> Props {
         .collect()
 }
 
+/// `http://localhost:<port>` of a listener: bucket hosts below it resolve to it.
+fn localhost(listener: &HttpListener) -> String {
+    format!("http://localhost:{}", listener.port())
+}
+
+/// OSS keys for the store at `endpoint` (region cn-hangzhou, V4 by default).
+fn oss_props(endpoint: &str) -> Props {
+    props(&[
+        ("fs.oss.endpoint", endpoint),
+        ("fs.oss.accessKeyId", ACCESS),
+        ("fs.oss.accessKeySecret", SECRET),
+        ("fs.oss.region", "cn-hangzhou"),
+    ])
+}
+
+/// COS keys, the buckets below `endpoint`.
+fn cos_props(endpoint: &str) -> Props {
+    props(&[
+        ("fs.cosn.bucket.endpoint_suffix", endpoint),
+        ("fs.cosn.userinfo.secretId", ACCESS),
+        ("fs.cosn.userinfo.secretKey", SECRET),
+    ])
+}
+
+fn obs_props(endpoint: &str) -> Props {
+    props(&[
+        ("fs.obs.endpoint", endpoint),
+        ("fs.obs.access.key", ACCESS),
+        ("fs.obs.secret.key", SECRET),
+    ])
+}
+
+fn ks3_props(endpoint: &str) -> Props {
+    props(&[
+        ("fs.ks3.endpoint", endpoint),
+        ("fs.ks3.AccessKey", ACCESS),
+        ("fs.ks3.AccessSecret", SECRET),
+    ])
+}
+
 /// An object of 5 bytes, as S3-like stores answer a HEAD.
 fn object_head() -> Reply {
     Reply::new(200)
@@ -48,6 +88,17 @@ fn assert_exists(broker: &BrokerProcess, path: &str, p: &Props) {
     assert!(r.is_path_exist, "{path} should exist: {r:?}");
 }
 
+/// A checkPathExist of `path` with `p` refused with `code`, its message holding each of
+/// `said`.
+#[track_caller]
+fn assert_refused(c: &mut Client, path: &str, p: &Props, code: Code, said: &[&str]) {
+    let r = c.with_props(p).exists(path);
+    assert_code(&r.op_status, code);
+    for said in said {
+        assert!(message(&r.op_status).contains(said), "{r:?}");
+    }
+}
+
 /// An S3-style XML refusal.
 fn xml_error(status: u16, code: &str, message: &str) -> Reply {
     Reply::new(status)
@@ -62,15 +113,7 @@ fn xml_error(status: u16, code: &str, message: &str) -> Reply {
 fn oss_signs_with_its_own_scheme_on_a_virtual_host() {
     let listener = HttpListener::start(|_| object_head());
     let broker = BrokerProcess::start();
-    let p = props(&[
-        (
-            "fs.oss.endpoint",
-            &format!("http://localhost:{}", listener.port()),
-        ),
-        ("fs.oss.accessKeyId", ACCESS),
-        ("fs.oss.accessKeySecret", SECRET),
-        ("fs.oss.region", "cn-hangzhou"),
-    ]);
+    let p = oss_props(&localhost(&listener));
     assert_exists(&broker, "oss://bkt/dir/a.csv", &p);
     let r = only_request(&listener);
     assert_eq!(r.method, "HEAD");
@@ -118,42 +161,28 @@ fn oss_refusals_are_not_authorized_or_502_with_the_stores_code() {
         }
     });
     let broker = BrokerProcess::start();
-    let p = props(&[
-        (
-            "fs.oss.endpoint",
-            &format!("http://localhost:{}", listener.port()),
-        ),
-        ("fs.oss.accessKeyId", ACCESS),
-        ("fs.oss.accessKeySecret", SECRET),
-        ("fs.oss.region", "cn-hangzhou"),
-    ]);
-    let r = broker.client().with_props(&p).exists("oss://bkt/a.csv");
-    assert_code(&r.op_status, Code::NOT_AUTHORIZED);
-    assert!(
-        message(&r.op_status).contains("SignatureDoesNotMatch"),
-        "{r:?}"
+    let p = oss_props(&localhost(&listener));
+    assert_refused(
+        &mut broker.client(),
+        "oss://bkt/a.csv",
+        &p,
+        Code::NOT_AUTHORIZED,
+        &["SignatureDoesNotMatch"],
     );
-    let r = broker
-        .client()
-        .with_props(&p)
-        .exists("oss://bkt/denied/a.csv");
-    assert_code(&r.op_status, Code::TARGET_STORAGE_SERVICE_ERROR);
-    assert!(message(&r.op_status).contains("AccessDenied"), "{r:?}");
-    assert!(message(&r.op_status).contains("no right"), "{r:?}");
+    assert_refused(
+        &mut broker.client(),
+        "oss://bkt/denied/a.csv",
+        &p,
+        Code::TARGET_STORAGE_SERVICE_ERROR,
+        &["AccessDenied", "no right"],
+    );
 }
 
 #[test]
 fn cos_signs_with_q_sign_algorithm_on_the_bucket_host() {
     let listener = HttpListener::start(|_| object_head());
     let broker = BrokerProcess::start();
-    let p = props(&[
-        (
-            "fs.cosn.bucket.endpoint_suffix",
-            &format!("http://localhost:{}", listener.port()),
-        ),
-        ("fs.cosn.userinfo.secretId", ACCESS),
-        ("fs.cosn.userinfo.secretKey", SECRET),
-    ]);
+    let p = cos_props(&localhost(&listener));
     assert_exists(&broker, "cosn://bkt-1250000000/dir/a.csv", &p);
     assert_exists(&broker, "cos://bkt-1250000000/dir/a.csv", &p);
     let requests = listener.requests();
@@ -177,26 +206,10 @@ fn cos_signs_with_q_sign_algorithm_on_the_bucket_host() {
 fn obs_ks3_and_tos_sign_sigv4_on_a_virtual_host() {
     let listener = HttpListener::start(|_| object_head());
     let broker = BrokerProcess::start();
-    let endpoint = format!("http://localhost:{}", listener.port());
+    let endpoint = localhost(&listener);
     let cases = [
-        (
-            "obs://bkt/dir/a.csv",
-            props(&[
-                ("fs.obs.endpoint", &endpoint),
-                ("fs.obs.access.key", ACCESS),
-                ("fs.obs.secret.key", SECRET),
-            ]),
-            "cn-north-4",
-        ),
-        (
-            "ks3://bkt/dir/a.csv",
-            props(&[
-                ("fs.ks3.endpoint", &endpoint),
-                ("fs.ks3.AccessKey", ACCESS),
-                ("fs.ks3.AccessSecret", SECRET),
-            ]),
-            "BEIJING",
-        ),
+        ("obs://bkt/dir/a.csv", obs_props(&endpoint), "cn-north-4"),
+        ("ks3://bkt/dir/a.csv", ks3_props(&endpoint), "BEIJING"),
         (
             "tos://bkt/dir/a.csv",
             props(&[
@@ -247,25 +260,8 @@ fn gcs_exchanges_the_key_at_its_token_uri_then_sends_a_bearer_token() {
         }
     });
     let broker = BrokerProcess::start();
-    let key = serde_json::json!({
-        "type": "service_account",
-        "client_email": "broker@test.iam.gserviceaccount.com",
-        "private_key": include_str!("../data/gcs-test-key.pem"),
-        "token_uri": format!("http://127.0.0.1:{}/token", listener.port()),
-    });
     let dir = tempfile::tempdir().unwrap();
-    let keyfile = dir.path().join("key.json");
-    std::fs::write(&keyfile, key.to_string()).unwrap();
-    let p = props(&[
-        (
-            "fs.gs.auth.service.account.json.keyfile",
-            keyfile.to_str().unwrap(),
-        ),
-        (
-            "fs.gs.storage.root.url",
-            &format!("http://127.0.0.1:{}", listener.port()),
-        ),
-    ]);
+    let p = gcs_key_props(&listener, dir.path());
     assert_exists(&broker, "gs://bkt/dir/a.csv", &p);
     let requests = listener.requests();
     let token = &requests[0];
@@ -398,14 +394,12 @@ fn azure_refused_key_is_not_authorized() {
             &format!("http://acct.blob.localhost:{}", listener.port()),
         ),
     ]);
-    let r = broker
-        .client()
-        .with_props(&p)
-        .exists("wasbs://cont@acct.blob.core.windows.net/a.csv");
-    assert_code(&r.op_status, Code::NOT_AUTHORIZED);
-    assert!(
-        message(&r.op_status).contains("AuthenticationFailed"),
-        "{r:?}"
+    assert_refused(
+        &mut broker.client(),
+        "wasbs://cont@acct.blob.core.windows.net/a.csv",
+        &p,
+        Code::NOT_AUTHORIZED,
+        &["AuthenticationFailed"],
     );
 }
 
@@ -455,33 +449,11 @@ fn missing_keys_are_invalid_arguments_naming_the_key() {
 fn no_secret_reaches_a_debug_log() {
     let listener = HttpListener::start(|_| blob_head());
     let broker = BrokerProcess::start_with(&[("sys_log_level", "DEBUG")]);
-    let endpoint = format!("http://localhost:{}", listener.port());
+    let endpoint = localhost(&listener);
     for (path, p) in [
-        (
-            "oss://bkt/a.csv",
-            props(&[
-                ("fs.oss.endpoint", &endpoint),
-                ("fs.oss.accessKeyId", ACCESS),
-                ("fs.oss.accessKeySecret", SECRET),
-                ("fs.oss.region", "cn-hangzhou"),
-            ]),
-        ),
-        (
-            "cosn://bkt-1/a.csv",
-            props(&[
-                ("fs.cosn.bucket.endpoint_suffix", &endpoint),
-                ("fs.cosn.userinfo.secretId", ACCESS),
-                ("fs.cosn.userinfo.secretKey", SECRET),
-            ]),
-        ),
-        (
-            "ks3://bkt/a.csv",
-            props(&[
-                ("fs.ks3.endpoint", &endpoint),
-                ("fs.ks3.AccessKey", ACCESS),
-                ("fs.ks3.AccessSecret", SECRET),
-            ]),
-        ),
+        ("oss://bkt/a.csv", oss_props(&endpoint)),
+        ("cosn://bkt-1/a.csv", cos_props(&endpoint)),
+        ("ks3://bkt/a.csv", ks3_props(&endpoint)),
         (
             "wasbs://cont@acct.blob.core.windows.net/a.csv",
             props(&[
@@ -540,9 +512,13 @@ fn gcs_refusals_are_not_authorized_or_502() {
     });
     let broker = BrokerProcess::start();
     let p = gcs_key_props(&refusing_token_server, dir.path());
-    let r = broker.client().with_props(&p).exists("gs://bkt/a.csv");
-    assert_code(&r.op_status, Code::NOT_AUTHORIZED);
-    assert!(message(&r.op_status).contains("invalid_grant"), "{r:?}");
+    assert_refused(
+        &mut broker.client(),
+        "gs://bkt/a.csv",
+        &p,
+        Code::NOT_AUTHORIZED,
+        &["invalid_grant"],
+    );
 
     let refusing_api = HttpListener::start(|r| {
         if r.path() == "/token" {
@@ -560,20 +536,19 @@ fn gcs_refusals_are_not_authorized_or_502() {
         }
     });
     let p = gcs_key_props(&refusing_api, dir.path());
-    let r = broker.client().with_props(&p).exists("gs://bkt/a.csv");
-    assert_code(&r.op_status, Code::NOT_AUTHORIZED);
-    assert!(
-        message(&r.op_status).contains("Invalid Credentials"),
-        "{r:?}"
+    assert_refused(
+        &mut broker.client(),
+        "gs://bkt/a.csv",
+        &p,
+        Code::NOT_AUTHORIZED,
+        &["Invalid Credentials"],
     );
-    let r = broker
-        .client()
-        .with_props(&p)
-        .exists("gs://bkt/forbidden/a.csv");
-    assert_code(&r.op_status, Code::TARGET_STORAGE_SERVICE_ERROR);
-    assert!(
-        message(&r.op_status).contains("does not have storage.objects.get"),
-        "{r:?}"
+    assert_refused(
+        &mut broker.client(),
+        "gs://bkt/forbidden/a.csv",
+        &p,
+        Code::TARGET_STORAGE_SERVICE_ERROR,
+        &["does not have storage.objects.get"],
     );
 }
 
@@ -594,29 +569,24 @@ fn cos_and_ks3_refusals_carry_the_stores_code() {
     });
     let broker = BrokerProcess::start();
     let mut c = broker.client();
-    let endpoint = format!("http://localhost:{}", listener.port());
-    let cos = props(&[
-        ("fs.cosn.bucket.endpoint_suffix", &endpoint),
-        ("fs.cosn.userinfo.secretId", ACCESS),
-        ("fs.cosn.userinfo.secretKey", SECRET),
-    ]);
-    let ks3 = props(&[
-        ("fs.ks3.endpoint", &endpoint),
-        ("fs.ks3.AccessKey", ACCESS),
-        ("fs.ks3.AccessSecret", SECRET),
-    ]);
+    let endpoint = localhost(&listener);
+    let cos = cos_props(&endpoint);
+    let ks3 = ks3_props(&endpoint);
     for (base, p, store) in [("cosn://bkt-1", &cos, "COS"), ("ks3://bkt", &ks3, "KS3")] {
-        let r = c.with_props(p).exists(&format!("{base}/a.csv"));
-        assert_code(&r.op_status, Code::NOT_AUTHORIZED);
-        assert!(
-            message(&r.op_status).contains("InvalidAccessKeyId"),
-            "{r:?}"
+        assert_refused(
+            &mut c,
+            &format!("{base}/a.csv"),
+            p,
+            Code::NOT_AUTHORIZED,
+            &["InvalidAccessKeyId", store],
         );
-        assert!(message(&r.op_status).contains(store), "{r:?}");
-        let r = c.with_props(p).exists(&format!("{base}/denied/a.csv"));
-        assert_code(&r.op_status, Code::TARGET_STORAGE_SERVICE_ERROR);
-        assert!(message(&r.op_status).contains("AccessDenied"), "{r:?}");
-        assert!(message(&r.op_status).contains("bucket policy"), "{r:?}");
+        assert_refused(
+            &mut c,
+            &format!("{base}/denied/a.csv"),
+            p,
+            Code::TARGET_STORAGE_SERVICE_ERROR,
+            &["AccessDenied", "bucket policy"],
+        );
     }
 }
 
@@ -640,15 +610,7 @@ fn oss_pread_is_a_ranged_get() {
     });
     let broker = BrokerProcess::start();
     let mut c = broker.client();
-    let p = props(&[
-        (
-            "fs.oss.endpoint",
-            &format!("http://localhost:{}", listener.port()),
-        ),
-        ("fs.oss.accessKeyId", ACCESS),
-        ("fs.oss.accessKeySecret", SECRET),
-        ("fs.oss.region", "cn-hangzhou"),
-    ]);
+    let p = oss_props(&localhost(&listener));
     let fd = c.with_props(&p).reader_fd("oss://bkt/a.csv", "be:1");
     let r = c.pread(&fd, 1, 3);
     assert_ok(&r.op_status);
@@ -688,7 +650,7 @@ fn oss_and_gcs_without_keys_send_unsigned_requests() {
     });
     let broker = BrokerProcess::start();
     let mut c = broker.client();
-    let endpoint = format!("http://localhost:{}", listener.port());
+    let endpoint = localhost(&listener);
     for (path, p) in [
         ("oss://bkt/a.csv", props(&[("fs.oss.endpoint", &endpoint)])),
         (
@@ -756,14 +718,7 @@ fn a_recursive_listing_is_one_flat_listing_of_pages() {
     });
     let broker = BrokerProcess::start();
     let mut c = broker.client();
-    let p = props(&[
-        (
-            "fs.obs.endpoint",
-            &format!("http://localhost:{}", listener.port()),
-        ),
-        ("fs.obs.access.key", ACCESS),
-        ("fs.obs.secret.key", SECRET),
-    ]);
+    let p = obs_props(&localhost(&listener));
     let r = c.with_props(&p).list_located("obs://bkt/dir", true, false);
     assert_ok(&r.op_status);
     let files: Vec<(String, bool, i64)> = r

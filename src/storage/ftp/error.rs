@@ -4,6 +4,7 @@
 
 use suppaftp::{FtpError, Status};
 
+use crate::storage::clip::clip;
 use crate::storage::StorageError;
 
 /// What the failed command was for: a 550 reply means "no such file" to a look-up and
@@ -96,20 +97,12 @@ fn reply(r: &suppaftp::types::Response) -> String {
     let text = String::from_utf8_lossy(&r.body);
     let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
     let code = r.status.code().to_string();
-    let mut line = if text.starts_with(&code) {
+    let line = if text.starts_with(&code) {
         text
     } else {
         format!("{code} {text}")
     };
-    if line.len() > REPLY_MAX {
-        let mut end = REPLY_MAX;
-        while !line.is_char_boundary(end) {
-            end -= 1;
-        }
-        line.truncate(end);
-        line.push_str("...");
-    }
-    line
+    clip(&line, REPLY_MAX)
 }
 
 #[cfg(test)]

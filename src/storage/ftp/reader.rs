@@ -11,6 +11,7 @@ use tokio::io::AsyncReadExt;
 
 use super::core::{self, Conn, Pool};
 use super::error::Doing;
+use crate::storage::fill::fill;
 use crate::storage::{ReadBuf, ReadStream, Result, StorageError};
 
 /// A pread at most this far past the open transfer's position reads up to it rather
@@ -115,29 +116,20 @@ impl ReadStream for FtpReader {
         let (Some(mut transfer), conn) = (open.transfer.take(), open.conn.take()) else {
             unreachable!("transfer_at leaves a transfer open");
         };
-        let into = buf.unfilled(want);
-        let mut got = 0;
-        while got < want {
-            let read = tokio::time::timeout(STALL_TIMEOUT, transfer.read(&mut into[got..])).await;
-            match read {
-                Ok(Ok(0)) => break,
-                Ok(Ok(n)) => got += n,
-                failed => {
-                    let why = match failed {
-                        Ok(Err(e)) => e.to_string(),
-                        _ => format!("no data for {STALL_TIMEOUT:?}"),
-                    };
-                    return Err(StorageError::Io {
-                        path: self.shown.clone(),
-                        message: format!(
-                            "reading from the FTP server {} at offset {}: {why}",
-                            self.pool.settings.server(),
-                            offset + got as u64
-                        ),
-                    });
-                }
+        let got = match fill(&mut transfer, buf.unfilled(want), Some(STALL_TIMEOUT)).await {
+            Ok(got) => got,
+            Err(short) => {
+                return Err(StorageError::Io {
+                    path: self.shown.clone(),
+                    message: format!(
+                        "reading from the FTP server {} at offset {}: {}",
+                        self.pool.settings.server(),
+                        offset + short.got as u64,
+                        short.error
+                    ),
+                });
             }
-        }
+        };
         buf.advance(got);
         open.at = offset + got as u64;
         if got < want || open.at >= self.size {

@@ -28,6 +28,7 @@ mod expand;
 mod pattern;
 mod walk;
 
+use super::clip::clip;
 use super::StorageError;
 
 pub use expand::expand;
@@ -60,15 +61,7 @@ pub fn has_glob(s: &str) -> bool {
 
 fn invalid(pattern: &str, problem: impl std::fmt::Display) -> StorageError {
     const SHOWN: usize = 256;
-    let shown = if pattern.len() > SHOWN {
-        let mut end = SHOWN;
-        while !pattern.is_char_boundary(end) {
-            end -= 1;
-        }
-        format!("{}...", &pattern[..end])
-    } else {
-        pattern.to_string()
-    };
+    let shown = clip(pattern, SHOWN);
     StorageError::InvalidArgument(format!("illegal file pattern '{shown}': {problem}"))
 }
 

@@ -8,6 +8,7 @@ use std::collections::HashMap;
 
 use hdfs_native::HdfsError;
 
+use crate::storage::clip::clip;
 use crate::storage::{Location, StorageError};
 
 /// The Java exception classes the mapping tells apart, by simple name: Hadoop moved some
@@ -135,14 +136,7 @@ fn bounded(msg: &str) -> String {
             msg = msg[..at].trim_end_matches([' ', ':']);
         }
     }
-    if msg.len() <= MESSAGE_MAX {
-        return msg.to_string();
-    }
-    let mut end = MESSAGE_MAX;
-    while !msg.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}...", &msg[..end])
+    clip(msg, MESSAGE_MAX)
 }
 
 /// What a client's data transfer settings are, for datanode failures to point at them.

@@ -5,6 +5,7 @@
 use russh_sftp::client::error::Error as SftpError;
 use russh_sftp::protocol::StatusCode;
 
+use crate::storage::clip::clip;
 use crate::storage::StorageError;
 
 /// The most of a server message kept.
@@ -45,7 +46,7 @@ pub(super) fn to_storage_error(path: &str, server: &str, err: SftpError) -> Stor
             path,
             message: format!(
                 "SFTP session with {server} failed: {}",
-                bounded(&other.to_string())
+                clip(&other.to_string(), MESSAGE_MAX)
             ),
         },
     }
@@ -57,7 +58,7 @@ pub(super) fn ssh_error(path: &str, server: &str, err: russh::Error) -> StorageE
         path: path.to_string(),
         message: format!(
             "SSH connection to {server} failed: {}",
-            bounded(&err.to_string())
+            clip(&err.to_string(), MESSAGE_MAX)
         ),
     }
 }
@@ -79,29 +80,21 @@ pub(super) fn stream_error(
         path: path.to_string(),
         message: format!(
             "{doing} on the SFTP server {server} failed: {}",
-            bounded(&text)
+            clip(&text, MESSAGE_MAX)
         ),
     }
 }
 
 fn said<'a>(message: &'a str, otherwise: &'a str) -> String {
     let message = message.trim();
-    bounded(if message.is_empty() {
-        otherwise
-    } else {
-        message
-    })
-}
-
-fn bounded(text: &str) -> String {
-    if text.len() <= MESSAGE_MAX {
-        return text.to_string();
-    }
-    let mut end = MESSAGE_MAX;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}...", &text[..end])
+    clip(
+        if message.is_empty() {
+            otherwise
+        } else {
+            message
+        },
+        MESSAGE_MAX,
+    )
 }
 
 #[cfg(test)]

@@ -7,11 +7,12 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use russh_sftp::client::fs::File;
-use tokio::io::{AsyncReadExt, AsyncSeekExt};
+use tokio::io::AsyncSeekExt;
 use tokio::sync::OwnedSemaphorePermit;
 
 use super::core::Session;
 use super::error::stream_error;
+use crate::storage::fill::fill;
 use crate::storage::{ReadBuf, ReadStream, Result};
 
 pub(super) struct SftpReader {
@@ -64,19 +65,14 @@ impl ReadStream for SftpReader {
             file.seek(SeekFrom::Start(offset)).await.map_err(error)?;
             *at = offset;
         }
-        let into = buf.unfilled(want);
-        let mut got = 0;
-        while got < want {
-            match file.read(&mut into[got..]).await {
-                Ok(0) => break,
-                Ok(n) => got += n,
-                Err(e) => {
-                    // The position is unknown now: the next read seeks.
-                    *at = u64::MAX;
-                    return Err(error(e));
-                }
+        let got = match fill(file, buf.unfilled(want), None).await {
+            Ok(got) => got,
+            Err(short) => {
+                // The position is unknown now: the next read seeks.
+                *at = u64::MAX;
+                return Err(error(short.error));
             }
-        }
+        };
         *at += got as u64;
         buf.advance(got);
         Ok(got)

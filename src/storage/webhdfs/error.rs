@@ -4,6 +4,7 @@
 //! front of them answer with a bare 401 or 403. Messages never carry a request URL: the
 //! URLs hold the delegation token.
 
+use crate::storage::clip::clip;
 use crate::storage::{Location, StorageError};
 
 /// Why one WebHDFS exchange failed.
@@ -73,15 +74,7 @@ const MESSAGE_MAX: usize = 300;
 /// The first line, at most [`MESSAGE_MAX`] bytes (servers append stack traces, and a
 /// proxy's error page is HTML).
 fn bounded(msg: &str) -> String {
-    let msg = msg.lines().next().unwrap_or("").trim();
-    if msg.len() <= MESSAGE_MAX {
-        return msg.to_string();
-    }
-    let mut end = MESSAGE_MAX;
-    while !msg.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}...", &msg[..end])
+    clip(msg.lines().next().unwrap_or("").trim(), MESSAGE_MAX)
 }
 
 /// One row per case; `loc` is the path the call was about.

@@ -4,43 +4,32 @@
 //! temporary directory as `/`. OpenSSH's sshd would check a password against the host's
 //! user database, which the tests leave alone.
 
-use super::server::{python_server, Guarded};
+use super::server::PythonServer;
 use super::servers::asyncssh_packages;
 
 pub const USER: &str = "loader";
 pub const PASSWORD: &str = "sftp-secret-7be4";
 
 pub struct AsyncSsh {
-    _server: Guarded,
+    _server: PythonServer,
     pub port: u16,
-    _dir: tempfile::TempDir,
 }
 
 impl AsyncSsh {
     pub fn start() -> AsyncSsh {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::create_dir(dir.path().join("root")).unwrap();
-        let packages = asyncssh_packages()
-            .expect("no asyncssh (see common/servers.rs)")
-            .display()
-            .to_string();
-        let root = dir.path().join("root").display().to_string();
-        let (server, port) = python_server(
+        let server = PythonServer::start(
             "asyncssh",
             "sftp_password_server.py",
-            &[root],
+            asyncssh_packages(),
             &[
-                ("PYTHONPATH", &packages),
                 ("PYTHONWARNINGS", "ignore"),
                 ("SFTP_USER", USER),
                 ("SFTP_PASSWORD", PASSWORD),
             ],
-            dir.path(),
         );
         AsyncSsh {
+            port: server.port,
             _server: server,
-            port,
-            _dir: dir,
         }
     }
 

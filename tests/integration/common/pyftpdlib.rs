@@ -5,7 +5,7 @@
 
 use std::path::PathBuf;
 
-use super::server::{python_server, Guarded};
+use super::server::PythonServer;
 use super::servers::pyftpdlib_packages;
 
 pub const USER: &str = "broker";
@@ -15,34 +15,27 @@ pub const READER: &str = "reader";
 pub const READER_PASSWORD: &str = "ftp-reader-secret-51c2";
 
 pub struct FtpServer {
-    server: Guarded,
+    server: PythonServer,
     pub port: u16,
-    dir: tempfile::TempDir,
 }
 
 impl FtpServer {
     pub fn start() -> FtpServer {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::create_dir(dir.path().join("root")).unwrap();
-        let packages = pyftpdlib_packages()
-            .expect("no pyftpdlib (see common/servers.rs)")
-            .display()
-            .to_string();
-        let root = dir.path().join("root").display().to_string();
-        let (server, port) = python_server(
+        let server = PythonServer::start(
             "pyftpdlib",
             "ftp_server.py",
-            &[root],
+            pyftpdlib_packages(),
             &[
-                ("PYTHONPATH", &packages),
                 ("FTP_USER", USER),
                 ("FTP_PASSWORD", PASSWORD),
                 ("FTP_READER", READER),
                 ("FTP_READER_PASSWORD", READER_PASSWORD),
             ],
-            dir.path(),
         );
-        FtpServer { server, port, dir }
+        FtpServer {
+            port: server.port,
+            server,
+        }
     }
 
     /// `ftp://user:password@127.0.0.1:PORT`, the password percent-encoded.
@@ -61,10 +54,10 @@ impl FtpServer {
 
     /// The served directory, as the server's `/`.
     pub fn root(&self) -> PathBuf {
-        self.dir.path().join("root")
+        self.server.root()
     }
 
     pub fn output(&self) -> String {
-        self.server.output()
+        self.server.server.output()
     }
 }

@@ -231,3 +231,39 @@ pub fn python_server(
     });
     (server, port)
 }
+
+/// A Python server ([`python_server`]) serving the `root/` folder of a fresh temporary
+/// directory (its one argument), with its PyPI packages (scripts/test.sh installs them
+/// under target/, see servers.rs) on its PYTHONPATH.
+pub struct PythonServer {
+    pub server: Guarded,
+    pub port: u16,
+    dir: tempfile::TempDir,
+}
+
+impl PythonServer {
+    /// Starts `script` as `what`, `packages` its PYTHONPATH, `env` added.
+    pub fn start(
+        what: &str,
+        script: &str,
+        packages: Option<PathBuf>,
+        env: &[(&str, &str)],
+    ) -> PythonServer {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("root")).unwrap();
+        let packages = packages
+            .unwrap_or_else(|| panic!("no {what} (see common/servers.rs)"))
+            .display()
+            .to_string();
+        let root = dir.path().join("root").display().to_string();
+        let mut env = env.to_vec();
+        env.push(("PYTHONPATH", &packages));
+        let (server, port) = python_server(what, script, &[root], &env, dir.path());
+        PythonServer { server, port, dir }
+    }
+
+    /// The served directory.
+    pub fn root(&self) -> PathBuf {
+        self.dir.path().join("root")
+    }
+}
