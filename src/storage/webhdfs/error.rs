@@ -54,8 +54,13 @@ impl WebHdfsError {
     }
 }
 
-/// A reqwest failure's text and its causes, without the URL (it carries the token).
+/// A reqwest failure's text and its causes, after the server's host:port, without the rest
+/// of the URL (it carries the token). A certificate the client does not trust says so and
+/// names the key that fixes it.
 pub(super) fn describe(err: reqwest::Error) -> String {
+    let server = err
+        .url()
+        .and_then(|u| Some(format!("{}:{}", u.host_str()?, u.port_or_known_default()?)));
     let err = err.without_url();
     let mut text = err.to_string();
     let mut source = std::error::Error::source(&err);
@@ -64,7 +69,16 @@ pub(super) fn describe(err: reqwest::Error) -> String {
         text.push_str(&cause.to_string());
         source = cause.source();
     }
-    text
+    if text.contains("invalid peer certificate") {
+        text.push_str(&format!(
+            " (the server's TLS certificate is not trusted: set {} to a truststore holding its CA)",
+            super::trust::LOCATION_KEY
+        ));
+    }
+    match server {
+        Some(server) => format!("{server}: {text}"),
+        None => text,
+    }
 }
 
 /// The most of a server message kept in a status.
