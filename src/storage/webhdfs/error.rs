@@ -47,11 +47,20 @@ impl WebHdfsError {
                 message: bounded(field("message")),
             };
         }
+        let text = String::from_utf8_lossy(body);
         WebHdfsError::Status {
             status,
-            body: bounded(&String::from_utf8_lossy(body)),
+            body: bounded(html_title(&text).unwrap_or(&text)),
         }
     }
+}
+
+/// The `<title>` of an HTML error page (Jetty's: `Error 401 Authentication required`),
+/// whose first line is only `<html>`.
+fn html_title(text: &str) -> Option<&str> {
+    let start = text.find("<title>")? + "<title>".len();
+    let len = text[start..].find("</title>")?;
+    Some(text[start..start + len].trim()).filter(|t| !t.is_empty())
 }
 
 /// A reqwest failure's text and its causes, after the server's host:port, without the rest
@@ -132,7 +141,8 @@ pub(super) fn to_storage_error(loc: &Location, err: WebHdfsError) -> StorageErro
         // cookie): no RemoteException, the status says it.
         WebHdfsError::Status { status, body } if status == 401 || status == 403 => {
             StorageError::NotAuthorized(format!(
-                "{path}: the WebHDFS server refused the credentials (HTTP {status}): {body}"
+                "{path}: the WebHDFS server refused the credentials (HTTP {status}): {body} \
+                 (a server requiring Kerberos/SPNEGO takes a delegation_token instead)"
             ))
         }
         // Any other refusal (StandbyException, SafeModeException, quotas, a bad
@@ -205,6 +215,13 @@ mod tests {
                 Status::NotAuthorized,
             ),
             (
+                WebHdfsError::from_answer(
+                    401,
+                    b"<html>\n<head>\n<title>Error 401 Authentication required</title>\n</head>",
+                ),
+                Status::NotAuthorized,
+            ),
+            (
                 remote(403, "org.apache.hadoop.ipc.StandbyException", "Operation category READ is not supported in state standby"),
                 Status::TargetStorageServiceError,
             ),
@@ -237,6 +254,14 @@ mod tests {
         assert_eq!(
             e.to_string(),
             "not authorized: webhdfs://127.0.0.1:9870/tmp/a.csv: AccessControlException: Permission denied: user=bob"
+        );
+        // Jetty's error page: its title, not its first line.
+        let page = b"<html>\n<head>\n<meta http-equiv=\"Content-Type\"/>\n<title>Error 401 Authentication required</title>\n</head>";
+        let e = to_storage_error(&loc(), WebHdfsError::from_answer(401, page));
+        assert!(
+            e.to_string()
+                .contains("(HTTP 401): Error 401 Authentication required"),
+            "{e}"
         );
         let long = WebHdfsError::from_answer(500, "x".repeat(5000).as_bytes());
         let e = to_storage_error(&loc(), long);

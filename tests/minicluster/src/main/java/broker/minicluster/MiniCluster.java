@@ -209,6 +209,7 @@ public final class MiniCluster {
     long ticketLifetime = 86400;
     boolean https = false;
     boolean httpfs = false;
+    boolean spnego = false;
     for (int i = 2; i < args.length; i++) {
       String a = args[i];
       String v = i + 1 < args.length ? args[i + 1] : null;
@@ -246,6 +247,9 @@ public final class MiniCluster {
         case "--httpfs":
           httpfs = true;
           break;
+        case "--spnego":
+          spnego = true;
+          break;
         default:
           throw new IllegalArgumentException("unknown option " + a);
       }
@@ -255,7 +259,11 @@ public final class MiniCluster {
     }
     MiniCluster mc = new MiniCluster(shape, workDir, dns, ports, overrides, ticketLifetime,
         proto);
+    if (spnego && shape != Shape.SECURE) {
+      throw new IllegalArgumentException("--spnego needs the secure shape");
+    }
     if (https) mc.tls = new TlsSetup(workDir);
+    if (spnego) mc.secure.spnego = true;
     mc.wantHttpfs = httpfs;
     return mc;
   }
