@@ -100,6 +100,46 @@ mod swebhdfs {
         }
     }
 
+    /// A Hadoop `ssl-client.xml` beside the broker's conf is the truststore of requests
+    /// that name none; a request's own keys win over it.
+    #[test]
+    fn ssl_client_xml_is_read() {
+        if missing(Server::Hdfs) {
+            return;
+        }
+        let cluster = cluster();
+        let password = cluster.fact("tls.truststore_password");
+        let conf = tempfile::tempdir().unwrap();
+        let keys = [
+            (LOCATION, cluster.fact("tls.truststore")),
+            (TYPE, "pkcs12".to_string()),
+            (PASSWORD, password.clone()),
+        ];
+        let xml: String = keys
+            .iter()
+            .map(|(k, v)| format!("<property><name>{k}</name><value>{v}</value></property>"))
+            .collect();
+        std::fs::write(
+            conf.path().join("ssl-client.xml"),
+            format!("<?xml version=\"1.0\"?><configuration>{xml}</configuration>"),
+        )
+        .unwrap();
+        let broker = BrokerProcess::start_with_hadoop_conf(&[], Some(conf.path()));
+        let mut c = broker.client();
+        let tmp = format!("{}/tmp", swebhdfs_root(&cluster));
+        let r = c.with_props(&Props::new()).exists(&tmp);
+        assert_ok(&r.op_status);
+        assert!(r.is_path_exist, "{r:?}");
+        let r = c
+            .with_props(&props(&[(LOCATION, "/nonexistent/ca.pem")]))
+            .exists(&tmp);
+        assert_code(&r.op_status, Code::INVALID_ARGUMENT);
+        assert!(
+            !broker.log().contains(&password),
+            "the password reached the log"
+        );
+    }
+
     /// Without a truststore the system's roots do not know the cluster's certificate: the
     /// call fails at once, naming the server and the certificate.
     #[test]
