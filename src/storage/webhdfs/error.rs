@@ -80,7 +80,7 @@ pub(super) fn describe(err: reqwest::Error) -> String {
     }
     if text.contains("invalid peer certificate") {
         text.push_str(&format!(
-            " (the server's TLS certificate is not trusted: set {} to a truststore holding its CA)",
+            " ({UNTRUSTED}: set {} to a truststore holding its CA)",
             super::trust::LOCATION_KEY
         ));
     }
@@ -89,6 +89,9 @@ pub(super) fn describe(err: reqwest::Error) -> String {
         None => text,
     }
 }
+
+/// What `describe` says of a certificate the client does not trust.
+const UNTRUSTED: &str = "the server's TLS certificate is not trusted";
 
 /// The most of a server message kept in a status.
 const MESSAGE_MAX: usize = 300;
@@ -156,6 +159,12 @@ pub(super) fn to_storage_error(loc: &Location, err: WebHdfsError) -> StorageErro
         WebHdfsError::Status { status, body } => StorageError::Io {
             path,
             message: format!("HTTP {status}: {body}"),
+        },
+        // The server answered, but with a certificate the broker does not trust (see
+        // `describe`): no "unreachable" then.
+        WebHdfsError::Transport(text) if text.contains(UNTRUSTED) => StorageError::Io {
+            path,
+            message: format!("TLS handshake refused: {text}"),
         },
         WebHdfsError::Transport(text) => StorageError::Io {
             path,
@@ -261,6 +270,14 @@ mod tests {
         assert!(
             e.to_string()
                 .contains("(HTTP 401): Error 401 Authentication required"),
+            "{e}"
+        );
+        let untrusted = WebHdfsError::Transport(format!(
+            "127.0.0.1:9871: error sending request: invalid peer certificate: UnknownIssuer ({UNTRUSTED}: ...)"
+        ));
+        let e = to_storage_error(&loc(), untrusted).to_string();
+        assert!(
+            e.contains("TLS handshake refused") && !e.contains("unreachable"),
             "{e}"
         );
         let long = WebHdfsError::from_answer(500, "x".repeat(5000).as_bytes());
