@@ -343,7 +343,7 @@ impl Backends {
             azure: object::ObjectBackend::new(object::azure::Azure, idle_expiry),
             ftp: ftp::FtpBackend::new(idle_expiry),
             sftp: sftp::SftpBackend::new(idle_expiry),
-            webhdfs: webhdfs::WebHdfsBackend::new(idle_expiry),
+            webhdfs: webhdfs::WebHdfsBackend::new(conf_dir, idle_expiry),
             azure_dfs: object::ObjectBackend::new(object::azdls::AzureDfs, idle_expiry),
         }
     }

@@ -54,4 +54,5 @@ mod soak;
 mod store_requests;
 mod stress;
 mod webhdfs;
+mod webhdfs_gateways;
 mod wire_robustness;

@@ -1,7 +1,8 @@
 //! `webhdfs://` against the MiniDFSCluster's namenode HTTP port (WebHDFS is on by default
 //! in Hadoop 3; the data calls are redirected to the datanodes' HTTP ports), through the
 //! Thrift wire: the whole conformance suite, a 256 MiB round trip, the reaper, permission
-//! refusals, a forged delegation token on the Kerberos cluster, `fs.defaultFS`; and that
+//! refusals, a forged delegation token and a refused `user.name` on the Kerberos cluster
+//! with SPNEGO on its web ports, `fs.defaultFS`; and that
 //! `swebhdfs://` speaks TLS. On the HA cluster (hdfs_ha.rs's), `webhdfs://ns1/`: the
 //! suite, and calls across failovers.
 //!
@@ -116,17 +117,20 @@ fn forged_token(owner: &str) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(token)
 }
 
+/// The Kerberos cluster with SPNEGO on its web ports (launcher `--spnego`).
+fn spnego_cluster() -> Cluster {
+    shared("secure", &["--datanodes", "1", "--spnego"])
+}
+
 /// On a Kerberos cluster a delegation token is what WebHDFS callers without SPNEGO bring:
 /// one the namenode never issued is NOT_AUTHORIZED with the namenode's reason, and never
-/// reaches the log. (The launcher's secure cluster keeps simple authentication on its HTTP
-/// port, so `user.name` is still accepted there: SPNEGO refusals are proven by the error
-/// mapping's unit test only.)
+/// reaches the log.
 #[test]
 fn secure_cluster_refuses_a_token_it_never_issued() {
     if missing(Server::Kerberos) {
         return;
     }
-    let cluster = shared("secure", &["--datanodes", "1"]);
+    let cluster = spnego_cluster();
     let root = webhdfs_root(&cluster);
     let broker = BrokerProcess::start();
     let mut c = broker.client();
@@ -143,6 +147,28 @@ fn secure_cluster_refuses_a_token_it_never_issued() {
     assert!(
         !broker.log().contains(&token[..40]),
         "the token reached the log"
+    );
+}
+
+/// Without a token, a namenode whose web port requires SPNEGO refuses `user.name`: the
+/// broker (which speaks no SPNEGO) answers NOT_AUTHORIZED with the server's reason.
+#[test]
+fn secure_cluster_refuses_a_user_name_without_spnego() {
+    if missing(Server::Kerberos) {
+        return;
+    }
+    let cluster = spnego_cluster();
+    let root = webhdfs_root(&cluster);
+    let broker = BrokerProcess::start();
+    let r = broker
+        .client()
+        .with_props(&props(&[("username", "alice")]))
+        .exists(&format!("{root}/alice"));
+    assert_code(&r.op_status, Code::NOT_AUTHORIZED);
+    let msg = message(&r.op_status);
+    assert!(
+        msg.contains("HTTP 401") && msg.contains("Authentication required"),
+        "{msg}"
     );
 }
 
@@ -175,7 +201,7 @@ fn a_path_without_host_takes_fs_default_fs() {
 }
 
 /// `swebhdfs://` is WebHDFS over TLS: the first bytes the broker sends are a TLS
-/// handshake record (no TLS MiniDFSCluster runs here, see README).
+/// handshake record (whatever answers: webhdfs_gateways.rs has the TLS cluster).
 #[test]
 fn swebhdfs_speaks_tls() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();

@@ -2,8 +2,12 @@
 # Starts a real HDFS (Hadoop MiniDFSCluster) for the broker's tests.
 #
 #   run.sh SHAPE WORKDIR [--datanodes N] [--ports P1,P2,...] [--conf KEY=VALUE]...
-#          [--ticket-lifetime SECONDS]
+#          [--ticket-lifetime SECONDS] [--https] [--httpfs] [--spnego]
 #
+# --https (plain shape): the web ports speak HTTPS only; WORKDIR/tls (on the classpath, for
+# Hadoop's ssl-server.xml) holds a certificate made at start. --httpfs (plain shape): an
+# HttpFS gateway beside the cluster (fact httpfs=127.0.0.1:PORT). --spnego (secure shape):
+# the web ports require SPNEGO.
 # SHAPE: plain | ha | federated | viewfs | secure (MiniKdc + Kerberos HDFS). Prints "Ready!"
 # on stdout once the cluster is up, then answers one line ("ok" / "error: ...") per stdin command; EOF on stdin shuts it down.
 # See README.md. Env: JAVA_HOME, MINICLUSTER_JAVA_OPTS (extra JVM flags),
@@ -19,6 +23,8 @@ mkdir -p "$2"
 workdir="$(cd "$2" && pwd)"
 shift 2
 
+# Made now: a classpath folder that does not exist at JVM start is never searched.
+mkdir -p "$workdir/tls"
 # Cheap when up to date; builds (stderr only) otherwise.
 "$here/build.sh"
 
@@ -31,5 +37,5 @@ exec "$java" \
   -Dminicluster.log.level="${MINICLUSTER_LOG_LEVEL:-INFO}" \
   -Dtest.build.data="$workdir/data/test" \
   ${MINICLUSTER_JAVA_OPTS:-} \
-  -cp "$here/target/classes:$(cat "$here/target/classpath.txt")" \
+  -cp "$workdir/tls:$here/target/classes:$(cat "$here/target/classpath.txt")" \
   broker.minicluster.MiniCluster "$shape" "$workdir" "$@"

@@ -331,7 +331,7 @@ fn ha_attempts(namenodes: usize, base: u64, max: u64, wait_millis: u64) -> u64 {
 
 /// `<configuration><property><name/><value/></property>...` into a map. `Ok(None)` when
 /// the file does not exist.
-fn read_hadoop_xml(path: &Path) -> std::io::Result<Option<HashMap<String, String>>> {
+pub(crate) fn read_hadoop_xml(path: &Path) -> std::io::Result<Option<HashMap<String, String>>> {
     let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),

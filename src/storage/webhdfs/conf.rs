@@ -6,6 +6,7 @@
 
 use std::time::Duration;
 
+use super::trust::{self, Password, TrustStore};
 use crate::storage::hdfs::conf::nameservice_addresses;
 use crate::storage::{Location, Properties, Result, StorageError};
 
@@ -56,6 +57,9 @@ pub(super) struct Settings {
     pub csrf_header: String,
     pub connect_timeout: Duration,
     pub read_timeout: Duration,
+    /// The CAs an HTTPS server's certificate must chain to (`ssl.client.truststore.*`);
+    /// `None`: the system's roots.
+    pub trust: Option<TrustStore>,
 }
 
 impl Settings {
@@ -76,6 +80,15 @@ impl Settings {
                 .to_string(),
             connect_timeout: duration(props, CONNECT_TIMEOUT_KEY)?,
             read_timeout: duration(props, READ_TIMEOUT_KEY)?,
+            trust: non_empty(trust::LOCATION_KEY).map(|location| TrustStore {
+                location: location.to_string(),
+                kind: non_empty(trust::TYPE_KEY).unwrap_or("jks").to_string(),
+                // Not trimmed: a password may end in a space.
+                password: props
+                    .get(trust::PASSWORD_KEY)
+                    .filter(|p| !p.is_empty())
+                    .map(|p| Password(p.clone())),
+            }),
         })
     }
 }
@@ -268,6 +281,18 @@ mod tests {
         let s = Settings::new(&loc, &p).unwrap();
         assert_eq!(s.auth, Auth::Delegation(Token("SECRET-TOKEN".into())));
         assert!(!format!("{s:?}").contains("SECRET"), "{s:?}");
+        assert_eq!(s.trust, None);
+        let p = props_of(&[
+            (trust::LOCATION_KEY, " /etc/ca.p12 "),
+            (trust::TYPE_KEY, "PKCS12"),
+            (trust::PASSWORD_KEY, "STORE-PW"),
+        ]);
+        let trust = Settings::new(&loc, &p).unwrap().trust.unwrap();
+        assert_eq!(
+            (trust.location.as_str(), trust.kind.as_str()),
+            ("/etc/ca.p12", "PKCS12")
+        );
+        assert!(!format!("{trust:?}").contains("STORE-PW"), "{trust:?}");
         assert_eq!(s.read_timeout, Duration::from_secs(120));
         assert_eq!(s.connect_timeout, Duration::from_millis(1500));
         let bad = Settings::new(&loc, &props_of(&[(READ_TIMEOUT_KEY, "soon")])).unwrap_err();

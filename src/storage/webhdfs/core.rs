@@ -49,7 +49,12 @@ impl Core {
         // rustls without aws-lc: ring is the provider (see Cargo.toml). Installing fails
         // only when one is already installed, which is as good.
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let http = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder();
+        if let Some(store) = &settings.trust {
+            // Only the truststore's CAs, as Hadoop's client trusts only its truststore.
+            builder = builder.tls_certs_only(store.certificates()?);
+        }
+        let http = builder
             .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(settings.connect_timeout)
             .read_timeout(settings.read_timeout)
@@ -281,6 +286,7 @@ mod tests {
             csrf_header: "X-XSRF-HEADER".into(),
             connect_timeout: Duration::from_secs(1),
             read_timeout: Duration::from_secs(1),
+            trust: None,
         })
         .unwrap()
     }

@@ -48,15 +48,29 @@ impl WebHdfsError {
                 message: bounded(field("message")),
             };
         }
+        let text = String::from_utf8_lossy(body);
         WebHdfsError::Status {
             status,
-            body: bounded(&String::from_utf8_lossy(body)),
+            body: bounded(html_title(&text).unwrap_or(&text)),
         }
     }
 }
 
-/// A reqwest failure's text and its causes, without the URL (it carries the token).
+/// The `<title>` of an HTML error page (Jetty's: `Error 401 Authentication required`),
+/// whose first line is only `<html>`.
+fn html_title(text: &str) -> Option<&str> {
+    let start = text.find("<title>")? + "<title>".len();
+    let len = text[start..].find("</title>")?;
+    Some(text[start..start + len].trim()).filter(|t| !t.is_empty())
+}
+
+/// A reqwest failure's text and its causes, after the server's host:port, without the rest
+/// of the URL (it carries the token). A certificate the client does not trust says so and
+/// names the key that fixes it.
 pub(super) fn describe(err: reqwest::Error) -> String {
+    let server = err
+        .url()
+        .and_then(|u| Some(format!("{}:{}", u.host_str()?, u.port_or_known_default()?)));
     let err = err.without_url();
     let mut text = err.to_string();
     let mut source = std::error::Error::source(&err);
@@ -65,8 +79,20 @@ pub(super) fn describe(err: reqwest::Error) -> String {
         text.push_str(&cause.to_string());
         source = cause.source();
     }
-    text
+    if text.contains("invalid peer certificate") {
+        text.push_str(&format!(
+            " ({UNTRUSTED}: set {} to a truststore holding its CA)",
+            super::trust::LOCATION_KEY
+        ));
+    }
+    match server {
+        Some(server) => format!("{server}: {text}"),
+        None => text,
+    }
 }
+
+/// What `describe` says of a certificate the client does not trust.
+const UNTRUSTED: &str = "the server's TLS certificate is not trusted";
 
 /// The most of a server message kept in a status.
 const MESSAGE_MAX: usize = 300;
@@ -111,7 +137,8 @@ pub(super) fn to_storage_error(loc: &Location, err: WebHdfsError) -> StorageErro
         // cookie): no RemoteException, the status says it.
         WebHdfsError::Status { status, body } if status == 401 || status == 403 => {
             StorageError::NotAuthorized(format!(
-                "{path}: the WebHDFS server refused the credentials (HTTP {status}): {body}"
+                "{path}: the WebHDFS server refused the credentials (HTTP {status}): {body} \
+                 (a server requiring Kerberos/SPNEGO takes a delegation_token instead)"
             ))
         }
         // Any other refusal (StandbyException, SafeModeException, quotas, a bad
@@ -125,6 +152,12 @@ pub(super) fn to_storage_error(loc: &Location, err: WebHdfsError) -> StorageErro
         WebHdfsError::Status { status, body } => StorageError::Io {
             path,
             message: format!("HTTP {status}: {body}"),
+        },
+        // The server answered, but with a certificate the broker does not trust (see
+        // `describe`): no "unreachable" then.
+        WebHdfsError::Transport(text) if text.contains(UNTRUSTED) => StorageError::Io {
+            path,
+            message: format!("TLS handshake refused: {text}"),
         },
         WebHdfsError::Transport(text) => StorageError::Io {
             path,
@@ -184,6 +217,13 @@ mod tests {
                 Status::NotAuthorized,
             ),
             (
+                WebHdfsError::from_answer(
+                    401,
+                    b"<html>\n<head>\n<title>Error 401 Authentication required</title>\n</head>",
+                ),
+                Status::NotAuthorized,
+            ),
+            (
                 remote(403, "org.apache.hadoop.ipc.StandbyException", "Operation category READ is not supported in state standby"),
                 Status::TargetStorageServiceError,
             ),
@@ -216,6 +256,22 @@ mod tests {
         assert_eq!(
             e.to_string(),
             "not authorized: webhdfs://127.0.0.1:9870/tmp/a.csv: AccessControlException: Permission denied: user=bob"
+        );
+        // Jetty's error page: its title, not its first line.
+        let page = b"<html>\n<head>\n<meta http-equiv=\"Content-Type\"/>\n<title>Error 401 Authentication required</title>\n</head>";
+        let e = to_storage_error(&loc(), WebHdfsError::from_answer(401, page));
+        assert!(
+            e.to_string()
+                .contains("(HTTP 401): Error 401 Authentication required"),
+            "{e}"
+        );
+        let untrusted = WebHdfsError::Transport(format!(
+            "127.0.0.1:9871: error sending request: invalid peer certificate: UnknownIssuer ({UNTRUSTED}: ...)"
+        ));
+        let e = to_storage_error(&loc(), untrusted).to_string();
+        assert!(
+            e.contains("TLS handshake refused") && !e.contains("unreachable"),
+            "{e}"
         );
         let long = WebHdfsError::from_answer(500, "x".repeat(5000).as_bytes());
         let e = to_storage_error(&loc(), long);

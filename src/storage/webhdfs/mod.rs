@@ -15,8 +15,10 @@ mod core;
 mod error;
 mod lister;
 mod reader;
+mod trust;
 mod writer;
 
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -33,15 +35,21 @@ use error::to_storage_error;
 use reader::WebHdfsReader;
 use writer::WebHdfsWriter;
 
-/// One client per settings (endpoints, user or token, timeouts), dropped when idle.
+/// One client per settings (endpoints, user or token, timeouts, truststore), dropped
+/// when idle.
 pub struct WebHdfsBackend {
     clients: ClientCache<Settings, WebHdfsStorage>,
+    /// The `ssl.client.truststore.*` keys of Hadoop's `ssl-client.xml` (of
+    /// `HADOOP_CONF_DIR`, then of the broker's conf, later winning): what a request that
+    /// names no truststore uses.
+    ssl_client: Properties,
 }
 
 impl WebHdfsBackend {
-    pub fn new(idle_expiry: Duration) -> Self {
+    pub fn new(conf_dir: Option<&Path>, idle_expiry: Duration) -> Self {
         WebHdfsBackend {
             clients: ClientCache::new(idle_expiry),
+            ssl_client: trust::ssl_client_xml(conf_dir),
         }
     }
 
@@ -53,7 +61,13 @@ impl WebHdfsBackend {
         props: &Properties,
     ) -> Result<(Arc<WebHdfsStorage>, Location)> {
         let loc = conf::qualify(loc, props)?;
-        let settings = Settings::new(&loc, props)?;
+        let settings = if self.ssl_client.is_empty() || props.contains_key(trust::LOCATION_KEY) {
+            Settings::new(&loc, props)?
+        } else {
+            let mut with_xml = self.ssl_client.clone();
+            with_xml.extend(props.iter().map(|(k, v)| (k.clone(), v.clone())));
+            Settings::new(&loc, &with_xml)?
+        };
         let storage = self.clients.get_or_build(&settings, || {
             let core = Core::new(settings.clone())
                 .map_err(|e| StorageError::InvalidArgument(format!("{loc}: {e}")))?;

@@ -32,7 +32,7 @@ impl BrokerProcess {
         Self::start_with_hadoop_conf(extra, None)
     }
 
-    /// As [`start_with`], with the `*-site.xml` files of `hadoop_conf` copied beside the
+    /// As [`start_with`], with the `*-site.xml` and `ssl-client.xml` files of `hadoop_conf` copied beside the
     /// broker's conf (where operators put them). `HADOOP_CONF_DIR` is never inherited.
     pub fn start_with_hadoop_conf(extra: &[(&str, &str)], hadoop_conf: Option<&Path>) -> Self {
         Self::start_adjusted(extra, hadoop_conf, |_| {})
@@ -47,7 +47,7 @@ impl BrokerProcess {
     ) -> Self {
         let home = tempfile::tempdir().unwrap();
         if let Some(dir) = hadoop_conf {
-            for name in ["core-site.xml", "hdfs-site.xml"] {
+            for name in ["core-site.xml", "hdfs-site.xml", "ssl-client.xml"] {
                 let from = dir.join(name);
                 if from.exists() {
                     std::fs::copy(&from, home.path().join(name)).unwrap();

@@ -107,6 +107,13 @@ public final class MiniCluster {
   final PrintStream out;
   /** The secure shape's KDC and principals; null in every other shape. */
   final SecureSetup secure;
+  /** --https: the web ports speak HTTPS only (plain shape); null otherwise. */
+  TlsSetup tls;
+  int httpsPort;
+  /** --httpfs: an HttpFS gateway beside the cluster (plain shape); null otherwise. */
+  org.apache.hadoop.fs.http.server.HttpFsGateway httpfs;
+  boolean wantHttpfs;
+  int httpfsPort;
 
   final List<Nn> namenodes = new ArrayList<>();
   final List<Dn> datanodes = new ArrayList<>();
@@ -200,6 +207,9 @@ public final class MiniCluster {
     List<Integer> ports = new ArrayList<>();
     Map<String, String> overrides = new LinkedHashMap<>();
     long ticketLifetime = 86400;
+    boolean https = false;
+    boolean httpfs = false;
+    boolean spnego = false;
     for (int i = 2; i < args.length; i++) {
       String a = args[i];
       String v = i + 1 < args.length ? args[i + 1] : null;
@@ -231,11 +241,31 @@ public final class MiniCluster {
           if (ticketLifetime < 2) throw new IllegalArgumentException("--ticket-lifetime >= 2");
           i++;
           break;
+        case "--https":
+          https = true;
+          break;
+        case "--httpfs":
+          httpfs = true;
+          break;
+        case "--spnego":
+          spnego = true;
+          break;
         default:
           throw new IllegalArgumentException("unknown option " + a);
       }
     }
-    return new MiniCluster(shape, workDir, dns, ports, overrides, ticketLifetime, proto);
+    if ((https || httpfs) && shape != Shape.PLAIN) {
+      throw new IllegalArgumentException("--https and --httpfs need the plain shape");
+    }
+    MiniCluster mc = new MiniCluster(shape, workDir, dns, ports, overrides, ticketLifetime,
+        proto);
+    if (spnego && shape != Shape.SECURE) {
+      throw new IllegalArgumentException("--spnego needs the secure shape");
+    }
+    if (https) mc.tls = new TlsSetup(workDir);
+    if (spnego) mc.secure.spnego = true;
+    mc.wantHttpfs = httpfs;
+    return mc;
   }
 
   // ---------------------------------------------------------------------------------------
@@ -252,6 +282,19 @@ public final class MiniCluster {
 
     MiniDFSNNTopology topology = topology();
     Configuration conf = serverConf();
+    PortSource extraPorts = new PortSource(List.of());
+    if (tls != null) {
+      tls.generate();
+      httpsPort = extraPorts.next();
+      tls.serverConf(conf, httpsPort);
+    }
+    String user = UserGroupInformation.getCurrentUser().getShortUserName();
+    if (wantHttpfs) {
+      // The gateway calls HDFS as this user on behalf of each request's user.
+      conf.set("hadoop.proxyuser." + user + ".hosts", "*");
+      conf.set("hadoop.proxyuser." + user + ".groups", "*");
+      httpfsPort = extraPorts.next();
+    }
     if (secure != null) {
       secure.start();
       secure.secureServerConf(conf);
@@ -286,6 +329,16 @@ public final class MiniCluster {
 
     writeClientConf();
     fixturesAndSelfCheck();
+    if (wantHttpfs) {
+      Map<String, String> site = new LinkedHashMap<>();
+      // HttpFS loads its proxy-user rules into Hadoop's static ProxyUsers, which the
+      // namenode in this same JVM then checks too: they must let this user impersonate.
+      site.put("httpfs.proxyuser." + user + ".hosts", "*");
+      site.put("httpfs.proxyuser." + user + ".groups", "*");
+      httpfs = new org.apache.hadoop.fs.http.server.HttpFsGateway(new File(workDir, "httpfs"),
+          confDir, httpfsPort, site);
+      httpfs.start();
+    }
     writeState();
   }
 
@@ -421,7 +474,7 @@ public final class MiniCluster {
     writeXml(new File(confDir, "hdfs-site.xml"), hdfsSite());
   }
 
-  static void writeXml(File f, Map<String, String> props) throws IOException {
+  public static void writeXml(File f, Map<String, String> props) throws IOException {
     StringBuilder sb = new StringBuilder();
     sb.append("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     sb.append("<!-- Written by tests/minicluster for the running test cluster. -->\n");
@@ -532,6 +585,11 @@ public final class MiniCluster {
       p.put("viewfs.cluster", VIEWFS_CLUSTER);
       p.put("viewfs.fallback", mountFallback);
     }
+    if (tls != null) {
+      p.put("namenode.0.https", "127.0.0.1:" + httpsPort);
+      p.putAll(tls.facts());
+    }
+    if (httpfs != null) p.put("httpfs", "127.0.0.1:" + httpfsPort);
     if (secure != null) {
       List<String> kj = new ArrayList<>();
       for (Map.Entry<String, String> e : secure.facts().entrySet()) {
@@ -845,6 +903,7 @@ public final class MiniCluster {
     }, "minicluster-watchdog");
     watchdog.setDaemon(true);
     watchdog.start();
+    if (httpfs != null) httpfs.stop();
     try {
       cluster.shutdown(false);
     } catch (Throwable t) {

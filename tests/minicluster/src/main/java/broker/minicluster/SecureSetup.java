@@ -34,6 +34,9 @@ final class SecureSetup {
   File serviceKeytab;
   File krb5Conf;
 
+  /** --spnego: the web ports (WebHDFS) require Kerberos too. */
+  boolean spnego;
+
   SecureSetup(File workDir, long ticketLifetimeSeconds) {
     this.dir = new File(workDir, "kerberos");
     this.ticketLifetimeSeconds = ticketLifetimeSeconds;
@@ -127,6 +130,13 @@ final class SecureSetup {
     conf.set("dfs.web.authentication.kerberos.keytab", serviceKeytab.getPath());
     // Tickets may be short-lived here: let the servers log in again without a pause.
     conf.setLong("hadoop.kerberos.min.seconds.before.relogin", 1);
+    if (spnego) {
+      // The web ports' authentication filter (AuthFilterInitializer reads these): SPNEGO
+      // instead of simple user.name.
+      conf.set("hadoop.http.authentication.type", "kerberos");
+      conf.set("hadoop.http.authentication.kerberos.principal", httpPrincipal());
+      conf.set("hadoop.http.authentication.kerberos.keytab", serviceKeytab.getPath());
+    }
   }
 
   /** Logs this JVM in as the service principal, which the namenode's superuser is. */

@@ -1,0 +1,258 @@
+//! WebHDFS the other ways a cluster serves it: `swebhdfs://` on a MiniDFSCluster whose web
+//! ports speak HTTPS only (a certificate made at start, trusted through Hadoop's
+//! `ssl.client.truststore.*` keys), and `webhdfs://` through Hadoop's HttpFS gateway
+//! running beside the same cluster (launcher options `--https --httpfs`). Each gets the
+//! whole conformance suite; the TLS cluster a 256 MiB round trip and the truststore's
+//! failures, the gateway the reaper and permission refusals in the namenode's words.
+
+use crate::common::hdfs_checks;
+use crate::common::minicluster::{shared, Cluster};
+use crate::common::object_checks::write_round_trip;
+use crate::common::*;
+use crate::conformance::unique;
+
+/// One cluster for both: HTTPS only on the namenode and datanodes, HttpFS beside it.
+fn cluster() -> Cluster {
+    shared(
+        "plain",
+        &["--conf", "dfs.ls.limit=4", "--https", "--httpfs"],
+    )
+}
+
+const LOCATION: &str = "ssl.client.truststore.location";
+const TYPE: &str = "ssl.client.truststore.type";
+const PASSWORD: &str = "ssl.client.truststore.password";
+/// Listed in tests/secrets.txt: no log may show it.
+const WRONG_PASSWORD: &str = "wrong-truststore-pw-5e1";
+
+/// `swebhdfs://127.0.0.1:HTTPS` of the namenode.
+fn swebhdfs_root(cluster: &Cluster) -> String {
+    format!("swebhdfs://{}", cluster.fact("namenode.0.https"))
+}
+
+/// The launcher's PKCS12 truststore (holding the cluster's certificate) as properties.
+fn pkcs12_trust(cluster: &Cluster) -> Props {
+    props(&[
+        (LOCATION, &cluster.fact("tls.truststore")),
+        (TYPE, "pkcs12"),
+        (PASSWORD, &cluster.fact("tls.truststore_password")),
+    ])
+}
+
+mod swebhdfs {
+    use super::*;
+
+    /// The suite on `swebhdfs://127.0.0.1:HTTPS/tmp/conf-*`, trusting the PKCS12 store.
+    mod conformance {
+        use super::*;
+        use crate::conformance::{Check, Suite, Target};
+
+        fn run(check: Check) {
+            static SUITE: Suite = Suite::new();
+            let cluster = cluster();
+            let root = swebhdfs_root(&cluster);
+            let trust = pkcs12_trust(&cluster);
+            SUITE.run(
+                &cluster.id(),
+                BrokerProcess::start,
+                |_| Target::new(format!("{root}/tmp/{}", unique("conf")), trust),
+                check,
+            );
+        }
+
+        crate::conformance::conformance_tests!(run, needs Server::Hdfs);
+    }
+
+    /// 256 MiB over HTTPS (namenode and datanodes), read back by hash.
+    #[test]
+    fn a_256_mib_round_trip() {
+        if missing(Server::Hdfs) {
+            return;
+        }
+        let cluster = cluster();
+        let path = format!("{}/tmp/{}/big.bin", swebhdfs_root(&cluster), unique("big"));
+        let broker = BrokerProcess::start();
+        write_round_trip(&broker, &path, &pkcs12_trust(&cluster), 256 << 20);
+        assert!(
+            !broker
+                .log()
+                .contains(&cluster.fact("tls.truststore_password")),
+            "the truststore password reached the log"
+        );
+    }
+
+    /// The certificate as a PEM file is trusted too (type `pem`, or found by its header
+    /// whatever the type says).
+    #[test]
+    fn a_pem_file_is_a_truststore() {
+        if missing(Server::Hdfs) {
+            return;
+        }
+        let cluster = cluster();
+        let broker = BrokerProcess::start();
+        let mut c = broker.client();
+        let tmp = format!("{}/tmp", swebhdfs_root(&cluster));
+        for kind in ["pem", "jks"] {
+            let p = props(&[(LOCATION, &cluster.fact("tls.ca_pem")), (TYPE, kind)]);
+            let r = c.with_props(&p).exists(&tmp);
+            assert_ok(&r.op_status);
+            assert!(r.is_path_exist, "{kind}: {r:?}");
+        }
+    }
+
+    /// A Hadoop `ssl-client.xml` beside the broker's conf is the truststore of requests
+    /// that name none; a request's own keys win over it.
+    #[test]
+    fn ssl_client_xml_is_read() {
+        if missing(Server::Hdfs) {
+            return;
+        }
+        let cluster = cluster();
+        let password = cluster.fact("tls.truststore_password");
+        let conf = tempfile::tempdir().unwrap();
+        let keys = [
+            (LOCATION, cluster.fact("tls.truststore")),
+            (TYPE, "pkcs12".to_string()),
+            (PASSWORD, password.clone()),
+        ];
+        let xml: String = keys
+            .iter()
+            .map(|(k, v)| format!("<property><name>{k}</name><value>{v}</value></property>"))
+            .collect();
+        std::fs::write(
+            conf.path().join("ssl-client.xml"),
+            format!("<?xml version=\"1.0\"?><configuration>{xml}</configuration>"),
+        )
+        .unwrap();
+        let broker = BrokerProcess::start_with_hadoop_conf(&[], Some(conf.path()));
+        let mut c = broker.client();
+        let tmp = format!("{}/tmp", swebhdfs_root(&cluster));
+        let r = c.with_props(&Props::new()).exists(&tmp);
+        assert_ok(&r.op_status);
+        assert!(r.is_path_exist, "{r:?}");
+        let r = c
+            .with_props(&props(&[(LOCATION, "/nonexistent/ca.pem")]))
+            .exists(&tmp);
+        assert_code(&r.op_status, Code::INVALID_ARGUMENT);
+        assert!(
+            !broker.log().contains(&password),
+            "the password reached the log"
+        );
+    }
+
+    /// Without a truststore the system's roots do not know the cluster's certificate: the
+    /// call fails at once, naming the server and the certificate.
+    #[test]
+    fn an_untrusted_certificate_is_named() {
+        if missing(Server::Hdfs) {
+            return;
+        }
+        let cluster = cluster();
+        let server = cluster.fact("namenode.0.https");
+        let broker = BrokerProcess::start();
+        let mut c = broker.client();
+        let r = c
+            .with_props(&Props::new())
+            .exists(&format!("swebhdfs://{server}/tmp"));
+        assert_code(&r.op_status, Code::TARGET_STORAGE_SERVICE_ERROR);
+        let msg = message(&r.op_status);
+        assert!(
+            msg.contains(&server) && msg.contains("certificate") && msg.contains(LOCATION),
+            "{msg}"
+        );
+    }
+
+    /// A truststore that cannot be read or opened is INVALID_ARGUMENT naming the key and
+    /// the cause; the password never reaches the log.
+    #[test]
+    fn a_bad_truststore_is_an_invalid_argument() {
+        if missing(Server::Hdfs) {
+            return;
+        }
+        let cluster = cluster();
+        let tmp = format!("{}/tmp", swebhdfs_root(&cluster));
+        let broker = BrokerProcess::start();
+        let mut c = broker.client();
+        let store = cluster.fact("tls.truststore");
+        let cases = [
+            (props(&[(LOCATION, "/nonexistent/ca.p12")]), "cannot read"),
+            (
+                props(&[
+                    (LOCATION, &store),
+                    (TYPE, "pkcs12"),
+                    (PASSWORD, WRONG_PASSWORD),
+                ]),
+                PASSWORD,
+            ),
+            (props(&[(LOCATION, &store), (TYPE, "bks")]), TYPE),
+        ];
+        for (p, cause) in cases {
+            let r = c.with_props(&p).exists(&tmp);
+            assert_code(&r.op_status, Code::INVALID_ARGUMENT);
+            let msg = message(&r.op_status);
+            assert!(msg.contains(cause), "{msg}");
+            assert!(!msg.contains(WRONG_PASSWORD), "{msg}");
+        }
+        assert!(
+            !broker.log().contains(WRONG_PASSWORD),
+            "a password reached the log"
+        );
+    }
+}
+
+/// `webhdfs://127.0.0.1:HTTPFS`: the gateway impersonates each call's `user.name`.
+mod httpfs {
+    use super::*;
+
+    fn httpfs_root(cluster: &Cluster) -> String {
+        format!("webhdfs://{}", cluster.fact("httpfs"))
+    }
+
+    /// The suite on `webhdfs://127.0.0.1:HTTPFS/tmp/conf-*`.
+    mod conformance {
+        use super::*;
+        use crate::conformance::{Check, Suite, Target};
+
+        fn run(check: Check) {
+            static SUITE: Suite = Suite::new();
+            let cluster = cluster();
+            let root = httpfs_root(&cluster);
+            SUITE.run(
+                &cluster.id(),
+                BrokerProcess::start,
+                |_| Target::new(format!("{root}/tmp/{}", unique("conf")), Props::new()),
+                check,
+            );
+        }
+
+        crate::conformance::conformance_tests!(run, needs Server::Hdfs);
+    }
+
+    /// The reaper's abort deletes the temporary file through the gateway too.
+    #[test]
+    fn a_reaped_writer_leaves_no_file() {
+        if missing(Server::Hdfs) {
+            return;
+        }
+        let cluster = cluster();
+        hdfs_checks::reaped_writer_leaves_no_file(&cluster.namenode_uri(0), &httpfs_root(&cluster));
+    }
+
+    /// The namenode's refusals of the impersonated user come through the gateway as
+    /// NOT_AUTHORIZED with the namenode's words.
+    #[test]
+    fn permission_refusals_are_not_authorized() {
+        if missing(Server::Hdfs) {
+            return;
+        }
+        let cluster = cluster();
+        let broker = BrokerProcess::start();
+        let mut c = broker.client();
+        let file = format!(
+            "{}/tmp/{}/alice/data.csv",
+            httpfs_root(&cluster),
+            unique("users")
+        );
+        hdfs_checks::permission_refusals(&mut c, &file, &props(&[("username", "bob")]));
+    }
+}
