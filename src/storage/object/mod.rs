@@ -9,7 +9,7 @@
 //!
 //! The shared part, one file per role: `backend.rs` (client cache, URI → bucket),
 //! `transport.rs` (the HTTP client), `storage.rs` (one bucket as a `Storage`),
-//! `lister.rs`, `reader.rs`, `writer.rs`, `delete.rs`, `rename.rs`, and `error.rs`,
+//! `lister.rs`, `reader.rs`, `writer.rs`, `delete.rs`, `rename.rs`, and `error/`,
 //! where every store failure becomes a `StorageError`.
 //!
 //! The mapping, as Hadoop's S3A draws it:
