@@ -4,7 +4,7 @@
 //! is a [`Dialect`], a file or folder each: `s3/` (settings, credentials, and
 //! `assume_role.rs`, its STS provider); `oss.rs` and `cos.rs` on their native opendal
 //! services; `obs.rs`, `ks3.rs` and `tos.rs` on those stores' S3-compatible APIs
-//! (`compat.rs`); `gcs.rs`, `azure.rs` (Blob API) and `azdls.rs` (ADLS Gen2's DFS API, with
+//! (`compat.rs`); `gcs/`, `azure.rs` (Blob API) and `azdls.rs` (ADLS Gen2's DFS API, with
 //! real directories: [`Dialect::HIERARCHICAL`]). `props.rs` reads properties for all of them.
 //!
 //! The shared part, one file per role: `backend.rs` (client cache, URI → bucket),
