@@ -95,7 +95,7 @@ if [ -z "${ASYNCSSH_DIR:-}" ]; then
 fi
 # Ignored on purpose (#[ignore = reason]), not counted as skipped: test name and reason.
 allowed_ignored=(
-    "hdfs_faults::a_write_losing_one_datanode_across_blocks_completes" # hdfs-native 0.14 does not exclude a dead datanode from the next block's pipeline
+    "hdfs_faults::datanodes::a_write_losing_one_datanode_across_blocks_completes" # hdfs-native 0.14 does not exclude a dead datanode from the next block's pipeline
 )
 log=$(mktemp)
 # Every test broker leaves its logs here, searched for secrets after the run.

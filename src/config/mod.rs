@@ -2,19 +2,27 @@
 //!
 //! Operators already have this file from the Java broker, so [`properties`] reads it
 //! exactly the way `java.util.Properties.load` reads it and expands `${VAR}` references
-//! from the environment like StarRocks' `ConfigBase` does; [`settings`] then trims each
+//! from the environment like StarRocks' `ConfigBase` does; [`keys`] then trims each
 //! known key's value (as `ConfigBase` does) and checks it, so a typo fails start-up with a
 //! message naming the key instead of surfacing later as a confusing runtime error.
 //!
-//! Every known key lives in `settings::KEYS`; adding a key is one entry there plus a field.
+//! Every known key lives in `keys::KEYS`; adding a key is one entry there plus a field of
+//! [`BrokerConfig`] (`settings.rs`) with its default.
 
+mod keys;
+mod log_modes;
 mod properties;
 mod settings;
+#[cfg(test)]
+mod tests;
+mod values;
 
 use std::path::PathBuf;
 
+pub use keys::known_keys;
+pub use log_modes::{LogLevel, RollMode};
 pub use properties::{environment_lines, is_env_key, parse_properties};
-pub use settings::{known_keys, BrokerConfig, LogLevel, RollMode, DEFAULT_HTTP_PORT};
+pub use settings::{BrokerConfig, DEFAULT_HTTP_PORT};
 
 /// Why the configuration could not be loaded. Every message names the file, line or key
 /// so an operator can fix it without reading code.

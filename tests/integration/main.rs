@@ -8,7 +8,7 @@
 //!
 //! The conformance suite (conformance/) is one named test per check and backend, in the
 //! backend's module: `conformance_file::slashes::rename_dir`, `hdfs_plain::conformance::
-//! pread_positional`, `s3::conformance_s3a::delete` ... Keeping them beside the backend's
+//! pread_positional`, `s3::conformance::s3a::delete` ... Keeping them beside the backend's
 //! other tests keeps each HDFS shape's tests together in the harness's name order, so
 //! each shape's cluster starts once (common/minicluster.rs runs one at a time).
 //!

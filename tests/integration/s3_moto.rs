@@ -1,5 +1,5 @@
 //! The S3 backend against a second S3 implementation (moto in server mode,
-//! common/moto.rs) beside SeaweedFS (s3.rs), through the Thrift wire: the conformance
+//! common/moto.rs) beside SeaweedFS (s3/), through the Thrift wire: the conformance
 //! suite path-style and virtual-host style, both styles seen in moto's request log, a
 //! 64 MiB write read back whole, the reaper, and directory renames and deletes; and the
 //! S3-compatible stores' own property sets (OBS, KS3, TOS) through the suite,

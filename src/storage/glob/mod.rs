@@ -25,7 +25,9 @@
 //!   size of one component's compiled matcher.
 
 mod expand;
+mod order;
 mod pattern;
+mod regex_syntax;
 mod walk;
 
 use super::clip::clip;

@@ -21,7 +21,7 @@ use crate::storage::{Location, StorageError};
 /// The conf key every refusal names.
 pub const KEY: &str = "broker_local_roots";
 
-/// The configured roots: absolute directories without `.` or `..` (config/settings.rs
+/// The configured roots: absolute directories without `.` or `..` (config/values.rs
 /// checks them before the broker starts).
 #[derive(Debug, Clone, Default)]
 pub struct LocalRoots {

@@ -1,14 +1,15 @@
 //! Object stores on opendal: the filesystem shape the RPCs expect, given to a flat
 //! namespace of keys, the same for every store. What differs per store (which properties
 //! name the credentials and the endpoint, how an opendal `Operator` is built from them)
-//! is a [`Dialect`], one file each: `s3.rs` (with `assume_role.rs`, its STS provider); `oss.rs` and `cos.rs` on their native
-//! opendal services; `obs.rs`, `ks3.rs` and `tos.rs` on those stores' S3-compatible APIs
-//! (`compat.rs`); `gcs.rs`, `azure.rs` (Blob API) and `azdls.rs` (ADLS Gen2's DFS API,
-//! with real directories: [`Dialect::HIERARCHICAL`]). `props.rs` reads properties for all of them.
+//! is a [`Dialect`], a file or folder each: `s3/` (settings, credentials, and
+//! `assume_role.rs`, its STS provider); `oss.rs` and `cos.rs` on their native opendal
+//! services; `obs.rs`, `ks3.rs` and `tos.rs` on those stores' S3-compatible APIs
+//! (`compat.rs`); `gcs/`, `azure.rs` (Blob API) and `azdls.rs` (ADLS Gen2's DFS API, with
+//! real directories: [`Dialect::HIERARCHICAL`]). `props.rs` reads properties for all of them.
 //!
 //! The shared part, one file per role: `backend.rs` (client cache, URI → bucket),
 //! `transport.rs` (the HTTP client), `storage.rs` (one bucket as a `Storage`),
-//! `lister.rs`, `reader.rs`, `writer.rs`, `delete.rs`, `rename.rs`, and `error.rs`,
+//! `lister.rs`, `reader.rs`, `writer.rs`, `delete.rs`, `rename.rs`, and `error/`,
 //! where every store failure becomes a `StorageError`.
 //!
 //! The mapping, as Hadoop's S3A draws it:
@@ -32,7 +33,6 @@
 //!   it, so nothing partial becomes visible.
 //! * Reads are ranged GETs, clamped at the size the object had when it was opened.
 
-mod assume_role;
 pub mod azdls;
 pub mod azure;
 mod backend;

@@ -94,7 +94,7 @@ impl ObjectStorage {
         }
     }
 
-    /// A store failure as a [`StorageError`] on `path` (the rows are in `error.rs`).
+    /// A store failure as a [`StorageError`] on `path` (the rows are in `error/mod.rs`).
     pub(super) fn error(&self, path: impl std::fmt::Display, err: opendal::Error) -> StorageError {
         self.errors.map(path, &err)
     }

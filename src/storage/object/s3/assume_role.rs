@@ -14,8 +14,8 @@ use reqsign_aws_v4::Credential;
 use reqsign_core::{Context, ProvideCredential, ProvideCredentialChain, SignRequest};
 use sha2::Digest;
 
-use super::error::CredentialFailure;
-use super::props::{endpoint_url, get, host_of, invalid};
+use crate::storage::object::props::{endpoint_url, get, host_of, invalid};
+use crate::storage::object::CredentialFailure;
 use crate::storage::{Properties, Result};
 
 pub(super) const ROLE_ARN: &str = "aws.s3.iam_role_arn";
