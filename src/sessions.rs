@@ -644,7 +644,9 @@ mod tests {
         }
         let quiet = tokio::time::timeout(Duration::from_millis(50), s.burst_over()).await;
         assert!(quiet.is_err(), "3 fds are no burst");
-        let fds: Vec<_> = (0..BURST).map(|_| s.insert("a", reader()).unwrap()).collect();
+        let fds: Vec<_> = (0..BURST)
+            .map(|_| s.insert("a", reader()).unwrap())
+            .collect();
         for fd in &fds[1..] {
             let _ = s.remove_reader(*fd).ok().unwrap();
         }

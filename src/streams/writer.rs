@@ -275,7 +275,10 @@ mod tests {
     #[tokio::test]
     async fn the_buffer_limit_refuses_oversized_pwrites() {
         let (w, _) = writer(usize::MAX);
-        let err = w.pwrite(0, Bytes::from(vec![0; (1 << 20) + 1])).await.unwrap_err();
+        let err = w
+            .pwrite(0, Bytes::from(vec![0; (1 << 20) + 1]))
+            .await
+            .unwrap_err();
         assert!(
             matches!(err, WriteError::TooLarge { limit_mb: 1, .. }),
             "{err}"

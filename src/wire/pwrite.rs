@@ -6,8 +6,8 @@
 
 use bytes::Bytes;
 use thrift::protocol::{
-    field_id, TFieldIdentifier, TInputProtocol, TOutputProtocol, TSerializable,
-    TStructIdentifier, TType,
+    field_id, TFieldIdentifier, TInputProtocol, TOutputProtocol, TSerializable, TStructIdentifier,
+    TType,
 };
 use thrift::{ProtocolError, ProtocolErrorKind};
 
@@ -104,17 +104,19 @@ mod tests {
 
     fn pwrite_message(req: &TBrokerPWriteRequest) -> Vec<u8> {
         let mut out = Vec::new();
-        let mut o = TBinaryOutputProtocol::new(&mut out, true);
-        o.write_message_begin(&TMessageIdentifier::new("pwrite", TMessageType::Call, 7))
-            .unwrap();
-        o.write_struct_begin(&TStructIdentifier::new("args")).unwrap();
-        o.write_field_begin(&TFieldIdentifier::new("request", TType::Struct, 1))
-            .unwrap();
-        req.write_to_out_protocol(&mut o).unwrap();
-        o.write_field_end().unwrap();
-        o.write_field_stop().unwrap();
-        o.write_struct_end().unwrap();
-        drop(o);
+        {
+            let mut o = TBinaryOutputProtocol::new(&mut out, true);
+            o.write_message_begin(&TMessageIdentifier::new("pwrite", TMessageType::Call, 7))
+                .unwrap();
+            o.write_struct_begin(&TStructIdentifier::new("args"))
+                .unwrap();
+            o.write_field_begin(&TFieldIdentifier::new("request", TType::Struct, 1))
+                .unwrap();
+            req.write_to_out_protocol(&mut o).unwrap();
+            o.write_field_end().unwrap();
+            o.write_field_stop().unwrap();
+            o.write_struct_end().unwrap();
+        }
         out
     }
 

@@ -157,15 +157,9 @@ impl WriteStream for HdfsWriter {
         self.writer()?;
         let len = data.len() as u64;
         let (client, temp) = (&self.client, self.temp.path());
-        write_resuming(
-            client,
-            temp,
-            &mut self.writer,
-            self.written,
-            data,
-        )
-        .await
-        .map_err(|e| datanode_error(&self.loc, e, &self.transfer))?;
+        write_resuming(client, temp, &mut self.writer, self.written, data)
+            .await
+            .map_err(|e| datanode_error(&self.loc, e, &self.transfer))?;
         self.written += len;
         Ok(())
     }
