@@ -7,21 +7,32 @@
 //! (`message_read_timeout_seconds`). [`Connection::send`] writes the encoded reply, and a
 //! pread's data straight after it from the buffer it was read into. An idle connection
 //! holds no buffer, so thousands of pooled connections cost little.
+//!
+//! A message is split off the receive buffer as [`Bytes`], so a pwrite's data reaches
+//! the store as a slice of the buffer it arrived in, never copied. While a client streams
+//! pwrites the buffer is kept from one call to the next (once the store is done with a
+//! chunk, the next one is received into the same memory); after other calls, or
+//! [`KEEP_WHILE_IDLE`] without a new message, a large buffer is let go.
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use bytes::{Buf, BytesMut};
+use bytes::{Buf, Bytes, BytesMut};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::watch;
 
 use crate::buffer::ReadBuf;
 use crate::wire::frame::FrameScanner;
-use crate::wire::{self, Incoming};
+use crate::wire::{self, Call, Incoming};
 
-/// Buffers larger than this are released after their message instead of kept for the next.
+/// Buffers larger than this are released after their message instead of kept for the next
+/// (unless a writer streams).
 const KEEP_BUFFER: usize = 64 * 1024;
+
+/// How long a connection that streamed pwrites keeps its large buffer without a new
+/// message: a BE sends the next chunk at once, a pooled connection may idle for hours.
+const KEEP_WHILE_IDLE: Duration = Duration::from_secs(1);
 
 pub struct Connection {
     socket: TcpStream,
@@ -30,6 +41,11 @@ pub struct Connection {
     max_message: usize,
     stall_limit: Duration,
     input: BytesMut,
+    /// The size of the receive buffer last read into (its own `capacity` only counts
+    /// what is left after the messages split off it).
+    input_size: usize,
+    /// The last call was a pwrite: keep a large receive buffer for the next chunk.
+    writing: bool,
     /// The reply being encoded; [`Connection::send`] writes and clears it.
     output: Vec<u8>,
     calls: u64,
@@ -49,6 +65,8 @@ impl Connection {
             max_message,
             stall_limit,
             input: BytesMut::new(),
+            input_size: 0,
+            writing: false,
             output: Vec::new(),
             calls: 0,
         }
@@ -66,8 +84,15 @@ impl Connection {
         loop {
             match self.scanner.scan(&self.input) {
                 Ok(Some(len)) => {
-                    let incoming = wire::decode(&self.input[..len]);
-                    self.input.advance(len);
+                    let msg: Bytes = self.input.split_to(len).freeze();
+                    let incoming = wire::decode_shared(&msg);
+                    self.writing = matches!(
+                        incoming,
+                        Ok(Incoming::Call {
+                            call: Call::Pwrite(_),
+                            ..
+                        })
+                    );
                     self.scanner.reset();
                     self.calls += 1;
                     return match incoming {
@@ -84,16 +109,21 @@ impl Connection {
                     return None;
                 }
             }
-            if self.input.is_empty() && self.input.capacity() > KEEP_BUFFER {
-                self.input = BytesMut::new();
+            if self.input.is_empty() && self.input_size > KEEP_BUFFER && !self.writing {
+                self.release_input();
             }
             let want = self.scanner.wanted().unwrap_or(0).max(self.input.len() + 1);
+            // Takes back the memory of the messages split off, once nothing holds them.
             self.input
                 .reserve((want - self.input.len()).clamp(4096, self.max_message));
+            self.input_size = self.input_size.max(self.input.capacity());
             if *stop.borrow() {
                 return None;
             }
-            let limit = if self.input.is_empty() {
+            let keeping = self.input.is_empty() && self.writing;
+            let limit = if keeping {
+                KEEP_WHILE_IDLE
+            } else if self.input.is_empty() {
                 Duration::MAX
             } else {
                 self.stall_limit
@@ -101,6 +131,12 @@ impl Connection {
             let read = tokio::select! {
                 r = tokio::time::timeout(limit, self.socket.read_buf(&mut self.input)) => match r {
                     Ok(r) => r,
+                    Err(_) if keeping => {
+                        // The writer paused: an idle connection holds no buffer.
+                        self.writing = false;
+                        self.release_input();
+                        continue;
+                    }
                     Err(_) => {
                         tracing::warn!(%peer, "dropping connection: stalled in the middle of a message");
                         return None;
@@ -121,6 +157,12 @@ impl Connection {
                 Ok(_) => {}
             }
         }
+    }
+
+    /// Lets the (empty) receive buffer go.
+    fn release_input(&mut self) {
+        self.input = BytesMut::new();
+        self.input_size = 0;
     }
 
     /// Where the reply is encoded.

@@ -42,6 +42,14 @@ extern "C" fn tune_allocator() {
     }
 }
 
+/// Hands the memory freed after a burst of streams back to the system at once, instead
+/// of after the purge delay of threads that may not allocate again for a long time.
+/// Measured (6b, RSS 10 s after 10,000 HDFS readers closed): BENCHMARKS.md.
+fn release_freed_memory() {
+    // SAFETY: mimalloc's collect, safe to call from any thread at any time.
+    unsafe { libmimalloc_sys::mi_collect(true) }
+}
+
 /// What `--version` prints after the name and the first log line of a start repeats:
 /// version, git commit and target (stamped by build.rs).
 const VERSION: &str = concat!(
@@ -143,7 +151,12 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(service::run(config, &conf_path, shutdown_signal())) {
+    match runtime.block_on(service::run(
+        config,
+        &conf_path,
+        shutdown_signal(),
+        release_freed_memory,
+    )) {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
             tracing::error!("{message}");

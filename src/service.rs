@@ -54,12 +54,22 @@ pub fn build_broker(config: BrokerConfig, conf_dir: Option<&Path>) -> Broker {
     }
 }
 
+/// Hands memory the process freed back to the system. The allocator is the binary's
+/// choice (`main`), so it comes from there; the library knows no allocator.
+pub type ReleaseMemory = fn();
+
+/// How long after a burst of fds ended its memory is handed back: the closes' last
+/// frees (streams dropped on other tasks, the connections that held them) come first.
+const RELEASE_DELAY: Duration = Duration::from_secs(1);
+
 /// Serves until `shutdown` resolves, then drains calls and stops every background task.
 /// `conf_path` is named in the ready line and its folder holds the Hadoop XML files.
+/// `release_memory` runs after each burst of open fds ([`sessions::BURST`]) is over.
 pub async fn run(
     config: BrokerConfig,
     conf_path: &Path,
     shutdown: impl Future,
+    release_memory: ReleaseMemory,
 ) -> Result<(), String> {
     let addr = config.listen_addr().map_err(|e| e.to_string())?;
     let listener = TcpListener::bind(addr)
@@ -87,6 +97,10 @@ pub async fn run(
     if expiry_checking {
         tasks.spawn(sessions::run_reaper(broker.sessions.clone()));
     }
+    tasks.spawn(release_memory_after_bursts(
+        broker.sessions.clone(),
+        release_memory,
+    ));
     // Expired HDFS clients go even when no request comes, inline keytab files with them.
     let sweeping = broker.clone();
     tasks.spawn(async move { sweeping.backends.run_sweeper().await });
@@ -118,6 +132,20 @@ pub async fn run(
     drop(tasks);
     tracing::info!("broker stopped");
     Ok(())
+}
+
+/// After a burst of fds is over, gives the memory its streams held back to the system.
+/// 10,000 open HDFS readers take ~80 MiB; once they close, the allocator keeps part of
+/// it for reuse and returns it only when the threads that freed it allocate again, which
+/// idle workers never do (BENCHMARKS.md, 6b).
+async fn release_memory_after_bursts(sessions: Arc<Sessions>, release: ReleaseMemory) {
+    loop {
+        sessions.burst_over().await;
+        tokio::time::sleep(RELEASE_DELAY).await;
+        if sessions.counts().0 == 0 {
+            release();
+        }
+    }
 }
 
 /// The metrics and health listener, unless `broker_http_port = -1`. It is optional: a taken

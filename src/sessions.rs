@@ -93,6 +93,8 @@ struct Table {
     /// How many of `fds` are readers and writers (metrics read them at scrape).
     readers: usize,
     writers: usize,
+    /// The most fds held at once since the table was last empty.
+    peak: usize,
 }
 
 impl Table {
@@ -146,7 +148,13 @@ pub struct Sessions {
     expire_after: Duration,
     /// Wakes the reaper when the first fd appears (it sleeps while there are none).
     fd_opened: Notify,
+    /// Signalled when the table empties after holding at least [`BURST`] fds.
+    burst_over: Notify,
 }
+
+/// So many fds open at once make a burst: once they are all gone, the memory they held is
+/// worth handing back ([`Sessions::burst_over`]).
+pub const BURST: usize = 1000;
 
 /// How many closed or reaped fds are remembered for replayed calls: a replayed close comes
 /// within an RPC timeout (seconds), and this many cost about 2 MiB.
@@ -165,10 +173,12 @@ impl Sessions {
                 },
                 readers: 0,
                 writers: 0,
+                peak: 0,
             }),
             limits: FdLimits::UNLIMITED,
             expire_after,
             fd_opened: Notify::new(),
+            burst_over: Notify::new(),
         }
     }
 
@@ -224,6 +234,7 @@ impl Sessions {
         entry.fds.insert(fd);
         table.tally(&stream, true);
         table.fds.insert(fd, Entry { client, stream });
+        table.peak = table.peak.max(table.fds.len());
         drop(table);
         self.fd_opened.notify_one();
         Ok(fd)
@@ -298,6 +309,7 @@ impl Sessions {
                 table.clients.remove(&client);
             }
         }
+        self.note_if_empty(&mut table);
         let (tx, rx) = watch::channel(None);
         table.gone.insert(fd, Gone::Closing(rx));
         let outcome = CloseOutcome {
@@ -336,6 +348,7 @@ impl Sessions {
                 }
             }
         }
+        self.note_if_empty(table);
         out
     }
 
@@ -345,7 +358,19 @@ impl Sessions {
         table.clients.clear();
         table.readers = 0;
         table.writers = 0;
-        table.fds.drain().map(|(fd, e)| (fd, e.stream)).collect()
+        let all = table.fds.drain().map(|(fd, e)| (fd, e.stream)).collect();
+        self.note_if_empty(&mut table);
+        all
+    }
+
+    /// Signals [`Sessions::burst_over`] when the table just emptied after a burst.
+    fn note_if_empty(&self, table: &mut Table) {
+        if table.fds.is_empty() {
+            if table.peak >= BURST {
+                self.burst_over.notify_one();
+            }
+            table.peak = 0;
+        }
     }
 
     /// Open fds and the clients owning them (for logs and metrics).
@@ -370,6 +395,12 @@ impl Sessions {
     /// Resolves when an fd may have been opened since the table was last seen empty.
     pub async fn fd_opened(&self) {
         self.fd_opened.notified().await
+    }
+
+    /// Resolves when the table has emptied after holding at least [`BURST`] fds at once
+    /// (once per burst; a burst that ended before the call is reported at once).
+    pub async fn burst_over(&self) {
+        self.burst_over.notified().await
     }
 }
 
@@ -482,7 +513,7 @@ mod tests {
     }
     #[async_trait::async_trait]
     impl WriteStream for Empty {
-        async fn write(&mut self, _: Vec<u8>) -> crate::storage::Result<()> {
+        async fn write(&mut self, _: bytes::Bytes) -> crate::storage::Result<()> {
             Ok(())
         }
         async fn commit(self: Box<Self>) -> crate::storage::Result<()> {
@@ -602,6 +633,27 @@ mod tests {
         assert!(matches!(s.get(fd), Lookup::Gone(Gone::Expired { .. })));
         assert!(matches!(s.get(busy), Lookup::Open(_)));
         assert_eq!(s.counts(), (1, 1));
+    }
+
+    #[tokio::test]
+    async fn a_burst_is_over_when_the_table_empties_after_it() {
+        let s = Sessions::new(Duration::from_secs(10));
+        let small: Vec<_> = (0..3).map(|_| s.insert("a", reader()).unwrap()).collect();
+        for fd in small {
+            let _ = s.remove_reader(fd).ok().unwrap();
+        }
+        let quiet = tokio::time::timeout(Duration::from_millis(50), s.burst_over()).await;
+        assert!(quiet.is_err(), "3 fds are no burst");
+        let fds: Vec<_> = (0..BURST)
+            .map(|_| s.insert("a", reader()).unwrap())
+            .collect();
+        for fd in &fds[1..] {
+            let _ = s.remove_reader(*fd).ok().unwrap();
+        }
+        let open = tokio::time::timeout(Duration::from_millis(50), s.burst_over()).await;
+        assert!(open.is_err(), "one fd still open");
+        let _ = s.remove_reader(fds[0]).ok().unwrap();
+        s.burst_over().await;
     }
 
     #[test]

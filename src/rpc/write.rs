@@ -7,9 +7,8 @@ use crate::streams::Stream;
 use crate::streams::Writer;
 use crate::wire::generated::{
     TBrokerCloseWriterRequest, TBrokerOpenWriterRequest, TBrokerOpenWriterResponse,
-    TBrokerPWriteRequest,
 };
-use crate::wire::{Method, Reply};
+use crate::wire::{Method, PwriteRequest, Reply};
 
 /// Creates the file (and missing parents), replacing an existing one on commit.
 /// `openMode` is always APPEND and means nothing.
@@ -52,7 +51,7 @@ pub async fn open_writer(
     }
 }
 
-pub async fn pwrite(broker: &Broker, req: TBrokerPWriteRequest) -> Result<Reply, RpcError> {
+pub async fn pwrite(broker: &Broker, req: PwriteRequest) -> Result<Reply, RpcError> {
     let fd = fd_id(&req.fd);
     let writer = match broker.sessions.get(fd) {
         Lookup::Open(Stream::Writer(writer)) => writer,

@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use bytes::Bytes;
 
 use super::{
     FileStatus, Location, ReadBuf, ReadStream, Result, Storage, StorageError, WriteStream,
@@ -94,7 +95,7 @@ struct MeteredWrite {
 
 #[async_trait]
 impl WriteStream for MeteredWrite {
-    async fn write(&mut self, data: Vec<u8>) -> Result<()> {
+    async fn write(&mut self, data: Bytes) -> Result<()> {
         counted(self.scheme, self.inner.write(data).await)
     }
 

@@ -25,6 +25,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use bytes::Bytes;
 
 pub use crate::buffer::ReadBuf;
 use crate::metrics::Label;
@@ -214,7 +215,9 @@ pub async fn read_full(
 /// nothing visible, but callers always end it explicitly so failures are reported.
 #[async_trait]
 pub trait WriteStream: Send {
-    async fn write(&mut self, data: Vec<u8>) -> Result<()>;
+    /// Appends `data`: a slice of the buffer the pwrite was received into, so a store
+    /// that can take `Bytes` (or `&[u8]`) needs no copy of its own.
+    async fn write(&mut self, data: Bytes) -> Result<()>;
 
     /// Makes everything written durable and visible under the target path.
     async fn commit(self: Box<Self>) -> Result<()>;

@@ -10,6 +10,8 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
+use bytes::Bytes;
+
 use crate::metrics::{self, Label};
 use crate::storage::{self, StorageError, WriteStream};
 
@@ -78,8 +80,9 @@ impl Writer {
     }
 
     /// Appends `data`, which must start where the data written so far ends (or replay
-    /// the last pwrite exactly, which is acknowledged without writing).
-    pub async fn pwrite(&self, offset: i64, data: Vec<u8>) -> Result<(), WriteError> {
+    /// the last pwrite exactly, which is acknowledged without writing). `data` is usually a
+    /// slice of the connection's receive buffer, handed to the store without a copy.
+    pub async fn pwrite(&self, offset: i64, data: Bytes) -> Result<(), WriteError> {
         // Counted before waiting for the lock: pwrites racing on one fd (replays from
         // several connections) must not pile up unbounded data behind a slow store.
         let _held = self.hold(data.len())?;
@@ -196,7 +199,7 @@ mod tests {
 
     #[async_trait::async_trait]
     impl WriteStream for Recording {
-        async fn write(&mut self, data: Vec<u8>) -> storage::Result<()> {
+        async fn write(&mut self, data: Bytes) -> storage::Result<()> {
             let mut got = self.got.lock().unwrap();
             if got.len() + data.len() > self.fail_after {
                 return Err(StorageError::NotAuthorized("quota".into()));
@@ -225,10 +228,10 @@ mod tests {
     #[tokio::test]
     async fn sequential_rules_replay_and_gaps() {
         let (w, got) = writer(usize::MAX);
-        w.pwrite(0, b"abc".to_vec()).await.unwrap();
+        w.pwrite(0, Bytes::from_static(b"abc")).await.unwrap();
         // A replay of the last write is acknowledged and not written again.
-        w.pwrite(0, b"abc".to_vec()).await.unwrap();
-        let err = w.pwrite(5, b"x".to_vec()).await.unwrap_err();
+        w.pwrite(0, Bytes::from_static(b"abc")).await.unwrap();
+        let err = w.pwrite(5, Bytes::from_static(b"x")).await.unwrap_err();
         assert!(
             matches!(
                 err,
@@ -239,8 +242,8 @@ mod tests {
             ),
             "{err}"
         );
-        w.pwrite(3, Vec::new()).await.unwrap();
-        w.pwrite(3, b"de".to_vec()).await.unwrap();
+        w.pwrite(3, Bytes::new()).await.unwrap();
+        w.pwrite(3, Bytes::from_static(b"de")).await.unwrap();
         w.commit().await.unwrap();
         assert_eq!(&*got.lock().unwrap(), b"abcde");
         assert!(matches!(w.commit().await, Err(WriteError::Ended)));
@@ -249,8 +252,8 @@ mod tests {
     #[tokio::test]
     async fn a_failed_write_poisons_the_writer_with_its_cause() {
         let (w, got) = writer(4);
-        w.pwrite(0, b"abc".to_vec()).await.unwrap();
-        let err = w.pwrite(3, b"de".to_vec()).await.unwrap_err();
+        w.pwrite(0, Bytes::from_static(b"abc")).await.unwrap();
+        let err = w.pwrite(3, Bytes::from_static(b"de")).await.unwrap_err();
         assert!(matches!(
             err,
             WriteError::Failed {
@@ -263,7 +266,7 @@ mod tests {
             "the partial file was aborted"
         );
         assert!(matches!(
-            w.pwrite(3, b"de".to_vec()).await,
+            w.pwrite(3, Bytes::from_static(b"de")).await,
             Err(WriteError::Failed { .. })
         ));
         assert!(matches!(w.commit().await, Err(WriteError::Failed { .. })));
@@ -272,7 +275,10 @@ mod tests {
     #[tokio::test]
     async fn the_buffer_limit_refuses_oversized_pwrites() {
         let (w, _) = writer(usize::MAX);
-        let err = w.pwrite(0, vec![0; (1 << 20) + 1]).await.unwrap_err();
+        let err = w
+            .pwrite(0, Bytes::from(vec![0; (1 << 20) + 1]))
+            .await
+            .unwrap_err();
         assert!(
             matches!(err, WriteError::TooLarge { limit_mb: 1, .. }),
             "{err}"

@@ -14,6 +14,7 @@
 
 use std::convert::TryFrom;
 
+use bytes::Bytes;
 use thrift::protocol::{
     TFieldIdentifier, TInputProtocol, TListIdentifier, TMapIdentifier, TMessageIdentifier,
     TMessageType, TSetIdentifier, TStructIdentifier, TType,
@@ -24,6 +25,9 @@ use super::frame::MAX_DEPTH;
 
 pub struct SliceInput<'a> {
     buf: &'a [u8],
+    /// The buffer `buf` is, when the message arrived in one: binary fields read with
+    /// [`SliceInput::read_shared_bytes`] are then slices of it, not copies.
+    owner: Option<&'a Bytes>,
     pos: usize,
     /// Wire type of the next value, when a field header just announced it.
     next: Option<TType>,
@@ -53,10 +57,30 @@ impl<'a> SliceInput<'a> {
     pub fn new(buf: &'a [u8]) -> Self {
         SliceInput {
             buf,
+            owner: None,
             pos: 0,
             next: None,
             open: Vec::new(),
         }
+    }
+
+    /// A reader over `msg` whose binary fields can be taken without copying them.
+    pub fn shared(msg: &'a Bytes) -> Self {
+        SliceInput {
+            owner: Some(msg),
+            ..SliceInput::new(msg)
+        }
+    }
+
+    /// A binary value as a slice of the message's own buffer (a copy only when the
+    /// message was not given as [`Bytes`]): a pwrite's megabytes are not copied again.
+    pub fn read_shared_bytes(&mut self) -> thrift::Result<Bytes> {
+        self.expect(TType::String)?;
+        let bytes = self.raw_bytes()?;
+        Ok(match self.owner {
+            Some(owner) => owner.slice_ref(bytes),
+            None => Bytes::copy_from_slice(bytes),
+        })
     }
 
     fn take(&mut self, n: usize) -> thrift::Result<&'a [u8]> {

@@ -8,7 +8,7 @@
 //! plus its handler.
 
 use super::generated::*;
-use super::{read_args, Reply, SliceInput};
+use super::{read_args, PwriteRequest, Reply, SliceInput};
 use crate::metrics::Label;
 
 /// Hands the table to `$expand`, a macro taking rows of
@@ -28,7 +28,7 @@ macro_rules! method_table {
             Seek "seek" (TBrokerSeekRequest) Status(TBrokerOperationStatus) read read::seek;
             CloseReader "closeReader" (TBrokerCloseReaderRequest) Status(TBrokerOperationStatus) read read::close_reader;
             OpenWriter "openWriter" (TBrokerOpenWriterRequest) OpenWriter(TBrokerOpenWriterResponse) write write::open_writer;
-            Pwrite "pwrite" (TBrokerPWriteRequest) Status(TBrokerOperationStatus) write write::pwrite;
+            Pwrite "pwrite" (PwriteRequest) Status(TBrokerOperationStatus) write write::pwrite;
             CloseWriter "closeWriter" (TBrokerCloseWriterRequest) Status(TBrokerOperationStatus) write write::close_writer;
             Ping "ping" (TBrokerPingBrokerRequest) Status(TBrokerOperationStatus) ping ping::ping;
             FileSize "fileSize" (TBrokerFileSizeRequest) FileSize(TBrokerFileSizeResponse) meta meta::file_size;

@@ -12,6 +12,7 @@ pub mod generated;
 mod hostile;
 mod input;
 mod methods;
+mod pwrite;
 
 use thrift::protocol::{
     TBinaryOutputProtocol, TFieldIdentifier, TInputProtocol, TMessageIdentifier, TMessageType,
@@ -19,10 +20,13 @@ use thrift::protocol::{
 };
 use thrift::{ApplicationError, ApplicationErrorKind};
 
+use bytes::Bytes;
+
 use crate::buffer::ReadBuf;
 use generated::*;
 pub use input::SliceInput;
 pub use methods::{method_table, Call, Failed, Method};
+pub use pwrite::PwriteRequest;
 
 /// The response of one call; its variant fixes the result type on the wire.
 #[derive(Debug)]
@@ -99,9 +103,19 @@ pub enum Incoming {
 }
 
 /// Decodes one whole message (as found by [`frame::FrameScanner`]). An `Err` means the
-/// peer does not speak our protocol: drop the connection.
+/// peer does not speak our protocol: drop the connection. A pwrite's data is copied out
+/// of `msg`; [`decode_shared`] avoids that.
 pub fn decode(msg: &[u8]) -> thrift::Result<Incoming> {
-    let mut input = SliceInput::new(msg);
+    decode_from(SliceInput::new(msg))
+}
+
+/// [`decode`] for a message received into its own buffer: a pwrite's data is a slice of
+/// `msg` (it keeps that buffer alive until the write is done), not a copy.
+pub fn decode_shared(msg: &Bytes) -> thrift::Result<Incoming> {
+    decode_from(SliceInput::shared(msg))
+}
+
+fn decode_from(mut input: SliceInput<'_>) -> thrift::Result<Incoming> {
     let header = input.read_message_begin()?;
     if !matches!(
         header.message_type,
@@ -138,8 +152,26 @@ fn describe(e: &thrift::Error) -> String {
     }
 }
 
+/// A method's argument as the decoder reads it: the generated struct, or a type of our own
+/// where the generated one would copy ([`PwriteRequest`]).
+trait Argument: Sized {
+    fn read(input: &mut SliceInput<'_>) -> thrift::Result<Self>;
+}
+
+impl<T: TSerializable> Argument for T {
+    fn read(input: &mut SliceInput<'_>) -> thrift::Result<T> {
+        T::read_from_in_protocol(input)
+    }
+}
+
+impl Argument for PwriteRequest {
+    fn read(input: &mut SliceInput<'_>) -> thrift::Result<PwriteRequest> {
+        PwriteRequest::read(input)
+    }
+}
+
 /// Reads the args struct `{1: request}`, skipping unknown fields as Thrift requires.
-fn read_args<T: TSerializable>(input: &mut SliceInput<'_>) -> thrift::Result<T> {
+fn read_args<T: Argument>(input: &mut SliceInput<'_>) -> thrift::Result<T> {
     input.read_struct_begin()?;
     let mut request = None;
     loop {
@@ -148,7 +180,7 @@ fn read_args<T: TSerializable>(input: &mut SliceInput<'_>) -> thrift::Result<T> 
             break;
         }
         if field.id == Some(1) && field.field_type == TType::Struct {
-            request = Some(T::read_from_in_protocol(input)?);
+            request = Some(T::read(input)?);
         } else {
             input.skip(field.field_type)?;
         }

@@ -7,6 +7,7 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use bytes::Bytes;
 use suppaftp::tokio::{AsyncNoTlsStream, TransferStream};
 use tokio::io::AsyncWriteExt;
 
@@ -118,7 +119,7 @@ impl FtpWriter {
 
 #[async_trait]
 impl WriteStream for FtpWriter {
-    async fn write(&mut self, data: Vec<u8>) -> Result<()> {
+    async fn write(&mut self, data: Bytes) -> Result<()> {
         let server = self.pool.settings.server();
         let transfer = self.transfer.as_mut().ok_or_else(|| StorageError::Io {
             path: self.shown.clone(),

@@ -153,19 +153,13 @@ fn temp_refused(loc: &Location, err: HdfsError, replacing: bool) -> StorageError
 
 #[async_trait]
 impl WriteStream for HdfsWriter {
-    async fn write(&mut self, data: Vec<u8>) -> Result<()> {
+    async fn write(&mut self, data: Bytes) -> Result<()> {
         self.writer()?;
         let len = data.len() as u64;
         let (client, temp) = (&self.client, self.temp.path());
-        write_resuming(
-            client,
-            temp,
-            &mut self.writer,
-            self.written,
-            Bytes::from(data),
-        )
-        .await
-        .map_err(|e| datanode_error(&self.loc, e, &self.transfer))?;
+        write_resuming(client, temp, &mut self.writer, self.written, data)
+            .await
+            .map_err(|e| datanode_error(&self.loc, e, &self.transfer))?;
         self.written += len;
         Ok(())
     }

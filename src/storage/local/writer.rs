@@ -11,6 +11,7 @@ use std::fs::File;
 use std::io::Write;
 
 use async_trait::async_trait;
+use bytes::Bytes;
 use cap_std::fs::Dir;
 
 use super::blocking;
@@ -50,7 +51,7 @@ impl LocalWriter {
 
 #[async_trait]
 impl WriteStream for LocalWriter {
-    async fn write(&mut self, data: Vec<u8>) -> Result<()> {
+    async fn write(&mut self, data: Bytes) -> Result<()> {
         let mut file = self.take_file()?;
         let loc = self.loc.clone();
         let (file, result) = tokio::task::spawn_blocking(move || {

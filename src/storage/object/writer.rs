@@ -9,6 +9,7 @@
 //! commit and a dropped writer delete the temporary file instead.
 
 use async_trait::async_trait;
+use bytes::Bytes;
 use opendal::Buffer;
 
 use super::error::{describe_error, is_missing};
@@ -96,7 +97,7 @@ impl ObjectWriter {
 
 #[async_trait]
 impl WriteStream for ObjectWriter {
-    async fn write(&mut self, data: Vec<u8>) -> Result<()> {
+    async fn write(&mut self, data: Bytes) -> Result<()> {
         let Some(writer) = self.writer.as_mut() else {
             return Err(self.ended());
         };

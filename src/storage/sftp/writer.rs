@@ -7,6 +7,7 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use bytes::Bytes;
 use russh_sftp::client::fs::File;
 use tokio::io::AsyncWriteExt;
 use tokio::sync::OwnedSemaphorePermit;
@@ -86,7 +87,7 @@ impl SftpWriter {
 
 #[async_trait]
 impl WriteStream for SftpWriter {
-    async fn write(&mut self, data: Vec<u8>) -> Result<()> {
+    async fn write(&mut self, data: Bytes) -> Result<()> {
         let (shown, server) = (self.shown.clone(), self.server.clone());
         let file = self.file.as_mut().ok_or_else(|| StorageError::Io {
             path: shown.clone(),

@@ -162,12 +162,12 @@ impl WebHdfsWriter {
 
 #[async_trait]
 impl WriteStream for WebHdfsWriter {
-    async fn write(&mut self, data: Vec<u8>) -> Result<()> {
+    async fn write(&mut self, data: Bytes) -> Result<()> {
         if self.upload.is_none() {
             self.upload = Some(self.start_upload());
         }
         let sent = match &self.upload {
-            Some(upload) => upload.chunks.send(Ok(Bytes::from(data))).await.is_ok(),
+            Some(upload) => upload.chunks.send(Ok(data)).await.is_ok(),
             None => false,
         };
         if sent {

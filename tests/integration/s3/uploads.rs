@@ -122,7 +122,7 @@ fn a_dropped_writer_is_aborted_not_completed() {
         let (fs, loc) = backends.resolve(&loc, &s3.props()).await.unwrap();
         let mut writer = fs.create(&loc).await.unwrap();
         for _ in 0..17 {
-            writer.write(vec![7u8; 1 << 20]).await.unwrap();
+            writer.write(vec![7u8; 1 << 20].into()).await.unwrap();
         }
         assert_eq!(s3.pending_uploads(DROP_BUCKET), 1, "the upload was started");
         drop(writer);
