@@ -5,7 +5,6 @@
 //! (the suite and calls across a failover), and through Hadoop's HttpFS gateway serving
 //! HTTPS beside it (the suite, the reaper). webhdfs.rs has the plain-HTTP gateway.
 
-use crate::common::hdfs_checks;
 use crate::common::minicluster::{shared, Cluster, MiniCluster};
 use crate::common::object_checks::write_round_trip;
 use crate::common::*;
@@ -37,6 +36,19 @@ fn pkcs12_trust(cluster: &MiniCluster) -> Props {
         (TYPE, "pkcs12"),
         (PASSWORD, &cluster.fact("tls.truststore_password")),
     ])
+}
+
+/// Hadoop's `ssl-client.xml` in `dir` with the launcher's PKCS12 truststore.
+fn write_ssl_client_xml(dir: &std::path::Path, cluster: &MiniCluster) {
+    let xml: String = pkcs12_trust(cluster)
+        .iter()
+        .map(|(k, v)| format!("<property><name>{k}</name><value>{v}</value></property>"))
+        .collect();
+    std::fs::write(
+        dir.join("ssl-client.xml"),
+        format!("<?xml version=\"1.0\"?><configuration>{xml}</configuration>"),
+    )
+    .unwrap();
 }
 
 mod swebhdfs {
@@ -110,20 +122,7 @@ mod swebhdfs {
         let cluster = cluster();
         let password = cluster.fact("tls.truststore_password");
         let conf = tempfile::tempdir().unwrap();
-        let keys = [
-            (LOCATION, cluster.fact("tls.truststore")),
-            (TYPE, "pkcs12".to_string()),
-            (PASSWORD, password.clone()),
-        ];
-        let xml: String = keys
-            .iter()
-            .map(|(k, v)| format!("<property><name>{k}</name><value>{v}</value></property>"))
-            .collect();
-        std::fs::write(
-            conf.path().join("ssl-client.xml"),
-            format!("<?xml version=\"1.0\"?><configuration>{xml}</configuration>"),
-        )
-        .unwrap();
+        write_ssl_client_xml(conf.path(), &cluster);
         let broker = BrokerProcess::start_with_hadoop_conf(&[], Some(conf.path()));
         let mut c = broker.client();
         let tmp = format!("{}/tmp", swebhdfs_root(&cluster));
@@ -276,6 +275,34 @@ mod ha {
         }
 
         crate::conformance::conformance_tests!(run, needs Server::Hdfs);
+    }
+
+    /// No request property at all: the nameservice from the cluster's own client config
+    /// (its `hdfs-site.xml`, with `dfs.namenode.https-address.ns1.*`) and the truststore
+    /// from an `ssl-client.xml`, all in the broker's conf.
+    #[test]
+    fn a_nameservice_from_hadoop_xml() {
+        if missing(Server::Hdfs) {
+            return;
+        }
+        const MIB: usize = 1 << 20;
+        let cluster = cluster();
+        let conf = tempfile::tempdir().unwrap();
+        for file in ["core-site.xml", "hdfs-site.xml"] {
+            std::fs::copy(cluster.conf_dir().join(file), conf.path().join(file)).unwrap();
+        }
+        write_ssl_client_xml(conf.path(), &cluster);
+        let broker = BrokerProcess::start_with_hadoop_conf(&[], Some(conf.path()));
+        let mut c = broker.client();
+        c.with_props(&Props::new());
+        let dir = format!("swebhdfs://ns1/tmp/{}", unique("ha-xml"));
+        let file = format!("{dir}/x.bin");
+        let data = test_data(2 * MIB + 5, 9);
+        c.write_file(&file, "be:1", &data, MIB);
+        assert_eq!(c.glob(&format!("{dir}/*")), vec![file.clone()]);
+        assert!(c.read_file(&file, "be:1", MIB as i64) == data);
+        assert_ok(&c.delete(&dir));
+        assert!(!c.exists(&dir).is_path_exist);
     }
 
     /// webhdfs.rs's failover check over HTTPS: a reader across failovers both ways, writes
