@@ -17,7 +17,7 @@ const PROXY_PROVIDER: &str =
     "org.apache.hadoop.hdfs.server.namenode.ha.ConfiguredFailoverProxyProvider";
 
 /// One cluster for every test in this file (and webhdfs.rs's HA tests), in its initial HA
-/// state.
+/// state. (webhdfs_gateways.rs has its own HA cluster, with TLS.)
 pub(crate) fn cluster() -> Cluster {
     let mut guard = shared("ha", &[]);
     restore(&mut guard);
@@ -25,7 +25,7 @@ pub(crate) fn cluster() -> Cluster {
 }
 
 /// Puts the cluster back to nn1 active, nn2 standby, after a test that failed half-way.
-fn restore(cluster: &mut MiniCluster) {
+pub(crate) fn restore(cluster: &mut MiniCluster) {
     for i in 0..2 {
         if cluster.fact(&format!("namenode.{i}.running")) != "true" {
             cluster.command(&format!("restart-namenode {i}"));
@@ -79,10 +79,12 @@ pub(crate) fn nameservice_keys(cluster: &MiniCluster, kind: &str, fact: &str) ->
     p
 }
 
-/// Runs `check` of `suite` on `<scheme>://ns1/tmp/ha-conf-*` with the keys `props` makes
-/// from the cluster (the hdfs:// suite below, webhdfs.rs's).
+/// Runs `check` of `suite` on `<scheme>://ns1/tmp/ha-conf-*` of the HA cluster `cluster`
+/// lends, with the keys `props` makes from it (the hdfs:// suite below, webhdfs.rs's,
+/// webhdfs_gateways.rs's swebhdfs:// one).
 pub(crate) fn run_on_ns1(
     suite: &'static crate::conformance::Suite,
+    cluster: fn() -> Cluster,
     scheme: &str,
     props: fn(&MiniCluster) -> Props,
     check: crate::conformance::Check,
@@ -106,7 +108,7 @@ mod conformance {
 
     fn run(check: Check) {
         static SUITE: Suite = Suite::new();
-        run_on_ns1(&SUITE, "hdfs", ha_props, check);
+        run_on_ns1(&SUITE, cluster, "hdfs", ha_props, check);
     }
 
     crate::conformance::conformance_tests!(run, needs Server::Hdfs);

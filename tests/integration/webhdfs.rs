@@ -4,7 +4,9 @@
 //! refusals, a forged delegation token and a refused `user.name` on the Kerberos cluster
 //! with SPNEGO on its web ports, `fs.defaultFS`; and that
 //! `swebhdfs://` speaks TLS. On the HA cluster (hdfs_ha.rs's), `webhdfs://ns1/`: the
-//! suite, and calls across failovers.
+//! suite, and calls across failovers. Through Hadoop's HttpFS gateway beside the plain
+//! cluster (launcher `--httpfs`, plain HTTP; webhdfs_gateways.rs has it over HTTPS): the
+//! suite, the reaper, permission refusals.
 //!
 //! The cluster lists at most 4 entries per WebHDFS page (`dfs.ls.limit`), so the suite's
 //! listings (up to 6 entries a directory) take several `LISTSTATUS_BATCH` pages.
@@ -18,7 +20,7 @@ use crate::common::*;
 use crate::conformance::unique;
 
 fn cluster() -> Cluster {
-    shared("plain", &["--conf", "dfs.ls.limit=4"])
+    shared("plain", &["--conf", "dfs.ls.limit=4", "--httpfs"])
 }
 
 /// `webhdfs://127.0.0.1:HTTP` of the cluster's namenode.
@@ -222,9 +224,66 @@ fn swebhdfs_speaks_tls() {
     assert_eq!(&head[..2], &[0x16, 0x03], "not a TLS ClientHello: {head:?}");
 }
 
+/// `webhdfs://127.0.0.1:HTTPFS`: the gateway impersonates each call's `user.name`.
+mod httpfs {
+    use super::*;
+
+    fn httpfs_root(cluster: &Cluster) -> String {
+        format!("webhdfs://{}", cluster.fact("httpfs"))
+    }
+
+    /// The suite on `webhdfs://127.0.0.1:HTTPFS/tmp/conf-*`.
+    mod conformance {
+        use super::*;
+        use crate::conformance::{Check, Suite, Target};
+
+        fn run(check: Check) {
+            static SUITE: Suite = Suite::new();
+            let cluster = cluster();
+            let root = httpfs_root(&cluster);
+            SUITE.run(
+                &cluster.id(),
+                BrokerProcess::start,
+                |_| Target::new(format!("{root}/tmp/{}", unique("conf")), Props::new()),
+                check,
+            );
+        }
+
+        crate::conformance::conformance_tests!(run, needs Server::Hdfs);
+    }
+
+    /// The reaper's abort deletes the temporary file through the gateway too.
+    #[test]
+    fn a_reaped_writer_leaves_no_file() {
+        if missing(Server::Hdfs) {
+            return;
+        }
+        let cluster = cluster();
+        hdfs_checks::reaped_writer_leaves_no_file(&cluster.namenode_uri(0), &httpfs_root(&cluster));
+    }
+
+    /// The namenode's refusals of the impersonated user come through the gateway as
+    /// NOT_AUTHORIZED with the namenode's words.
+    #[test]
+    fn permission_refusals_are_not_authorized() {
+        if missing(Server::Hdfs) {
+            return;
+        }
+        let cluster = cluster();
+        let broker = BrokerProcess::start();
+        let mut c = broker.client();
+        let file = format!(
+            "{}/tmp/{}/alice/data.csv",
+            httpfs_root(&cluster),
+            unique("users")
+        );
+        hdfs_checks::permission_refusals(&mut c, &file, &props(&[("username", "bob")]));
+    }
+}
+
 /// `webhdfs://ns1/` on the HA MiniDFSCluster (hdfs_ha.rs's: nn1 active, nn2 standby), the
 /// nameservice's namenodes named by their HTTP addresses in request properties alone.
-mod ha {
+pub(crate) mod ha {
     use super::*;
     use crate::common::minicluster::MiniCluster;
     use crate::hdfs_ha::{assert_states, cluster, nameservice_keys};
@@ -242,7 +301,7 @@ mod ha {
 
         fn run(check: Check) {
             static SUITE: Suite = Suite::new();
-            crate::hdfs_ha::run_on_ns1(&SUITE, "webhdfs", ha_props, check);
+            crate::hdfs_ha::run_on_ns1(&SUITE, cluster, "webhdfs", ha_props, check);
         }
 
         crate::conformance::conformance_tests!(run, needs Server::Hdfs);
@@ -259,16 +318,27 @@ mod ha {
             return;
         }
         let mut cluster = cluster();
-        let mut p = ha_props(&cluster);
+        let p = ha_props(&cluster);
+        calls_keep_working_across_a_failover_on(&mut cluster, "webhdfs", "http-address", p);
+    }
+
+    /// The failover check above on `<scheme>://ns1/` of `cluster` (an HA one in its initial
+    /// state), `p` naming the namenodes by their `dfs.namenode.<kind>.ns1.*` addresses.
+    pub(crate) fn calls_keep_working_across_a_failover_on(
+        cluster: &mut MiniCluster,
+        scheme: &str,
+        kind: &str,
+        mut p: Props,
+    ) {
         let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let refused = closed.local_addr().unwrap().to_string();
         drop(closed);
         p.insert("dfs.ha.namenodes.ns1".into(), "nn0,nn1,nn2".into());
-        p.insert("dfs.namenode.http-address.ns1.nn0".into(), refused);
+        p.insert(format!("dfs.namenode.{kind}.ns1.nn0"), refused);
         let broker = BrokerProcess::start();
         let mut c = broker.client();
         c.with_props(&p);
-        let dir = format!("webhdfs://ns1/tmp/{}", unique("failover"));
+        let dir = format!("{scheme}://ns1/tmp/{}", unique("failover"));
         let data = test_data(3 * MIB, 23);
         let before = format!("{dir}/before.bin");
         c.write_file(&before, "be:1", &data, MIB);
@@ -276,7 +346,7 @@ mod ha {
         assert!(c.read_exact_at(&fd, 0, MIB) == data[..MIB]);
 
         cluster.command("transition-active 1");
-        assert_states(&cluster, "standby", "active");
+        assert_states(cluster, "standby", "active");
         assert!(c.read_exact_at(&fd, MIB, MIB) == data[MIB..2 * MIB]);
         let after = format!("{dir}/after.bin");
         c.write_file(&after, "be:1", &data[..MIB], MIB);
@@ -285,7 +355,7 @@ mod ha {
         assert_eq!(listed.map(|f| f.len()), Some(2));
 
         cluster.command("transition-active 0");
-        assert_states(&cluster, "active", "standby");
+        assert_states(cluster, "active", "standby");
         assert!(c.read_exact_at(&fd, 2 * MIB, MIB) == data[2 * MIB..]);
         assert_ok(&c.close_reader(&fd));
         assert_ok(&c.delete(&dir));

@@ -1,22 +1,21 @@
-//! WebHDFS the other ways a cluster serves it: `swebhdfs://` on a MiniDFSCluster whose web
-//! ports speak HTTPS only (a certificate made at start, trusted through Hadoop's
-//! `ssl.client.truststore.*` keys), and `webhdfs://` through Hadoop's HttpFS gateway
-//! running beside the same cluster (launcher options `--https --httpfs`). Each gets the
-//! whole conformance suite; the TLS cluster a 256 MiB round trip and the truststore's
-//! failures, the gateway the reaper and permission refusals in the namenode's words.
+//! `swebhdfs://`, WebHDFS over TLS, on an HA MiniDFSCluster whose web ports all speak
+//! HTTPS only (launcher `ha --https --httpfs`: a certificate made at start, trusted through
+//! Hadoop's `ssl.client.truststore.*` keys): on the active namenode's HTTPS port (the whole
+//! conformance suite, a 256 MiB round trip, the truststore's failures), as `swebhdfs://ns1/`
+//! (the suite and calls across a failover), and through Hadoop's HttpFS gateway serving
+//! HTTPS beside it (the suite, the reaper). webhdfs.rs has the plain-HTTP gateway.
 
-use crate::common::hdfs_checks;
-use crate::common::minicluster::{shared, Cluster};
+use crate::common::minicluster::{shared, Cluster, MiniCluster};
 use crate::common::object_checks::write_round_trip;
 use crate::common::*;
 use crate::conformance::unique;
 
-/// One cluster for both: HTTPS only on the namenode and datanodes, HttpFS beside it.
+/// One cluster for the module: nn1 active, nn2 standby, HTTPS only on both namenodes,
+/// the datanodes and the HttpFS gateway beside them.
 fn cluster() -> Cluster {
-    shared(
-        "plain",
-        &["--conf", "dfs.ls.limit=4", "--https", "--httpfs"],
-    )
+    let mut guard = shared("ha", &["--conf", "dfs.ls.limit=4", "--https", "--httpfs"]);
+    crate::hdfs_ha::restore(&mut guard);
+    guard
 }
 
 const LOCATION: &str = "ssl.client.truststore.location";
@@ -25,18 +24,31 @@ const PASSWORD: &str = "ssl.client.truststore.password";
 /// Listed in tests/secrets.txt: no log may show it.
 const WRONG_PASSWORD: &str = "wrong-truststore-pw-5e1";
 
-/// `swebhdfs://127.0.0.1:HTTPS` of the namenode.
+/// `swebhdfs://127.0.0.1:HTTPS` of the active namenode, nn1.
 fn swebhdfs_root(cluster: &Cluster) -> String {
     format!("swebhdfs://{}", cluster.fact("namenode.0.https"))
 }
 
 /// The launcher's PKCS12 truststore (holding the cluster's certificate) as properties.
-fn pkcs12_trust(cluster: &Cluster) -> Props {
+fn pkcs12_trust(cluster: &MiniCluster) -> Props {
     props(&[
         (LOCATION, &cluster.fact("tls.truststore")),
         (TYPE, "pkcs12"),
         (PASSWORD, &cluster.fact("tls.truststore_password")),
     ])
+}
+
+/// Hadoop's `ssl-client.xml` in `dir` with the launcher's PKCS12 truststore.
+fn write_ssl_client_xml(dir: &std::path::Path, cluster: &MiniCluster) {
+    let xml: String = pkcs12_trust(cluster)
+        .iter()
+        .map(|(k, v)| format!("<property><name>{k}</name><value>{v}</value></property>"))
+        .collect();
+    std::fs::write(
+        dir.join("ssl-client.xml"),
+        format!("<?xml version=\"1.0\"?><configuration>{xml}</configuration>"),
+    )
+    .unwrap();
 }
 
 mod swebhdfs {
@@ -110,20 +122,7 @@ mod swebhdfs {
         let cluster = cluster();
         let password = cluster.fact("tls.truststore_password");
         let conf = tempfile::tempdir().unwrap();
-        let keys = [
-            (LOCATION, cluster.fact("tls.truststore")),
-            (TYPE, "pkcs12".to_string()),
-            (PASSWORD, password.clone()),
-        ];
-        let xml: String = keys
-            .iter()
-            .map(|(k, v)| format!("<property><name>{k}</name><value>{v}</value></property>"))
-            .collect();
-        std::fs::write(
-            conf.path().join("ssl-client.xml"),
-            format!("<?xml version=\"1.0\"?><configuration>{xml}</configuration>"),
-        )
-        .unwrap();
+        write_ssl_client_xml(conf.path(), &cluster);
         let broker = BrokerProcess::start_with_hadoop_conf(&[], Some(conf.path()));
         let mut c = broker.client();
         let tmp = format!("{}/tmp", swebhdfs_root(&cluster));
@@ -200,15 +199,16 @@ mod swebhdfs {
     }
 }
 
-/// `webhdfs://127.0.0.1:HTTPFS`: the gateway impersonates each call's `user.name`.
+/// `swebhdfs://127.0.0.1:HTTPFS`: the gateway serving HTTPS with the cluster's
+/// certificate (HttpFS's `httpfs.ssl.enabled`), trusted through the same truststore.
 mod httpfs {
     use super::*;
 
     fn httpfs_root(cluster: &Cluster) -> String {
-        format!("webhdfs://{}", cluster.fact("httpfs"))
+        format!("swebhdfs://{}", cluster.fact("httpfs"))
     }
 
-    /// The suite on `webhdfs://127.0.0.1:HTTPFS/tmp/conf-*`.
+    /// The suite on `swebhdfs://127.0.0.1:HTTPFS/tmp/conf-*`.
     mod conformance {
         use super::*;
         use crate::conformance::{Check, Suite, Target};
@@ -217,10 +217,11 @@ mod httpfs {
             static SUITE: Suite = Suite::new();
             let cluster = cluster();
             let root = httpfs_root(&cluster);
+            let trust = pkcs12_trust(&cluster);
             SUITE.run(
                 &cluster.id(),
                 BrokerProcess::start,
-                |_| Target::new(format!("{root}/tmp/{}", unique("conf")), Props::new()),
+                |_| Target::new(format!("{root}/tmp/{}", unique("conf")), trust),
                 check,
             );
         }
@@ -228,31 +229,91 @@ mod httpfs {
         crate::conformance::conformance_tests!(run, needs Server::Hdfs);
     }
 
-    /// The reaper's abort deletes the temporary file through the gateway too.
+    /// The gateway's port speaks TLS only: without the truststore the certificate is
+    /// refused, naming the gateway.
     #[test]
-    fn a_reaped_writer_leaves_no_file() {
-        if missing(Server::Hdfs) {
-            return;
-        }
-        let cluster = cluster();
-        hdfs_checks::reaped_writer_leaves_no_file(&cluster.namenode_uri(0), &httpfs_root(&cluster));
-    }
-
-    /// The namenode's refusals of the impersonated user come through the gateway as
-    /// NOT_AUTHORIZED with the namenode's words.
-    #[test]
-    fn permission_refusals_are_not_authorized() {
+    fn an_untrusted_gateway_certificate_is_named() {
         if missing(Server::Hdfs) {
             return;
         }
         let cluster = cluster();
         let broker = BrokerProcess::start();
-        let mut c = broker.client();
-        let file = format!(
-            "{}/tmp/{}/alice/data.csv",
-            httpfs_root(&cluster),
-            unique("users")
+        let r = broker
+            .client()
+            .with_props(&Props::new())
+            .exists(&format!("{}/tmp", httpfs_root(&cluster)));
+        assert_code(&r.op_status, Code::TARGET_STORAGE_SERVICE_ERROR);
+        let msg = message(&r.op_status);
+        assert!(
+            msg.contains(&cluster.fact("httpfs")) && msg.contains("certificate"),
+            "{msg}"
         );
-        hdfs_checks::permission_refusals(&mut c, &file, &props(&[("username", "bob")]));
+    }
+}
+
+/// `swebhdfs://ns1/`: the nameservice's namenodes by their
+/// `dfs.namenode.https-address.ns1.*` in request properties, with the truststore.
+mod ha {
+    use super::*;
+    use crate::hdfs_ha::nameservice_keys;
+    use crate::webhdfs::ha::calls_keep_working_across_a_failover_on;
+
+    fn ha_props(cluster: &MiniCluster) -> Props {
+        let mut p = nameservice_keys(cluster, "https-address", "https");
+        p.extend(pkcs12_trust(cluster));
+        p
+    }
+
+    /// The suite on `swebhdfs://ns1/tmp/ha-conf-*` (hdfs_ha.rs's runner).
+    mod conformance {
+        use super::*;
+        use crate::conformance::{Check, Suite};
+
+        fn run(check: Check) {
+            static SUITE: Suite = Suite::new();
+            crate::hdfs_ha::run_on_ns1(&SUITE, cluster, "swebhdfs", ha_props, check);
+        }
+
+        crate::conformance::conformance_tests!(run, needs Server::Hdfs);
+    }
+
+    /// No request property at all: the nameservice from the cluster's own client config
+    /// (its `hdfs-site.xml`, with `dfs.namenode.https-address.ns1.*`) and the truststore
+    /// from an `ssl-client.xml`, all in the broker's conf.
+    #[test]
+    fn a_nameservice_from_hadoop_xml() {
+        if missing(Server::Hdfs) {
+            return;
+        }
+        const MIB: usize = 1 << 20;
+        let cluster = cluster();
+        let conf = tempfile::tempdir().unwrap();
+        for file in ["core-site.xml", "hdfs-site.xml"] {
+            std::fs::copy(cluster.conf_dir().join(file), conf.path().join(file)).unwrap();
+        }
+        write_ssl_client_xml(conf.path(), &cluster);
+        let broker = BrokerProcess::start_with_hadoop_conf(&[], Some(conf.path()));
+        let mut c = broker.client();
+        c.with_props(&Props::new());
+        let dir = format!("swebhdfs://ns1/tmp/{}", unique("ha-xml"));
+        let file = format!("{dir}/x.bin");
+        let data = test_data(2 * MIB + 5, 9);
+        c.write_file(&file, "be:1", &data, MIB);
+        assert_eq!(c.glob(&format!("{dir}/*")), vec![file.clone()]);
+        assert!(c.read_file(&file, "be:1", MIB as i64) == data);
+        assert_ok(&c.delete(&dir));
+        assert!(!c.exists(&dir).is_path_exist);
+    }
+
+    /// webhdfs.rs's failover check over HTTPS: a reader across failovers both ways, writes
+    /// and listings with either namenode active, a refusing first namenode passed over.
+    #[test]
+    fn calls_keep_working_across_a_failover() {
+        if missing(Server::Hdfs) {
+            return;
+        }
+        let mut cluster = cluster();
+        let p = ha_props(&cluster);
+        calls_keep_working_across_a_failover_on(&mut cluster, "swebhdfs", "https-address", p);
     }
 }

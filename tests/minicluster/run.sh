@@ -4,9 +4,9 @@
 #   run.sh SHAPE WORKDIR [--datanodes N] [--ports P1,P2,...] [--conf KEY=VALUE]...
 #          [--ticket-lifetime SECONDS] [--https] [--httpfs] [--spnego]
 #
-# --https (plain shape): the web ports speak HTTPS only; WORKDIR/tls (on the classpath, for
-# Hadoop's ssl-server.xml) holds a certificate made at start. --httpfs (plain shape): an
-# HttpFS gateway beside the cluster (fact httpfs=127.0.0.1:PORT). --spnego (secure shape):
+# --https (plain or ha shape): the web ports (HttpFS's too) speak HTTPS only; WORKDIR/tls (on
+# the classpath, for Hadoop's ssl-server.xml) holds a certificate made at start. --httpfs
+# (plain or ha shape): an HttpFS gateway beside the cluster (fact httpfs=127.0.0.1:PORT). --spnego (secure shape):
 # the web ports require SPNEGO.
 # SHAPE: plain | ha | federated | viewfs | secure (MiniKdc + Kerberos HDFS). Prints "Ready!"
 # on stdout once the cluster is up, then answers one line ("ok" / "error: ...") per stdin command; EOF on stdin shuts it down.

@@ -2,12 +2,14 @@
 //! namenode or HttpFS gateway (those of every namenode of an HA nameservice), who the calls
 //! are made as (`username`, as for `hdfs://`, or a delegation token), and Hadoop's
 //! `dfs.webhdfs.*` client keys that apply; the authority of `webhdfs:///path` from
-//! `fs.defaultFS`.
+//! `fs.defaultFS`. Hadoop's `core-site.xml` and `hdfs-site.xml` give the defaults under a
+//! request's own keys.
 
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::trust::{self, Password, TrustStore};
-use crate::storage::hdfs::conf::nameservice_addresses;
+use crate::storage::hdfs::conf::{nameservice_addresses, read_hadoop_xml};
 use crate::storage::{Location, Properties, Result, StorageError};
 
 /// Hadoop's default namenode HTTP and HTTPS ports (`dfs.namenode.http-address`,
@@ -202,6 +204,29 @@ pub(super) fn qualify(loc: &Location, props: &Properties) -> Result<Location> {
     }
 }
 
+/// The keys of `core-site.xml` and `hdfs-site.xml` in `HADOOP_CONF_DIR`, then in
+/// `conf_dir` (the broker's), later values winning; read once at start. Hadoop's
+/// WebHdfsFileSystem reads the same files, so a nameservice (`dfs.nameservices`,
+/// `dfs.namenode.http(s)-address.<ns>.<nn>`), `fs.defaultFS` and `dfs.webhdfs.*` set
+/// there apply to requests that do not set them. An unreadable file is logged and skipped.
+pub(super) fn site_xml(conf_dir: Option<&Path>) -> Properties {
+    let hadoop_dir = std::env::var_os("HADOOP_CONF_DIR").map(PathBuf::from);
+    let mut keys = Properties::new();
+    for dir in hadoop_dir.as_deref().into_iter().chain(conf_dir) {
+        for file in ["core-site.xml", "hdfs-site.xml"] {
+            let path = dir.join(file);
+            match read_hadoop_xml(&path) {
+                Ok(Some(values)) => keys.extend(values),
+                Ok(None) => {}
+                Err(e) => {
+                    tracing::warn!(path = %path.display(), "ignoring unreadable Hadoop config: {e}")
+                }
+            }
+        }
+    }
+    keys
+}
+
 /// A Hadoop time duration (`getTimeDuration`): a number of milliseconds, or with a unit
 /// (`ns`, `us`, `ms`, `s`, `m`, `h`, `d`). Missing: Hadoop's default.
 fn duration(props: &Properties, key: &str) -> Result<Duration> {
@@ -233,6 +258,34 @@ fn duration(props: &Properties, key: &str) -> Result<Duration> {
 mod tests {
     use super::*;
     use crate::storage::props_of;
+
+    #[test]
+    fn site_xml_reads_core_and_hdfs_site_later_files_winning() {
+        let dir = tempfile::tempdir().unwrap();
+        let xml = |pairs: &[(&str, &str)]| {
+            let body: String = pairs
+                .iter()
+                .map(|(k, v)| format!("<property><name>{k}</name><value>{v}</value></property>"))
+                .collect();
+            format!("<?xml version=\"1.0\"?><configuration>{body}</configuration>")
+        };
+        let core = xml(&[
+            ("fs.defaultFS", "swebhdfs://ns1"),
+            ("dfs.nameservices", "old"),
+        ]);
+        std::fs::write(dir.path().join("core-site.xml"), core).unwrap();
+        let hdfs = xml(&[("dfs.nameservices", "ns1")]);
+        std::fs::write(dir.path().join("hdfs-site.xml"), hdfs).unwrap();
+        let keys = site_xml(Some(dir.path()));
+        assert_eq!(
+            keys.get("fs.defaultFS").map(String::as_str),
+            Some("swebhdfs://ns1")
+        );
+        assert_eq!(
+            keys.get("dfs.nameservices").map(String::as_str),
+            Some("ns1")
+        );
+    }
 
     #[test]
     fn schemes_map_to_http_and_https_with_hadoops_default_ports() {

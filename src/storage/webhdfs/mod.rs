@@ -39,6 +39,8 @@ use writer::WebHdfsWriter;
 /// when idle.
 pub struct WebHdfsBackend {
     clients: ClientCache<Settings, WebHdfsStorage>,
+    /// Hadoop's `core-site.xml` and `hdfs-site.xml` keys: under every request's own.
+    site: Properties,
     /// The `ssl.client.truststore.*` keys of Hadoop's `ssl-client.xml` (of
     /// `HADOOP_CONF_DIR`, then of the broker's conf, later winning): what a request that
     /// names no truststore uses.
@@ -49,6 +51,7 @@ impl WebHdfsBackend {
     pub fn new(conf_dir: Option<&Path>, idle_expiry: Duration) -> Self {
         WebHdfsBackend {
             clients: ClientCache::new(idle_expiry),
+            site: conf::site_xml(conf_dir),
             ssl_client: trust::ssl_client_xml(conf_dir),
         }
     }
@@ -60,14 +63,15 @@ impl WebHdfsBackend {
         loc: &Location,
         props: &Properties,
     ) -> Result<(Arc<WebHdfsStorage>, Location)> {
-        let loc = conf::qualify(loc, props)?;
-        let settings = if self.ssl_client.is_empty() || props.contains_key(trust::LOCATION_KEY) {
-            Settings::new(&loc, props)?
-        } else {
-            let mut with_xml = self.ssl_client.clone();
-            with_xml.extend(props.iter().map(|(k, v)| (k.clone(), v.clone())));
-            Settings::new(&loc, &with_xml)?
-        };
+        // The request's keys over ssl-client.xml's truststore (unless the request names
+        // its own) over the site XML's.
+        let mut merged = self.site.clone();
+        if !props.contains_key(trust::LOCATION_KEY) {
+            merged.extend(self.ssl_client.iter().map(|(k, v)| (k.clone(), v.clone())));
+        }
+        merged.extend(props.iter().map(|(k, v)| (k.clone(), v.clone())));
+        let loc = conf::qualify(loc, &merged)?;
+        let settings = Settings::new(&loc, &merged)?;
         let storage = self.clients.get_or_build(&settings, || {
             let core = Core::new(settings.clone())
                 .map_err(|e| StorageError::InvalidArgument(format!("{loc}: {e}")))?;

@@ -64,6 +64,8 @@ public final class MiniCluster {
     final String nnId;        // id in the client config (nn1, nn2); null in the plain shape
     final int rpcPort;
     final int httpPort;
+    /** The HTTPS web port (--https), fixed up front like the others; 0 without TLS. */
+    int httpsPort;
     int mdfs = -1; // MiniDFSCluster's own index (its nameservice order is a hash order)
     boolean running = true;
 
@@ -107,10 +109,9 @@ public final class MiniCluster {
   final PrintStream out;
   /** The secure shape's KDC and principals; null in every other shape. */
   final SecureSetup secure;
-  /** --https: the web ports speak HTTPS only (plain shape); null otherwise. */
+  /** --https: every web port (namenodes, datanodes, HttpFS) speaks HTTPS only; else null. */
   TlsSetup tls;
-  int httpsPort;
-  /** --httpfs: an HttpFS gateway beside the cluster (plain shape); null otherwise. */
+  /** --httpfs: an HttpFS gateway beside the cluster (plain or ha shape); null otherwise. */
   org.apache.hadoop.fs.http.server.HttpFsGateway httpfs;
   boolean wantHttpfs;
   int httpfsPort;
@@ -254,8 +255,8 @@ public final class MiniCluster {
           throw new IllegalArgumentException("unknown option " + a);
       }
     }
-    if ((https || httpfs) && shape != Shape.PLAIN) {
-      throw new IllegalArgumentException("--https and --httpfs need the plain shape");
+    if ((https || httpfs) && shape != Shape.PLAIN && shape != Shape.HA) {
+      throw new IllegalArgumentException("--https and --httpfs need the plain or ha shape");
     }
     MiniCluster mc = new MiniCluster(shape, workDir, dns, ports, overrides, ticketLifetime,
         proto);
@@ -280,20 +281,27 @@ public final class MiniCluster {
     Files.deleteIfExists(new File(workDir, "cluster.json").toPath());
     Files.deleteIfExists(new File(workDir, "cluster.properties").toPath());
 
-    MiniDFSNNTopology topology = topology();
+    // One port source for every port chosen here, so no two are handed out twice.
+    PortSource ports = new PortSource(fixedPorts);
+    MiniDFSNNTopology topology = topology(ports);
     Configuration conf = serverConf();
-    PortSource extraPorts = new PortSource(List.of());
     if (tls != null) {
       tls.generate();
-      httpsPort = extraPorts.next();
-      tls.serverConf(conf, httpsPort);
+      tls.serverConf(conf);
+      // Each namenode's HTTPS port fixed (restarts keep it): the HA shape's by its
+      // suffixed key, which MiniDFSCluster copies to the generic one of that namenode.
+      for (Nn nn : namenodes) {
+        String key = nn.nameservice == null ? "dfs.namenode.https-address"
+            : "dfs.namenode.https-address." + nn.nameservice + "." + nn.nnId;
+        conf.set(key, "127.0.0.1:" + nn.httpsPort);
+      }
     }
     String user = UserGroupInformation.getCurrentUser().getShortUserName();
     if (wantHttpfs) {
       // The gateway calls HDFS as this user on behalf of each request's user.
       conf.set("hadoop.proxyuser." + user + ".hosts", "*");
       conf.set("hadoop.proxyuser." + user + ".groups", "*");
-      httpfsPort = extraPorts.next();
+      httpfsPort = ports.next();
     }
     if (secure != null) {
       secure.start();
@@ -336,20 +344,20 @@ public final class MiniCluster {
       site.put("httpfs.proxyuser." + user + ".hosts", "*");
       site.put("httpfs.proxyuser." + user + ".groups", "*");
       httpfs = new org.apache.hadoop.fs.http.server.HttpFsGateway(new File(workDir, "httpfs"),
-          confDir, httpfsPort, site);
+          confDir, httpfsPort, site, tls == null ? null : tls.httpfsSslConf());
       httpfs.start();
     }
     writeState();
   }
 
   /** Namenode topology with ports chosen up front, so restarts keep their addresses. */
-  MiniDFSNNTopology topology() throws IOException {
-    PortSource ports = new PortSource(fixedPorts);
+  MiniDFSNNTopology topology(PortSource ports) throws IOException {
     MiniDFSNNTopology topo = new MiniDFSNNTopology();
     switch (shape) {
       case PLAIN:
       case SECURE: {
         Nn nn = new Nn(0, null, null, ports.next(), ports.next());
+        if (tls != null) nn.httpsPort = ports.next();
         namenodes.add(nn);
         topo.addNameservice(new MiniDFSNNTopology.NSConf(null).addNN(
             new MiniDFSNNTopology.NNConf(null).setIpcPort(nn.rpcPort).setHttpPort(nn.httpPort)));
@@ -361,6 +369,7 @@ public final class MiniCluster {
         MiniDFSNNTopology.NSConf ns = new MiniDFSNNTopology.NSConf("ns1");
         for (int i = 0; i < 2; i++) {
           Nn nn = new Nn(i, "ns1", "nn" + (i + 1), ports.next(), ports.next());
+          if (tls != null) nn.httpsPort = ports.next();
           namenodes.add(nn);
           ns.addNN(new MiniDFSNNTopology.NNConf(nn.nnId)
               .setIpcPort(nn.rpcPort).setHttpPort(nn.httpPort));
@@ -459,12 +468,21 @@ public final class MiniCluster {
         if (!ns.equals(nn.nameservice)) continue;
         m.put("dfs.namenode.rpc-address." + ns + "." + nn.nnId, nn.rpc());
         m.put("dfs.namenode.http-address." + ns + "." + nn.nnId, "127.0.0.1:" + nn.httpPort);
+        if (tls != null) {
+          m.put("dfs.namenode.https-address." + ns + "." + nn.nnId, "127.0.0.1:" + nn.httpsPort);
+        }
       }
       m.put("dfs.client.failover.proxy.provider." + ns, PROXY_PROVIDER);
     }
     m.put("dfs.replication", String.valueOf(replication));
     m.put("dfs.blocksize", String.valueOf(blockSize));
     m.put("dfs.permissions.enabled", "true");
+    if (tls != null) {
+      m.put("dfs.http.policy", "HTTPS_ONLY");
+      if (nameservices.isEmpty()) {
+        m.put("dfs.namenode.https-address", "127.0.0.1:" + namenodes.get(0).httpsPort);
+      }
+    }
     if (secure != null) m.putAll(secure.clientKeys());
     return m;
   }
@@ -539,6 +557,7 @@ public final class MiniCluster {
           + ", \"id\": " + (nn.nnId == null ? "null" : str(nn.nnId))
           + ", \"rpc\": " + str(nn.rpc())
           + ", \"http\": " + str("127.0.0.1:" + nn.httpPort)
+          + (tls != null ? ", \"https\": " + str("127.0.0.1:" + nn.httpsPort) : "")
           + ", \"uri\": " + str("hdfs://" + nn.rpc())
           + ", \"running\": " + nn.running
           + ", \"state\": " + str(state) + "}");
@@ -547,6 +566,7 @@ public final class MiniCluster {
       p.put(k + "id", nn.nnId == null ? "" : nn.nnId);
       p.put(k + "rpc", nn.rpc());
       p.put(k + "http", "127.0.0.1:" + nn.httpPort);
+      if (tls != null) p.put(k + "https", "127.0.0.1:" + nn.httpsPort);
       p.put(k + "uri", "hdfs://" + nn.rpc());
       p.put(k + "running", String.valueOf(nn.running));
       p.put(k + "state", state);
@@ -585,10 +605,7 @@ public final class MiniCluster {
       p.put("viewfs.cluster", VIEWFS_CLUSTER);
       p.put("viewfs.fallback", mountFallback);
     }
-    if (tls != null) {
-      p.put("namenode.0.https", "127.0.0.1:" + httpsPort);
-      p.putAll(tls.facts());
-    }
+    if (tls != null) p.putAll(tls.facts());
     if (httpfs != null) p.put("httpfs", "127.0.0.1:" + httpfsPort);
     if (secure != null) {
       List<String> kj = new ArrayList<>();

@@ -16,7 +16,7 @@ import org.apache.hadoop.conf.Configuration;
 
 /**
  * The --https option: HTTPS only on the namenode and datanode web ports (WebHDFS as
- * swebhdfs://), with a self-signed certificate for 127.0.0.1 and localhost made by keytool
+ * swebhdfs://) and on the HttpFS gateway's (--httpfs), with a self-signed certificate for 127.0.0.1 and localhost made by keytool
  * at start into WORKDIR/tls (never kept: a start makes a new one, with a new password).
  * Hadoop's servers read their keystore from ssl-server.xml, a classpath resource: run.sh
  * puts WORKDIR/tls on the classpath. For clients: the certificate as PEM and a PKCS12
@@ -70,11 +70,20 @@ final class TlsSetup {
     }
   }
 
-  /** HTTPS only, the namenode's HTTPS port fixed (restarts keep it). */
-  void serverConf(Configuration conf, int namenodeHttpsPort) {
+  /** HTTPS only (the namenodes' HTTPS ports are set by the launcher, per namenode). */
+  void serverConf(Configuration conf) {
     conf.set("dfs.http.policy", "HTTPS_ONLY");
-    conf.set("dfs.namenode.https-address", "127.0.0.1:" + namenodeHttpsPort);
     conf.set("dfs.datanode.https.address", "127.0.0.1:0");
+  }
+
+  /** HttpFS's ssl-server keys (its Jetty reads them as the namenode's do): the same key. */
+  Configuration httpfsSslConf() {
+    Configuration ssl = new Configuration(false);
+    ssl.set("ssl.server.keystore.location", keystore().getPath());
+    ssl.set("ssl.server.keystore.type", "pkcs12");
+    ssl.set("ssl.server.keystore.password", password);
+    ssl.set("ssl.server.keystore.keypassword", password);
+    return ssl;
   }
 
   Map<String, String> facts() {

@@ -20,10 +20,12 @@ public final class HttpFsGateway {
 
   /**
    * {@code home}: the gateway's own folder (conf, logs, temp); {@code hadoopConfDir}: the
-   * client config of the cluster it serves.
+   * client config of the cluster it serves; {@code sslServer}: its keystore keys
+   * ({@code ssl.server.keystore.*}) to serve HTTPS only ({@code httpfs.ssl.enabled}), or
+   * null for plain HTTP.
    */
-  public HttpFsGateway(File home, File hadoopConfDir, int port, Map<String, String> siteXml)
-      throws Exception {
+  public HttpFsGateway(File home, File hadoopConfDir, int port, Map<String, String> siteXml,
+      Configuration sslServer) throws Exception {
     File conf = new File(home, "conf");
     for (String sub : new String[] {"conf", "logs", "temp"}) {
       Files.createDirectories(new File(home, sub).toPath());
@@ -42,7 +44,9 @@ public final class HttpFsGateway {
     web.set(HttpFSServerWebServer.HTTP_HOSTNAME_KEY, "127.0.0.1");
     web.setInt(HttpFSServerWebServer.HTTP_PORT_KEY, port);
     web.set("hadoop.http.authentication.signature.secret.file", secret.getPath());
-    server = new HttpFSServerWebServer(web, new Configuration(false));
+    web.setBoolean(HttpFSServerWebServer.SSL_ENABLED_KEY, sslServer != null);
+    server = new HttpFSServerWebServer(web,
+        sslServer != null ? sslServer : new Configuration(false));
   }
 
   public void start() throws IOException {
