@@ -6,12 +6,17 @@
 //! when the reply has been written; a buffer keeps the bytes it once initialised, so reuse
 //! never zeroes it again. The data goes from the store into this buffer and from it to
 //! the socket (`server` writes the reply header, then these bytes): one copy in user space.
+//! A store whose client already holds the data in its own buffers (an HTTP body's chunks)
+//! hands those over instead ([`ReadBuf::push`]): they are sent as they are, not copied.
 //!
 //! The pool keeps at most [`MAX_POOLED`] buffers: enough for the reads two cores run at
 //! once; more concurrent preads allocate, and their buffers are freed afterwards, so a
 //! burst does not pin memory. Its lock guards a `Vec` push or pop only, never I/O.
 
+use std::io::IoSlice;
 use std::sync::Mutex;
+
+use bytes::{Buf, Bytes};
 
 /// Reads smaller than this get an exact, unpooled allocation (cheap at that size).
 pub const POOLED_MIN: usize = 256 * 1024;
@@ -27,6 +32,9 @@ pub struct ReadBuf {
     /// `len()` is how far the bytes were ever initialised (kept across reuse).
     bytes: Vec<u8>,
     filled: usize,
+    /// Buffers a store handed over, after the filled part of `bytes` (in order).
+    handed: Vec<Bytes>,
+    handed_len: usize,
 }
 
 impl ReadBuf {
@@ -35,32 +43,44 @@ impl ReadBuf {
         if len >= POOLED_MIN {
             let reused = POOL.lock().unwrap_or_else(|e| e.into_inner()).pop();
             if let Some(bytes) = reused {
-                return ReadBuf { bytes, filled: 0 };
+                return ReadBuf::over(bytes);
             }
         }
+        ReadBuf::over(Vec::with_capacity(len))
+    }
+
+    fn over(bytes: Vec<u8>) -> ReadBuf {
         ReadBuf {
-            bytes: Vec::with_capacity(len),
+            bytes,
             filled: 0,
+            handed: Vec::new(),
+            handed_len: 0,
         }
     }
 
-    /// What has been read so far.
-    pub fn filled(&self) -> &[u8] {
-        &self.bytes[..self.filled]
+    /// What has been read so far, as a [`Buf`] over its parts (for a vectored write).
+    pub fn parts(&self) -> Parts<'_> {
+        Parts {
+            first: &self.bytes[..self.filled],
+            rest: &self.handed,
+            offset: 0,
+            remaining: self.len(),
+        }
     }
 
     pub fn len(&self) -> usize {
-        self.filled
+        self.filled + self.handed_len
     }
 
     pub fn is_empty(&self) -> bool {
-        self.filled == 0
+        self.len() == 0
     }
 
     /// The `len` bytes after the filled part, for a store to read into; then call
     /// [`advance`](Self::advance) with how many it wrote. Only bytes never initialised
     /// before are zeroed, so a reused buffer costs nothing here.
     pub fn unfilled(&mut self, len: usize) -> &mut [u8] {
+        self.take_back_handed();
         let end = self.filled + len;
         if self.bytes.len() < end {
             self.bytes.resize(end, 0);
@@ -77,10 +97,96 @@ impl ReadBuf {
         self.filled += n;
     }
 
-    /// Appends bytes a store handed over in its own buffers.
+    /// Appends a copy of `data`.
     pub fn extend_from_slice(&mut self, data: &[u8]) {
         self.unfilled(data.len()).copy_from_slice(data);
         self.filled += data.len();
+    }
+
+    /// Appends a buffer the store's client filled, without copying it: it is sent as is.
+    pub fn push(&mut self, data: Bytes) {
+        if !data.is_empty() {
+            self.handed_len += data.len();
+            self.handed.push(data);
+        }
+    }
+
+    /// Copies handed-over buffers into `bytes`, so that bytes read into the unfilled part
+    /// come after them (a store that mixes both ways of filling; none does today).
+    fn take_back_handed(&mut self) {
+        if self.handed.is_empty() {
+            return;
+        }
+        let handed = std::mem::take(&mut self.handed);
+        self.handed_len = 0;
+        for part in handed {
+            let end = self.filled + part.len();
+            if self.bytes.len() < end {
+                self.bytes.resize(end, 0);
+            }
+            self.bytes[self.filled..end].copy_from_slice(&part);
+            self.filled = end;
+        }
+    }
+}
+
+/// A [`ReadBuf`]'s bytes in order, as a [`Buf`]: the filled part, then each handed-over
+/// buffer. Hand-written because `bytes` offers no `Buf` over a list of borrowed parts.
+pub struct Parts<'a> {
+    first: &'a [u8],
+    rest: &'a [Bytes],
+    /// How far into `rest[0]` has been consumed (once `first` is).
+    offset: usize,
+    remaining: usize,
+}
+
+impl Buf for Parts<'_> {
+    fn remaining(&self) -> usize {
+        self.remaining
+    }
+
+    fn chunk(&self) -> &[u8] {
+        if !self.first.is_empty() {
+            return self.first;
+        }
+        self.rest.first().map_or(&[], |b| &b[self.offset..])
+    }
+
+    fn advance(&mut self, mut cnt: usize) {
+        assert!(cnt <= self.remaining, "advance past the end of a ReadBuf");
+        self.remaining -= cnt;
+        let from_first = cnt.min(self.first.len());
+        self.first = &self.first[from_first..];
+        cnt -= from_first;
+        while cnt > 0 {
+            let left = self.rest[0].len() - self.offset;
+            if cnt < left {
+                self.offset += cnt;
+                return;
+            }
+            cnt -= left;
+            self.rest = &self.rest[1..];
+            self.offset = 0;
+        }
+    }
+
+    fn chunks_vectored<'b>(&'b self, dst: &mut [IoSlice<'b>]) -> usize {
+        let mut n = 0;
+        if !self.first.is_empty() && n < dst.len() {
+            dst[n] = IoSlice::new(self.first);
+            n += 1;
+        }
+        for (i, part) in self.rest.iter().enumerate() {
+            if n == dst.len() {
+                break;
+            }
+            let from = if i == 0 { self.offset } else { 0 };
+            if from < part.len() {
+                dst[n] = IoSlice::new(&part[from..]);
+                n += 1;
+            }
+        }
+        n
     }
 }
 
@@ -106,19 +212,67 @@ impl Drop for ReadBuf {
 mod tests {
     use super::*;
 
+    fn contents(buf: &ReadBuf) -> Vec<u8> {
+        buf.parts().copy_to_bytes(buf.len()).to_vec()
+    }
+
     #[test]
     fn reads_append_and_reused_buffers_start_empty() {
         let mut buf = ReadBuf::for_read(POOLED_MIN);
         buf.unfilled(3).copy_from_slice(b"abc");
         buf.advance(3);
         buf.extend_from_slice(b"de");
-        assert_eq!(buf.filled(), b"abcde");
+        assert_eq!(contents(&buf), b"abcde");
         drop(buf);
         // Whatever buffer comes back (this one or another test's), it holds no answer yet.
         let mut again = ReadBuf::for_read(POOLED_MIN);
         assert!(again.is_empty());
         assert_eq!(again.unfilled(4).len(), 4);
-        assert_eq!(again.filled(), b"");
+        assert_eq!(contents(&again), b"");
+    }
+
+    #[test]
+    fn handed_over_buffers_follow_the_filled_part_uncopied() {
+        let mut buf = ReadBuf::for_read(16);
+        buf.extend_from_slice(b"ab");
+        let handed = Bytes::from_static(b"cdef");
+        buf.push(handed.clone());
+        buf.push(Bytes::new());
+        buf.push(Bytes::from_static(b"gh"));
+        assert_eq!(buf.len(), 8);
+        let mut slices = [IoSlice::new(&[]); 4];
+        let whole = buf.parts();
+        assert_eq!(whole.chunks_vectored(&mut slices), 3);
+        assert_eq!(
+            slices[1].as_ptr(),
+            handed.as_ptr(),
+            "sent from the store's buffer"
+        );
+        let mut parts = buf.parts();
+        // Consumed piece by piece across the parts' edges, as a partial write does.
+        let mut seen = Vec::new();
+        for step in [1, 2, 4, 1] {
+            seen.extend_from_slice(&parts.chunk()[..step.min(parts.chunk().len())]);
+            let n = step.min(parts.chunk().len());
+            parts.advance(n);
+        }
+        while parts.has_remaining() {
+            let n = parts.chunk().len();
+            seen.extend_from_slice(parts.chunk());
+            parts.advance(n);
+        }
+        assert_eq!(seen, b"abcdefgh");
+        let mut none = [IoSlice::new(&[]); 4];
+        assert_eq!(parts.chunks_vectored(&mut none), 0);
+    }
+
+    #[test]
+    fn reading_in_place_after_a_hand_over_keeps_the_order() {
+        let mut buf = ReadBuf::for_read(16);
+        buf.push(Bytes::from_static(b"abc"));
+        buf.unfilled(2).copy_from_slice(b"de");
+        buf.advance(2);
+        assert_eq!(contents(&buf), b"abcde");
     }
 
     #[test]

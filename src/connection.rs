@@ -178,7 +178,7 @@ impl Connection {
         let sent = match &data {
             None => self.socket.write_all(head).await,
             Some(data) => {
-                let mut parts = Buf::chain(Buf::chain(head, data.filled()), wire::DATA_TRAILER);
+                let mut parts = Buf::chain(Buf::chain(head, data.parts()), wire::DATA_TRAILER);
                 self.socket.write_all_buf(&mut parts).await
             }
         };

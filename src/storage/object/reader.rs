@@ -56,7 +56,7 @@ impl ReadStream for ObjectReader {
             })?;
         let before = buf.len();
         for chunk in data {
-            buf.extend_from_slice(&chunk);
+            buf.push(chunk);
         }
         Ok(buf.len() - before)
     }

@@ -62,7 +62,7 @@ impl ReadStream for WebHdfsReader {
             match resp.chunk().await {
                 Ok(Some(chunk)) => {
                     let take = chunk.len().min(len - read);
-                    buf.extend_from_slice(&chunk[..take]);
+                    buf.push(chunk.slice(..take));
                     read += take;
                 }
                 Ok(None) => break,
