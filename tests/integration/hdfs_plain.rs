@@ -15,18 +15,12 @@ fn cluster() -> Cluster {
 /// The suite on `hdfs://127.0.0.1:PORT/tmp/conf-*`.
 mod conformance {
     use super::*;
-    use crate::conformance::{unique, Check, Suite, Target};
+    use crate::conformance::{Check, Suite};
 
     fn run(check: Check) {
         static SUITE: Suite = Suite::new();
         let cluster = cluster();
-        let nn = cluster.namenode_uri(0);
-        SUITE.run(
-            &cluster.id(),
-            BrokerProcess::start,
-            |_| Target::new(format!("{nn}/tmp/{}", unique("conf")), Props::new()),
-            check,
-        );
+        SUITE.run_under(&cluster.id(), &cluster.namenode_uri(0), Props::new(), check);
     }
 
     crate::conformance::conformance_tests!(run, needs Server::Hdfs);

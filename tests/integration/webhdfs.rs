@@ -31,18 +31,12 @@ fn webhdfs_root(cluster: &Cluster) -> String {
 /// The suite on `webhdfs://127.0.0.1:HTTP/tmp/conf-*`.
 mod conformance {
     use super::*;
-    use crate::conformance::{unique, Check, Suite, Target};
+    use crate::conformance::{Check, Suite};
 
     fn run(check: Check) {
         static SUITE: Suite = Suite::new();
         let cluster = cluster();
-        let root = webhdfs_root(&cluster);
-        SUITE.run(
-            &cluster.id(),
-            BrokerProcess::start,
-            |_| Target::new(format!("{root}/tmp/{}", unique("conf")), Props::new()),
-            check,
-        );
+        SUITE.run_under(&cluster.id(), &webhdfs_root(&cluster), Props::new(), check);
     }
 
     crate::conformance::conformance_tests!(run, needs Server::Hdfs);
@@ -235,18 +229,12 @@ mod httpfs {
     /// The suite on `webhdfs://127.0.0.1:HTTPFS/tmp/conf-*`.
     mod conformance {
         use super::*;
-        use crate::conformance::{Check, Suite, Target};
+        use crate::conformance::{Check, Suite};
 
         fn run(check: Check) {
             static SUITE: Suite = Suite::new();
             let cluster = cluster();
-            let root = httpfs_root(&cluster);
-            SUITE.run(
-                &cluster.id(),
-                BrokerProcess::start,
-                |_| Target::new(format!("{root}/tmp/{}", unique("conf")), Props::new()),
-                check,
-            );
+            SUITE.run_under(&cluster.id(), &httpfs_root(&cluster), Props::new(), check);
         }
 
         crate::conformance::conformance_tests!(run, needs Server::Hdfs);

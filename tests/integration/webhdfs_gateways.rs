@@ -57,19 +57,13 @@ mod swebhdfs {
     /// The suite on `swebhdfs://127.0.0.1:HTTPS/tmp/conf-*`, trusting the PKCS12 store.
     mod conformance {
         use super::*;
-        use crate::conformance::{Check, Suite, Target};
+        use crate::conformance::{Check, Suite};
 
         fn run(check: Check) {
             static SUITE: Suite = Suite::new();
             let cluster = cluster();
-            let root = swebhdfs_root(&cluster);
             let trust = pkcs12_trust(&cluster);
-            SUITE.run(
-                &cluster.id(),
-                BrokerProcess::start,
-                |_| Target::new(format!("{root}/tmp/{}", unique("conf")), trust),
-                check,
-            );
+            SUITE.run_under(&cluster.id(), &swebhdfs_root(&cluster), trust, check);
         }
 
         crate::conformance::conformance_tests!(run, needs Server::Hdfs);
@@ -211,19 +205,13 @@ mod httpfs {
     /// The suite on `swebhdfs://127.0.0.1:HTTPFS/tmp/conf-*`.
     mod conformance {
         use super::*;
-        use crate::conformance::{Check, Suite, Target};
+        use crate::conformance::{Check, Suite};
 
         fn run(check: Check) {
             static SUITE: Suite = Suite::new();
             let cluster = cluster();
-            let root = httpfs_root(&cluster);
             let trust = pkcs12_trust(&cluster);
-            SUITE.run(
-                &cluster.id(),
-                BrokerProcess::start,
-                |_| Target::new(format!("{root}/tmp/{}", unique("conf")), trust),
-                check,
-            );
+            SUITE.run_under(&cluster.id(), &httpfs_root(&cluster), trust, check);
         }
 
         crate::conformance::conformance_tests!(run, needs Server::Hdfs);

@@ -113,6 +113,18 @@ impl Suite {
         Suite(Mutex::new(None))
     }
 
+    /// [`run`](Self::run) with a broker of the default conf and the base a fresh
+    /// `{root}/tmp/conf-*` directory, asked with `props`: every HDFS-backed server (a
+    /// namenode, a WebHDFS port, an HttpFS gateway) is run this way.
+    pub fn run_under(&'static self, server: &str, root: &str, props: Props, check: Check) {
+        self.run(
+            server,
+            BrokerProcess::start,
+            |_| Target::new(format!("{root}/tmp/{}", unique("conf")), props),
+            check,
+        );
+    }
+
     /// Runs `check` on a fresh connection. The first call (and the first after the
     /// storage server identified by `server` changed) makes the suite: starts the broker
     /// (`start`), picks the base (`target`), and before any check writes below it makes
