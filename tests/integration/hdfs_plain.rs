@@ -96,7 +96,7 @@ fn kerberos_without_a_principal_is_named() {
     if missing(Server::Hdfs) {
         return;
     }
-    // The rest of Kerberos runs against a real KDC in hdfs_kerberos.rs.
+    // The rest of Kerberos runs against a real KDC in hdfs_kerberos/.
     let cluster = cluster();
     let nn = cluster.namenode_uri(0);
     let broker = BrokerProcess::start();
