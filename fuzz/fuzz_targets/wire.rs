@@ -1,5 +1,6 @@
 //! Thrift framing and decoding of requests, as the server meets them: arbitrary bytes fed
-//! to `FrameScanner` in chunks, every whole message it finds handed to `wire::decode`.
+//! to `FrameScanner` in chunks, every whole message it finds handed to
+//! `wire::decode_shared` as the connection does (a pwrite's data a slice of the message).
 //!
 //! Input: byte 0 picks the chunk size (0 = all at once), byte 1 the max message size,
 //! the rest is the byte stream (several pipelined messages, possibly). Checks: no panic;
@@ -16,7 +17,8 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use apache_hdfs_broker::wire::frame::FrameScanner;
-use apache_hdfs_broker::wire::{decode, Call, Incoming};
+use apache_hdfs_broker::wire::{decode, decode_shared, Call, Incoming};
+use bytes::Bytes;
 use libfuzzer_sys::fuzz_target;
 use thrift::protocol::{
     TBinaryOutputProtocol, TFieldIdentifier, TMessageIdentifier, TMessageType, TOutputProtocol,
@@ -103,7 +105,9 @@ fn check(data: &[u8]) {
                     "message of {n} bytes"
                 );
                 assert_eq!(scanner.scan(stream), Ok(Some(n)), "done is sticky");
-                if let Ok(Incoming::Call { seq, call }) = decode(&stream[..n]) {
+                if let Ok(Incoming::Call { seq, call }) =
+                    decode_shared(&Bytes::copy_from_slice(&stream[..n]))
+                {
                     round_trip(seq, &call);
                 }
                 stream = &stream[n..];
@@ -125,14 +129,14 @@ fn check(data: &[u8]) {
 /// Re-encodes a decoded call as a client would send it; it must scan as one whole
 /// message and decode to a call that encodes to the same bytes.
 fn round_trip(seq: i32, call: &Call) {
-    let bytes = encode_call(seq, call);
+    let bytes = Bytes::from(encode_call(seq, call));
     let scanned = FrameScanner::new(bytes.len()).scan(&bytes);
     assert_eq!(
         scanned,
         Ok(Some(bytes.len())),
         "re-encoded call does not scan whole"
     );
-    match decode(&bytes) {
+    match decode_shared(&bytes) {
         Ok(Incoming::Call {
             seq: again,
             call: decoded,
