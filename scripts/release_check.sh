@@ -47,7 +47,9 @@ glibc_ceiling() {
 # Is $1 <= $2 as versions?
 version_le() { [ "$(printf '%s\n%s\n' "$1" "$2" | sort -V | head -n 1)" = "$1" ]; }
 build_id() { readelf -n "$1" 2>/dev/null | sed -n 's/.*Build ID: *\([0-9a-f]*\).*/\1/p'; }
-has_section() { readelf -S -W "$1" 2>/dev/null | grep -q " $2 "; }
+# Greps after readelf read to the end (no -q): under pipefail, a grep -q that stops at its
+# first match can kill readelf with SIGPIPE and fail a check that holds (CI saw it once).
+has_section() { readelf -S -W "$1" 2>/dev/null | grep -F " $2 " >/dev/null; }
 
 step_selftest() {
   # The reader must see a version need where there is one: a host binary linked against
@@ -72,7 +74,7 @@ step_glibc() {
     for file in lib/apache_hdfs_broker bin/broker_cli; do
       local bin=output/linux-$arch/apache_hdfs_broker/$file
       [ -f "$bin" ] || fail "$bin not built (run ./build.sh)"
-      readelf -h "$bin" | grep -q "Machine: *.*$machine" || fail "$bin is not an $arch binary"
+      readelf -h "$bin" | grep "Machine: *.*$machine" >/dev/null || fail "$bin is not an $arch binary"
       ceiling=$(glibc_ceiling "$bin")
       [ -n "$ceiling" ] || fail "$bin: no GLIBC version need found (not dynamically linked against glibc?)"
       version_le "$ceiling" "$GLIBC_FLOOR" || fail "$bin needs GLIBC_$ceiling, above $GLIBC_FLOOR"
@@ -86,7 +88,7 @@ step_glibc() {
       [ -n "$id" ] || fail "$bin has no build id"
       [ "$(build_id "$debug")" = "$id" ] || fail "$debug does not belong to $bin (build id)"
       has_section "$debug" .debug_line || fail "$debug holds no line tables"
-      readelf -p .gnu_debuglink "$bin" 2>/dev/null | grep -q "$(basename "$debug")" || fail "$bin names no debug file"
+      readelf -p .gnu_debuglink "$bin" 2>/dev/null | grep -F "$(basename "$debug")" >/dev/null || fail "$bin names no debug file"
       size=$(stat -c %s "$bin")
       echo "  $bin: GLIBC_$ceiling, $((size / 1024 / 1024)) MB, build id $id"
       if [ "$file" = lib/apache_hdfs_broker ] && [ "$size" -gt "$MAX_BROKER_BYTES" ]; then
