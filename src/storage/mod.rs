@@ -5,6 +5,7 @@
 //! for the slowest backend we serve (object stores): everything is async, reads are
 //! positional, and a writer must be either committed or aborted, never just dropped.
 
+mod atomic_write;
 mod cache;
 mod clip;
 mod fill;

@@ -28,7 +28,7 @@ use conf::FtpSettings;
 use core::{Entry, Pool};
 use error::Doing;
 use reader::FtpReader;
-use writer::FtpWriter;
+use writer::FtpTempFile;
 
 pub struct FtpBackend {
     clients: ClientCache<FtpSettings, FtpStorage>,
@@ -136,7 +136,7 @@ impl Storage for FtpStorage {
     }
 
     async fn create(&self, loc: &Location) -> Result<Box<dyn WriteStream>> {
-        let writer = FtpWriter::create(self.pool.clone(), loc.path(), loc.redacted()).await?;
+        let writer = FtpTempFile::create(self.pool.clone(), loc.path(), loc.redacted()).await?;
         Ok(Box::new(writer))
     }
 

@@ -85,14 +85,6 @@ impl Cleanups {
         self.defer(removal, &error);
     }
 
-    /// For `Drop`: the same, on a task of its own.
-    pub(super) fn remove_soon(&self, removal: Removal) {
-        if let Ok(handle) = tokio::runtime::Handle::try_current() {
-            let cleanups = self.clone();
-            handle.spawn(async move { cleanups.remove(removal).await });
-        }
-    }
-
     fn defer(&self, removal: Removal, error: &str) {
         let temp = removal.temp.to_string();
         if self.pending.fetch_add(1, Ordering::SeqCst) >= MAX_PENDING {

@@ -37,7 +37,7 @@ use cleanup::{CleanupWorker, Cleanups};
 use conf::RequestConfig;
 use error::{to_storage_error, DataTransfer};
 use reader::HdfsReader;
-use writer::HdfsWriter;
+use writer::HdfsTempFile;
 
 pub struct HdfsBackend {
     /// Values from the Hadoop XML files, read once at start.
@@ -236,7 +236,7 @@ impl Storage for HdfsStorage {
     async fn create(&self, loc: &Location) -> Result<Box<dyn WriteStream>> {
         let keytab = self.keytab.clone();
         let (cleanups, transfer) = (self.cleanups.clone(), self.transfer.clone());
-        let creating = HdfsWriter::create(&self.client, keytab, cleanups, transfer, loc);
+        let creating = HdfsTempFile::create(&self.client, keytab, cleanups, transfer, loc);
         let writer = self.call(loc, creating).await?;
         Ok(Box::new(writer))
     }

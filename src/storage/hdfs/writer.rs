@@ -1,14 +1,16 @@
-//! Sequential writes of one HDFS file, committed atomically: the bytes go to a hidden
-//! temporary file beside the target (`.<name>.broker-<16 hex>.tmp`, in the same directory,
-//! so its quotas and permissions apply), which closeWriter hsyncs, closes and renames over
-//! the target. A write that fails, is aborted or is dropped leaves the previous file intact
-//! and removes its temporary file, in the background ([`super::cleanup`]) when the cluster
-//! cannot be reached. A block the namenode refuses for now is ridden out ([`super::resume`]).
+//! Sequential writes of one HDFS file, committed atomically ([`AtomicWrite`]): the bytes
+//! go to a hidden temporary file beside the target (`.<name>.broker-<16 hex>.tmp`, in the
+//! same directory, so its quotas and permissions apply), which closeWriter hsyncs, closes
+//! and renames over the target. A write that fails, is aborted or is dropped leaves the
+//! previous file intact and removes its temporary file, in the background
+//! ([`super::cleanup`]) when the cluster cannot be reached. A block the namenode refuses
+//! for now is ridden out ([`super::resume`]).
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use bytes::Bytes;
+use futures::future::BoxFuture;
 use hdfs_native::file::FileWriter;
 use hdfs_native::{Client, HdfsError, WriteOptions};
 
@@ -17,16 +19,14 @@ use super::error::{
     datanode_error, is_hsync_unsupported, is_namespace_quota, to_storage_error, DataTransfer,
 };
 use super::resume::write_resuming;
+use crate::storage::atomic_write::{already_closed, AtomicWrite, TempFile};
 use crate::storage::kerberos::PrivateKeytab;
 use crate::storage::temp_name::temp_name;
-use crate::storage::{Location, Result, StorageError, WriteStream};
+use crate::storage::{Location, Result, StorageError};
 
-pub(super) struct HdfsWriter {
+pub(super) struct HdfsTempFile {
     /// `None` once closed or abandoned.
     writer: Option<FileWriter>,
-    /// The temporary file is to be removed when this is dropped: neither committed nor
-    /// handed to the clean-ups yet.
-    pending: bool,
     /// Bytes written so far, where a resumed write goes on from ([`super::resume`]).
     written: u64,
     client: Client,
@@ -38,7 +38,7 @@ pub(super) struct HdfsWriter {
     temp: Location,
 }
 
-impl HdfsWriter {
+impl HdfsTempFile {
     /// Starts a write that will create (or replace) `loc`. Missing parents get 0755, as
     /// Hadoop's FileSystem.create gives them under the default umask (the namenode's
     /// implicit parents would be world-writable).
@@ -48,7 +48,7 @@ impl HdfsWriter {
         cleanups: Cleanups,
         transfer: DataTransfer,
         loc: &Location,
-    ) -> Result<Self> {
+    ) -> Result<AtomicWrite<Self>> {
         let parent = loc.parent().ok_or_else(|| StorageError::Io {
             path: loc.to_string(),
             message: "cannot write to the root directory".into(),
@@ -78,9 +78,8 @@ impl HdfsWriter {
             .create(temp.path(), options)
             .await
             .map_err(|e| temp_refused(loc, e, replacing))?;
-        Ok(HdfsWriter {
+        Ok(AtomicWrite::new(HdfsTempFile {
             writer: Some(writer),
-            pending: true,
             written: 0,
             client: client.clone(),
             keytab,
@@ -88,49 +87,13 @@ impl HdfsWriter {
             transfer,
             loc: loc.clone(),
             temp,
-        })
+        }))
     }
 
     fn writer(&mut self) -> Result<&mut FileWriter> {
-        self.writer.as_mut().ok_or_else(|| StorageError::Io {
-            path: self.loc.to_string(),
-            message: "the writer is already closed".into(),
-        })
-    }
-
-    fn removal(&self) -> Removal {
-        Removal {
-            client: self.client.clone(),
-            _keytab: self.keytab.clone(),
-            temp: self.temp.clone(),
-        }
-    }
-
-    /// hsync (every datanode in the pipeline has the bytes on disk), close, rename over
-    /// the target. Erasure-coded files cannot hsync; close still waits for every block.
-    async fn finish(&mut self) -> Result<()> {
-        let (loc, transfer) = (self.loc.clone(), self.transfer.clone());
-        let writer = self.writer()?;
-        match writer.hsync().await {
-            Err(e) if !is_hsync_unsupported(&e) => return Err(datanode_error(&loc, e, &transfer)),
-            _ => {}
-        }
-        let closed = writer.close().await;
-        self.writer = None;
-        closed.map_err(|e| datanode_error(&loc, e, &transfer))?;
-        self.client
-            .rename(self.temp.path(), loc.path(), true)
-            .await
-            .map_err(|e| to_storage_error(&loc, e))?;
-        self.pending = false;
-        Ok(())
-    }
-
-    /// The temporary file goes (later, if the cluster cannot be reached now).
-    async fn remove_temp(&mut self) {
-        drop(self.writer.take());
-        self.cleanups.remove(self.removal()).await;
-        self.pending = false;
+        self.writer
+            .as_mut()
+            .ok_or_else(|| already_closed(&self.loc.to_string()))
     }
 }
 
@@ -152,7 +115,10 @@ fn temp_refused(loc: &Location, err: HdfsError, replacing: bool) -> StorageError
 }
 
 #[async_trait]
-impl WriteStream for HdfsWriter {
+impl TempFile for HdfsTempFile {
+    /// Riding out a refused block ([`super::resume`]: lease recovery, then an append) is
+    /// part of this step, not of the shared life: only HDFS loses its writer that way, and
+    /// the write goes on into the same temporary file.
     async fn write(&mut self, data: Bytes) -> Result<()> {
         self.writer()?;
         let len = data.len() as u64;
@@ -164,28 +130,40 @@ impl WriteStream for HdfsWriter {
         Ok(())
     }
 
-    async fn commit(mut self: Box<Self>) -> Result<()> {
-        let result = self.finish().await;
-        if result.is_err() {
-            self.remove_temp().await;
+    /// hsync (every datanode in the pipeline has the bytes on disk), then close.
+    /// Erasure-coded files cannot hsync; close still waits for every block.
+    async fn finish(&mut self) -> Result<()> {
+        let (loc, transfer) = (self.loc.clone(), self.transfer.clone());
+        let writer = self.writer()?;
+        match writer.hsync().await {
+            Err(e) if !is_hsync_unsupported(&e) => return Err(datanode_error(&loc, e, &transfer)),
+            _ => {}
         }
-        result
+        let closed = writer.close().await;
+        self.writer = None;
+        closed.map_err(|e| datanode_error(&loc, e, &transfer))
     }
 
-    /// The target stays as it was; the temporary file goes (later, if the cluster cannot
-    /// be reached now).
-    async fn abort(mut self: Box<Self>) -> Result<()> {
-        self.remove_temp().await;
-        Ok(())
+    async fn publish(&mut self) -> Result<()> {
+        self.client
+            .rename(self.temp.path(), self.loc.path(), true)
+            .await
+            .map_err(|e| to_storage_error(&self.loc, e))
     }
-}
 
-impl Drop for HdfsWriter {
-    /// A writer dropped mid-way (its task cancelled) must not leave its temporary file.
-    fn drop(&mut self) {
+    /// The temporary file goes (later, if the cluster cannot be reached now: the answer
+    /// is success either way).
+    fn discard(&mut self) -> BoxFuture<'static, Result<()>> {
         drop(self.writer.take());
-        if self.pending {
-            self.cleanups.remove_soon(self.removal());
-        }
+        let cleanups = self.cleanups.clone();
+        let removal = Removal {
+            client: self.client.clone(),
+            _keytab: self.keytab.clone(),
+            temp: self.temp.clone(),
+        };
+        Box::pin(async move {
+            cleanups.remove(removal).await;
+            Ok(())
+        })
     }
 }

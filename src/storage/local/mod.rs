@@ -21,7 +21,7 @@ use super::temp_name::{is_unfinished_write, temp_name};
 use super::{FileStatus, Location, ReadStream, Result, Storage, StorageError, WriteStream};
 use reader::LocalReader;
 pub use root::{Confined, LocalRoots, KEY as ROOTS_KEY};
-use writer::LocalWriter;
+use writer::LocalTempFile;
 
 pub struct LocalStorage {
     roots: Arc<LocalRoots>,
@@ -186,10 +186,13 @@ impl Storage for LocalStorage {
                 )
                 .map_err(|e| c.error(e))?
                 .into_std();
-            Ok(
-                Box::new(LocalWriter::new(file, parent, temp, name.to_string(), loc))
-                    as Box<dyn WriteStream>,
-            )
+            Ok(Box::new(LocalTempFile::writer(
+                file,
+                parent,
+                temp,
+                name.to_string(),
+                loc,
+            )) as Box<dyn WriteStream>)
         })
         .await
     }

@@ -1,6 +1,7 @@
-//! Writes to a local file: a hidden temporary file beside the target, renamed over it on
-//! commit, so a reaped or aborted writer leaves nothing that looks complete and an
-//! existing file is only replaced once the new one is whole.
+//! Writes to a local file, committed atomically ([`AtomicWrite`]): a hidden temporary file
+//! beside the target, synced and renamed over it on commit, so a reaped or aborted writer
+//! leaves nothing that looks complete and an existing file is only replaced once the new
+//! one is whole.
 //!
 //! The writer holds a handle of the target's parent directory, opened confined to the
 //! root when the writer was created; the temporary file is created (`O_EXCL`), renamed and
@@ -9,36 +10,42 @@
 
 use std::fs::File;
 use std::io::Write;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use bytes::Bytes;
 use cap_std::fs::Dir;
+use futures::future::BoxFuture;
 
 use super::blocking;
-use crate::storage::{Location, Result, StorageError, WriteStream};
+use crate::storage::atomic_write::{AtomicWrite, TempFile};
+use crate::storage::{Location, Result, StorageError};
 
-pub(super) struct LocalWriter {
+pub(super) struct LocalTempFile {
     /// `None` once handed to a blocking task that did not come back (cancelled call).
     file: Option<File>,
-    /// Set once the temp file was renamed over the target or removed.
-    finished: bool,
     /// The target's parent directory; `temp` and `name` are single names inside it.
-    parent: Dir,
+    parent: Arc<Dir>,
     temp: String,
     name: String,
     loc: Location,
 }
 
-impl LocalWriter {
-    pub(super) fn new(file: File, parent: Dir, temp: String, name: String, loc: Location) -> Self {
-        LocalWriter {
+impl LocalTempFile {
+    pub(super) fn writer(
+        file: File,
+        parent: Dir,
+        temp: String,
+        name: String,
+        loc: Location,
+    ) -> AtomicWrite<Self> {
+        AtomicWrite::new(LocalTempFile {
             file: Some(file),
-            finished: false,
-            parent,
+            parent: Arc::new(parent),
             temp,
             name,
             loc,
-        }
+        })
     }
 
     fn take_file(&mut self) -> Result<File> {
@@ -50,7 +57,7 @@ impl LocalWriter {
 }
 
 #[async_trait]
-impl WriteStream for LocalWriter {
+impl TempFile for LocalTempFile {
     async fn write(&mut self, data: Bytes) -> Result<()> {
         let mut file = self.take_file()?;
         let loc = self.loc.clone();
@@ -67,42 +74,31 @@ impl WriteStream for LocalWriter {
         result
     }
 
-    async fn commit(mut self: Box<Self>) -> Result<()> {
+    /// fsync, then close.
+    async fn finish(&mut self) -> Result<()> {
         let file = self.take_file()?;
+        let loc = self.loc.clone();
+        blocking(move || file.sync_all().map_err(|e| StorageError::io(&loc, e))).await
+    }
+
+    async fn publish(&mut self) -> Result<()> {
+        let (parent, temp, name) = (self.parent.clone(), self.temp.clone(), self.name.clone());
+        let loc = self.loc.clone();
         blocking(move || {
-            let synced = file.sync_all().map_err(|e| StorageError::io(&self.loc, e));
-            drop(file);
-            let done = synced.and_then(|()| {
-                self.parent
-                    .rename(&self.temp, &self.parent, &self.name)
-                    .map_err(|e| StorageError::io(&self.loc, e))
-            });
-            // On failure Drop removes the temp file: nothing partial stays behind.
-            self.finished = done.is_ok();
-            done
+            parent
+                .rename(&temp, &parent, &name)
+                .map_err(|e| StorageError::io(&loc, e))
         })
         .await
     }
 
-    async fn abort(mut self: Box<Self>) -> Result<()> {
+    fn discard(&mut self) -> BoxFuture<'static, Result<()>> {
         drop(self.file.take());
-        blocking(move || {
-            self.finished = true;
-            match self.parent.remove_file(&self.temp) {
-                Ok(()) => Ok(()),
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-                Err(e) => Err(StorageError::io(&self.loc, e)),
-            }
-        })
-        .await
-    }
-}
-
-impl Drop for LocalWriter {
-    /// A writer dropped without commit (a cancelled task) must not leave its temp file.
-    fn drop(&mut self) {
-        if !self.finished {
-            let _ = self.parent.remove_file(&self.temp);
-        }
+        let (parent, temp, loc) = (self.parent.clone(), self.temp.clone(), self.loc.clone());
+        Box::pin(blocking(move || match parent.remove_file(&temp) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(StorageError::io(&loc, e)),
+        }))
     }
 }

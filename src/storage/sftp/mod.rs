@@ -31,7 +31,7 @@ use conf::SftpSettings;
 use core::Session;
 use error::to_storage_error;
 use reader::SftpReader;
-use writer::SftpWriter;
+use writer::SftpTempFile;
 
 pub struct SftpBackend {
     clients: ClientCache<SftpSettings, SftpStorage>,
@@ -283,7 +283,7 @@ impl Storage for SftpStorage {
             .create(temp.path())
             .await
             .map_err(|e| self.error(&shown, e))?;
-        Ok(Box::new(SftpWriter::new(
+        Ok(Box::new(SftpTempFile::writer(
             session,
             room,
             file,

@@ -33,7 +33,7 @@ use super::{
 use conf::Settings;
 use error::to_storage_error;
 use reader::WebHdfsReader;
-use writer::WebHdfsWriter;
+use writer::WebHdfsTempFile;
 
 /// One client per settings (endpoints, user or token, timeouts, truststore), dropped
 /// when idle.
@@ -109,7 +109,7 @@ impl Storage for WebHdfsStorage {
 
     async fn create(&self, loc: &Location) -> Result<Box<dyn WriteStream>> {
         Ok(Box::new(
-            WebHdfsWriter::create(self.core.clone(), loc).await?,
+            WebHdfsTempFile::create(self.core.clone(), loc).await?,
         ))
     }
 

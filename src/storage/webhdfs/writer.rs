@@ -1,9 +1,9 @@
-//! Sequential writes of one file, committed atomically as on `hdfs://`: `openWriter`
-//! creates an empty hidden temporary file beside the target (`.<name>.broker-<hex>.tmp`,
-//! same directory, so its quotas and permissions apply), the first pwrite starts one
-//! `APPEND` to it whose body streams every later pwrite (a few chunks in flight, never
-//! the whole file), and closeWriter ends that body, waits for the datanode to close the
-//! file and renames it over the target. A failed, aborted or dropped write drops the
+//! Sequential writes of one file, committed atomically as on `hdfs://` ([`AtomicWrite`]):
+//! `openWriter` creates an empty hidden temporary file beside the target
+//! (`.<name>.broker-<hex>.tmp`, same directory, so its quotas and permissions apply), the
+//! first pwrite starts one `APPEND` to it whose body streams every later pwrite (a few
+//! chunks in flight, never the whole file), and closeWriter ends that body, waits for the
+//! datanode to close the file and renames it over the target. A failed, aborted or dropped write drops the
 //! upload mid-body and deletes the temporary file; the target is never touched.
 //!
 //! The temporary file exists from `openWriter` on, before any data is sent: a delete
@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use bytes::Bytes;
+use futures::future::BoxFuture;
 use reqwest::{Method, StatusCode};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -22,8 +23,9 @@ use tokio::task::JoinHandle;
 use super::core::{boolean, expect_status, CallResult, Core};
 use super::error::{to_storage_error, WebHdfsError};
 use super::lister::stat;
+use crate::storage::atomic_write::{AtomicWrite, TempFile};
 use crate::storage::temp_name::temp_name;
-use crate::storage::{Location, Result, StorageError, WriteStream};
+use crate::storage::{Location, Result, StorageError};
 
 /// pwrite chunks queued for the upload: with 1 MiB pwrites, a few MiB per writer.
 const CHUNKS_IN_FLIGHT: usize = 4;
@@ -36,21 +38,19 @@ struct Upload {
     request: JoinHandle<CallResult<()>>,
 }
 
-pub(super) struct WebHdfsWriter {
+pub(super) struct WebHdfsTempFile {
     core: Arc<Core>,
     /// The target, which every error names.
     loc: Location,
     temp: Location,
     upload: Option<Upload>,
-    /// Until commit or abort ended: a writer dropped before cleans up.
-    open: bool,
 }
 
-impl WebHdfsWriter {
+impl WebHdfsTempFile {
     /// Starts a write that will create (or replace) `loc`: parents made (0755, as
     /// Hadoop's FileSystem.create gives them), the target checked not to be a directory,
     /// the empty temporary file created (0644). Permission refusals come from here.
-    pub(super) async fn create(core: Arc<Core>, loc: &Location) -> Result<Self> {
+    pub(super) async fn create(core: Arc<Core>, loc: &Location) -> Result<AtomicWrite<Self>> {
         let parent = loc.parent().ok_or_else(|| StorageError::Io {
             path: loc.to_string(),
             message: "cannot write to the root directory".into(),
@@ -80,13 +80,12 @@ impl WebHdfsWriter {
         core.create_empty(temp.path(), "644")
             .await
             .map_err(|e| to_storage_error(loc, e))?;
-        Ok(WebHdfsWriter {
+        Ok(AtomicWrite::new(WebHdfsTempFile {
             core,
             loc: loc.clone(),
             temp,
             upload: None,
-            open: true,
-        })
+        }))
     }
 
     /// Starts the `APPEND` whose body the pwrites feed.
@@ -106,23 +105,11 @@ impl WebHdfsWriter {
         Upload { chunks, request }
     }
 
-    /// Ends the upload: the body is finished and the request's outcome awaited; with
-    /// `abort`, the request is dropped mid-body (the connection closes, so a stuck datanode
-    /// cannot hold an abort up).
-    async fn end_upload(&mut self, abort: bool) -> CallResult<()> {
-        let Some(upload) = self.upload.take() else {
-            return Ok(());
-        };
-        drop(upload.chunks);
-        if abort {
-            upload.request.abort();
-        }
-        match upload.request.await {
-            Ok(outcome) => outcome,
-            Err(e) if e.is_cancelled() => Ok(()),
-            Err(e) => Err(WebHdfsError::Protocol(format!(
-                "the upload task failed: {e}"
-            ))),
+    /// Finishes the upload's body and awaits the request's outcome.
+    async fn finish_upload(&mut self) -> CallResult<()> {
+        match self.upload.take() {
+            Some(upload) => end_upload(upload, false).await,
+            None => Ok(()),
         }
     }
 
@@ -130,7 +117,7 @@ impl WebHdfsWriter {
     /// replaces the target in one namenode operation; a server that ignores it (HttpFS
     /// renames plainly) answers false while the target exists: then the target is
     /// deleted first and the rename repeated.
-    async fn publish(&self) -> CallResult<()> {
+    async fn rename_over_target(&self) -> CallResult<()> {
         let (temp, target) = (self.temp.path(), self.loc.path());
         let params = [("destination", target), ("renameoptions", "OVERWRITE")];
         let renamed = self.core.json(Method::PUT, temp, "RENAME", &params).await?;
@@ -151,17 +138,27 @@ impl WebHdfsWriter {
             _ => Ok(()),
         }
     }
+}
 
-    async fn finish(&mut self) -> Result<()> {
-        let loc = self.loc.clone();
-        let fail = |e| to_storage_error(&loc, e);
-        self.end_upload(false).await.map_err(fail)?;
-        self.publish().await.map_err(fail)
+/// Ends an upload: the body is finished and the request's outcome awaited; with `abort`,
+/// the request is dropped mid-body (the connection closes, so a stuck datanode cannot
+/// hold an abort up).
+async fn end_upload(upload: Upload, abort: bool) -> CallResult<()> {
+    drop(upload.chunks);
+    if abort {
+        upload.request.abort();
+    }
+    match upload.request.await {
+        Ok(outcome) => outcome,
+        Err(e) if e.is_cancelled() => Ok(()),
+        Err(e) => Err(WebHdfsError::Protocol(format!(
+            "the upload task failed: {e}"
+        ))),
     }
 }
 
 #[async_trait]
-impl WriteStream for WebHdfsWriter {
+impl TempFile for WebHdfsTempFile {
     async fn write(&mut self, data: Bytes) -> Result<()> {
         if self.upload.is_none() {
             self.upload = Some(self.start_upload());
@@ -174,7 +171,7 @@ impl WriteStream for WebHdfsWriter {
             return Ok(());
         }
         // The request ended early: its outcome says why.
-        let outcome = self.end_upload(false).await;
+        let outcome = self.finish_upload().await;
         Err(to_storage_error(
             &self.loc,
             outcome.err().unwrap_or_else(|| {
@@ -183,43 +180,31 @@ impl WriteStream for WebHdfsWriter {
         ))
     }
 
-    async fn commit(mut self: Box<Self>) -> Result<()> {
-        let result = self.finish().await;
-        if result.is_err() {
-            let _ = self.end_upload(true).await;
-            remove_temp(self.core.clone(), self.temp.clone()).await;
-        }
-        // Only now: a commit cancelled half-way leaves the clean-up to drop.
-        self.open = false;
-        result
+    /// Ends the body and waits for the datanode to close the file.
+    async fn finish(&mut self) -> Result<()> {
+        self.finish_upload()
+            .await
+            .map_err(|e| to_storage_error(&self.loc, e))
     }
 
-    /// The target stays as it was; the temporary file goes.
-    async fn abort(mut self: Box<Self>) -> Result<()> {
-        let _ = self.end_upload(true).await;
-        remove_temp(self.core.clone(), self.temp.clone()).await;
-        self.open = false;
-        Ok(())
+    async fn publish(&mut self) -> Result<()> {
+        self.rename_over_target()
+            .await
+            .map_err(|e| to_storage_error(&self.loc, e))
     }
-}
 
-impl Drop for WebHdfsWriter {
-    /// A writer dropped mid-way (its task cancelled) must not leave its temporary file.
-    fn drop(&mut self) {
-        if !self.open {
-            return;
-        }
+    /// Drops the upload mid-body; the temporary file is deleted (in the background while
+    /// the server cannot be reached), and the answer is always success.
+    fn discard(&mut self) -> BoxFuture<'static, Result<()>> {
         let upload = self.upload.take();
         let (core, temp) = (self.core.clone(), self.temp.clone());
-        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-            runtime.spawn(async move {
-                if let Some(upload) = upload {
-                    upload.request.abort();
-                    let _ = upload.request.await;
-                }
-                remove_temp(core, temp).await;
-            });
-        }
+        Box::pin(async move {
+            if let Some(upload) = upload {
+                let _ = end_upload(upload, true).await;
+            }
+            remove_temp(core, temp).await;
+            Ok(())
+        })
     }
 }
 
