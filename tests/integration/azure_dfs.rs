@@ -306,6 +306,37 @@ fn a_failed_commit_leaves_nothing_at_the_target() {
     );
 }
 
+/// A write aborted (the broker stopping while it is open) deletes its temporary file and
+/// never touches the target.
+#[test]
+fn an_aborted_write_deletes_its_temporary_file() {
+    let listener = HttpListener::start(dfs);
+    let mut broker = BrokerProcess::start();
+    let mut c = broker.client();
+    c.with_props(&props(&listener));
+    let fd = c.writer_fd(&format!("{ROOT}/dir/unfinished.csv"), "dfs-writer");
+    assert_ok(&c.pwrite(&fd, 0, b"partial"));
+    let status = broker.terminate();
+    assert_eq!(status.code(), Some(0), "exit status {status:?}");
+    let requests = listener.requests();
+    let deleted: Vec<&str> = requests
+        .iter()
+        .filter(|r| r.method == "DELETE")
+        .map(|r| r.path())
+        .collect();
+    assert!(
+        matches!(&deleted[..], [temp] if temp.starts_with("/cont/dir/.unfinished.csv.broker-") && temp.ends_with(".tmp")),
+        "the temporary file deleted, nothing else: {requests:#?}"
+    );
+    assert!(
+        requests
+            .iter()
+            .all(|r| r.header("x-ms-rename-source").is_none()
+                && r.path() != "/cont/dir/unfinished.csv"),
+        "nothing reached the target: {requests:#?}"
+    );
+}
+
 #[test]
 fn a_directory_rename_and_delete_are_one_call_each() {
     let listener = HttpListener::start(dfs);

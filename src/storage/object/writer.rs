@@ -6,14 +6,16 @@
 //! create call, and appends cannot be thrown away: the writer fills a temporary file
 //! beside the target ([`temp_name`], hidden from listings) in [`PART_SIZE`] appends,
 //! flushes it at commit and renames it over the target in one call; abort, a failed
-//! commit and a dropped writer delete the temporary file instead.
+//! commit and a dropped writer delete the temporary file instead ([`AtomicWrite`]).
 
 use async_trait::async_trait;
 use bytes::Bytes;
+use futures::future::BoxFuture;
 use opendal::Buffer;
 
 use super::error::{describe_error, is_missing};
 use super::storage::{key_of, prefix_of, ObjectStorage};
+use crate::storage::atomic_write::{AtomicWrite, TempFile};
 use crate::storage::temp_name::temp_name;
 use crate::storage::{Location, Result, StorageError, WriteStream};
 
@@ -66,65 +68,66 @@ impl ObjectStorage {
                 None => writer.if_not_exists(true),
             };
         }
-        let writer = writer.await.map_err(|e| self.error(loc, e))?;
-        Ok(Box::new(ObjectWriter {
-            writer: Some(writer),
-            temp,
-            loc: loc.clone(),
-            storage: self.clone(),
-        }))
+        let writer = Some(writer.await.map_err(|e| self.error(loc, e))?);
+        let (loc, storage) = (loc.clone(), self.clone());
+        Ok(match temp {
+            Some((temp, target)) => Box::new(AtomicWrite::new(ObjectTempFile {
+                writer,
+                temp,
+                target,
+                loc,
+                storage,
+            })),
+            None => Box::new(ObjectWriter {
+                writer,
+                loc,
+                storage,
+            }),
+        })
     }
 }
 
+/// A multipart upload (or one PUT) straight to the target key.
 struct ObjectWriter {
     /// `None` once committed or aborted.
     writer: Option<opendal::Writer>,
-    /// On a store with real directories: the temporary key written and the target key
-    /// it is renamed to at commit.
-    temp: Option<(String, String)>,
     loc: Location,
     storage: ObjectStorage,
 }
 
-impl ObjectWriter {
-    fn ended(&self) -> StorageError {
-        StorageError::Io {
-            path: self.loc.to_string(),
-            message: "the upload was already ended".into(),
-        }
+fn ended(loc: &Location) -> StorageError {
+    StorageError::Io {
+        path: loc.to_string(),
+        message: "the upload was already ended".into(),
     }
+}
+
+/// One pwrite's bytes into `writer` (`None`: the upload was ended).
+async fn append(
+    writer: Option<&mut opendal::Writer>,
+    storage: &ObjectStorage,
+    loc: &Location,
+    data: Bytes,
+) -> Result<()> {
+    let Some(writer) = writer else {
+        return Err(ended(loc));
+    };
+    writer
+        .write(Buffer::from(data))
+        .await
+        .map_err(|e| storage.error(loc, e))
 }
 
 #[async_trait]
 impl WriteStream for ObjectWriter {
     async fn write(&mut self, data: Bytes) -> Result<()> {
-        let Some(writer) = self.writer.as_mut() else {
-            return Err(self.ended());
-        };
-        writer
-            .write(Buffer::from(data))
-            .await
-            .map_err(|e| self.storage.error(&self.loc, e))
+        append(self.writer.as_mut(), &self.storage, &self.loc, data).await
     }
 
     async fn commit(mut self: Box<Self>) -> Result<()> {
         let Some(mut writer) = self.writer.take() else {
-            return Err(self.ended());
+            return Err(ended(&self.loc));
         };
-        if let Some((temp, target)) = self.temp.take() {
-            let committed = match writer.close().await {
-                Ok(_) => self.storage.op.rename(&temp, &target).await,
-                Err(e) => Err(e),
-            };
-            return match committed {
-                Ok(()) => Ok(()),
-                Err(e) => {
-                    let err = self.storage.error(&self.loc, e);
-                    discard(&self.storage.op, &temp, &self.loc).await;
-                    Err(err)
-                }
-            };
-        }
         match writer.close().await {
             Ok(_) => Ok(()),
             Err(e) => {
@@ -141,14 +144,6 @@ impl WriteStream for ObjectWriter {
         let Some(mut writer) = self.writer.take() else {
             return Ok(());
         };
-        if let Some((temp, _)) = self.temp.take() {
-            drop(writer);
-            return match self.storage.op.delete(&temp).await {
-                Ok(()) => Ok(()),
-                Err(e) if is_missing(&e) => Ok(()),
-                Err(e) => Err(self.storage.error(&self.loc, e)),
-            };
-        }
         writer
             .abort()
             .await
@@ -164,14 +159,6 @@ impl Drop for ObjectWriter {
             return;
         };
         let path = self.loc.to_string();
-        if let Some((temp, _)) = self.temp.take() {
-            drop(writer);
-            let (op, loc) = (self.storage.op.clone(), self.loc.clone());
-            if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-                runtime.spawn(async move { discard(&op, &temp, &loc).await });
-            }
-            return;
-        }
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
             runtime.spawn(async move {
                 if let Err(e) = writer.abort().await {
@@ -182,14 +169,55 @@ impl Drop for ObjectWriter {
     }
 }
 
-/// Deletes the temporary file of a writer that did not commit; a failure is logged (the
-/// file is hidden from listings, and the caller already has the writer's own error).
-async fn discard(op: &opendal::Operator, temp: &str, loc: &Location) {
-    match op.delete(temp).await {
-        Ok(()) => {}
-        Err(e) if is_missing(&e) => {}
-        Err(e) => {
-            tracing::warn!(path = %loc, "deleting the temporary file {temp} failed: {}", describe_error(&e))
+/// On a store with real directories: the temporary file written, renamed over the
+/// target at commit.
+struct ObjectTempFile {
+    /// `None` once closed.
+    writer: Option<opendal::Writer>,
+    /// The temporary key and the target key.
+    temp: String,
+    target: String,
+    loc: Location,
+    storage: ObjectStorage,
+}
+
+#[async_trait]
+impl TempFile for ObjectTempFile {
+    async fn write(&mut self, data: Bytes) -> Result<()> {
+        append(self.writer.as_mut(), &self.storage, &self.loc, data).await
+    }
+
+    /// The last append and the flush.
+    async fn finish(&mut self) -> Result<()> {
+        let mut writer = self.writer.take().ok_or_else(|| ended(&self.loc))?;
+        match writer.close().await {
+            Ok(_) => Ok(()),
+            Err(e) => Err(self.storage.error(&self.loc, e)),
         }
+    }
+
+    async fn publish(&mut self) -> Result<()> {
+        self.storage
+            .op
+            .rename(&self.temp, &self.target)
+            .await
+            .map_err(|e| self.storage.error(&self.loc, e))
+    }
+
+    /// A failure is logged too: after a failed commit or a drop nobody else sees it (the
+    /// file is hidden from listings, and the caller has the writer's own error).
+    fn discard(&mut self) -> BoxFuture<'static, Result<()>> {
+        drop(self.writer.take());
+        let (storage, temp, loc) = (self.storage.clone(), self.temp.clone(), self.loc.clone());
+        Box::pin(async move {
+            match storage.op.delete(&temp).await {
+                Ok(()) => Ok(()),
+                Err(e) if is_missing(&e) => Ok(()),
+                Err(e) => {
+                    tracing::warn!(path = %loc, "deleting the temporary file {temp} failed: {}", describe_error(&e));
+                    Err(storage.error(&loc, e))
+                }
+            }
+        })
     }
 }
