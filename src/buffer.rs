@@ -8,6 +8,8 @@
 //! the socket (`server` writes the reply header, then these bytes): one copy in user space.
 //! A store whose client already holds the data in its own buffers (an HTTP body's chunks)
 //! hands those over instead ([`ReadBuf::push`]): they are sent as they are, not copied.
+//! So a `ReadBuf` takes its buffer only when a store first reads into it: one filled only
+//! with handed-over buffers never touches the pool.
 //!
 //! The pool keeps at most [`MAX_POOLED`] buffers: enough for the reads two cores run at
 //! once; more concurrent preads allocate, and their buffers are freed afterwards, so a
@@ -26,36 +28,45 @@ pub const MAX_POOLED: usize = 4;
 
 static POOL: Mutex<Vec<Vec<u8>>> = Mutex::new(Vec::new());
 
-/// Bytes read for one `pread`: `filled()` is the answer. Returns to the pool on drop.
+/// Bytes read for one `pread`: `parts()` is the answer. Its buffer returns to the pool on
+/// drop.
 #[derive(Default)]
 pub struct ReadBuf {
-    /// `len()` is how far the bytes were ever initialised (kept across reuse).
+    /// `len()` is how far the bytes were ever initialised (kept across reuse). Empty, with
+    /// no capacity, until a store first reads in place ([`unfilled`](Self::unfilled)).
     bytes: Vec<u8>,
     filled: usize,
+    /// The length of the whole read: what the buffer is taken for.
+    read_len: usize,
     /// Buffers a store handed over, after the filled part of `bytes` (in order).
     handed: Vec<Bytes>,
     handed_len: usize,
 }
 
 impl ReadBuf {
-    /// A buffer for a read of up to `len` bytes: pooled when large, exact when small.
+    /// A buffer for a read of up to `len` bytes: pooled when large, exact when small,
+    /// taken when a store first reads into it (no allocation or pool access before).
     pub fn for_read(len: usize) -> ReadBuf {
-        if len >= POOLED_MIN {
-            let reused = POOL.lock().unwrap_or_else(|e| e.into_inner()).pop();
-            if let Some(bytes) = reused {
-                return ReadBuf::over(bytes);
-            }
-        }
-        ReadBuf::over(Vec::with_capacity(len))
-    }
-
-    fn over(bytes: Vec<u8>) -> ReadBuf {
         ReadBuf {
-            bytes,
+            bytes: Vec::new(),
             filled: 0,
+            read_len: len,
             handed: Vec::new(),
             handed_len: 0,
         }
+    }
+
+    /// Gives `bytes` its buffer for the read, on the first read in place.
+    fn take_buffer(&mut self, wanted: usize) {
+        let len = self.read_len.max(wanted);
+        if len >= POOLED_MIN {
+            let reused = POOL.lock().unwrap_or_else(|e| e.into_inner()).pop();
+            if let Some(bytes) = reused {
+                self.bytes = bytes;
+                return;
+            }
+        }
+        self.bytes = Vec::with_capacity(len);
     }
 
     /// What has been read so far, as a [`Buf`] over its parts (for a vectored write).
@@ -80,7 +91,11 @@ impl ReadBuf {
     /// [`advance`](Self::advance) with how many it wrote. Only bytes never initialised
     /// before are zeroed, so a reused buffer costs nothing here.
     pub fn unfilled(&mut self, len: usize) -> &mut [u8] {
-        self.take_back_handed();
+        // Bytes read here would come before those handed over: no store fills both ways.
+        debug_assert!(self.handed.is_empty(), "read in place after a hand-over");
+        if self.bytes.capacity() == 0 {
+            self.take_buffer(self.filled + len);
+        }
         let end = self.filled + len;
         if self.bytes.len() < end {
             self.bytes.resize(end, 0);
@@ -108,24 +123,6 @@ impl ReadBuf {
         if !data.is_empty() {
             self.handed_len += data.len();
             self.handed.push(data);
-        }
-    }
-
-    /// Copies handed-over buffers into `bytes`, so that bytes read into the unfilled part
-    /// come after them (a store that mixes both ways of filling; none does today).
-    fn take_back_handed(&mut self) {
-        if self.handed.is_empty() {
-            return;
-        }
-        let handed = std::mem::take(&mut self.handed);
-        self.handed_len = 0;
-        for part in handed {
-            let end = self.filled + part.len();
-            if self.bytes.len() < end {
-                self.bytes.resize(end, 0);
-            }
-            self.bytes[self.filled..end].copy_from_slice(&part);
-            self.filled = end;
         }
     }
 }
@@ -192,7 +189,7 @@ impl Buf for Parts<'_> {
 
 impl std::fmt::Debug for ReadBuf {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "ReadBuf({} bytes)", self.filled)
+        write!(f, "ReadBuf({} bytes)", self.len())
     }
 }
 
@@ -267,12 +264,34 @@ mod tests {
     }
 
     #[test]
-    fn reading_in_place_after_a_hand_over_keeps_the_order() {
+    fn a_buffer_is_taken_only_when_a_store_reads_in_place() {
+        let mut handed_only = ReadBuf::for_read(POOLED_MIN);
+        handed_only.push(Bytes::from_static(b"abc"));
+        assert_eq!(
+            handed_only.bytes.capacity(),
+            0,
+            "no buffer taken for a hand-over"
+        );
+        assert_eq!(contents(&handed_only), b"abc");
+        // The first read in place takes a buffer for the whole read, however little it
+        // reads (pooled buffers are all at least POOLED_MIN).
+        let mut in_place = ReadBuf::for_read(POOLED_MIN);
+        assert_eq!(in_place.bytes.capacity(), 0);
+        in_place.extend_from_slice(b"de");
+        assert!(in_place.bytes.capacity() >= POOLED_MIN);
+        let mut small = ReadBuf::for_read(16);
+        small.extend_from_slice(b"fg");
+        assert!((16..POOLED_MIN).contains(&small.bytes.capacity()));
+        assert_eq!(contents(&small), b"fg");
+    }
+
+    #[test]
+    #[cfg(debug_assertions)]
+    #[should_panic(expected = "read in place after a hand-over")]
+    fn reading_in_place_after_a_hand_over_panics() {
         let mut buf = ReadBuf::for_read(16);
         buf.push(Bytes::from_static(b"abc"));
-        buf.unfilled(2).copy_from_slice(b"de");
-        buf.advance(2);
-        assert_eq!(contents(&buf), b"abcde");
+        buf.unfilled(2);
     }
 
     #[test]

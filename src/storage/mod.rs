@@ -189,6 +189,8 @@ pub trait ReadStream: Send + Sync {
     /// Appends up to `len` bytes read at `offset` to `buf` and returns how many it appended.
     /// May return fewer than asked (callers loop); returns 0 only at or past end of file.
     /// Read into [`ReadBuf::unfilled`] where the store allows: that is the reply's buffer.
+    /// A store whose client holds the bytes in buffers of its own hands those over
+    /// ([`ReadBuf::push`]) instead; no store does both.
     async fn read_at(&self, offset: u64, len: usize, buf: &mut ReadBuf) -> Result<usize>;
 }
 

@@ -79,40 +79,9 @@ pub(crate) fn nameservice_keys(cluster: &MiniCluster, kind: &str, fact: &str) ->
     p
 }
 
-/// Runs `check` of `suite` on `<scheme>://ns1/tmp/ha-conf-*` of the HA cluster `cluster`
-/// lends, with the keys `props` makes from it (the hdfs:// suite below, webhdfs.rs's,
-/// webhdfs_gateways.rs's swebhdfs:// one).
-pub(crate) fn run_on_ns1(
-    suite: &'static crate::conformance::Suite,
-    cluster: fn() -> Cluster,
-    scheme: &str,
-    props: fn(&MiniCluster) -> Props,
-    check: crate::conformance::Check,
-) {
-    let cluster = cluster();
-    let p = props(&cluster);
-    let base = format!("{scheme}://ns1/tmp/{}", unique("ha-conf"));
-    suite.run(
-        &cluster.id(),
-        BrokerProcess::start,
-        |_| crate::conformance::Target::new(base, p),
-        check,
-    );
-}
-
-/// The suite on `hdfs://ns1/tmp/ha-conf-*`, the nameservice from request properties
-/// alone (no Hadoop XML at all).
-mod conformance {
-    use super::*;
-    use crate::conformance::{Check, Suite};
-
-    fn run(check: Check) {
-        static SUITE: Suite = Suite::new();
-        run_on_ns1(&SUITE, cluster, "hdfs", ha_props, check);
-    }
-
-    crate::conformance::conformance_tests!(run, needs Server::Hdfs);
-}
+// The suite on `hdfs://ns1/tmp/conf-*`, the nameservice from request properties alone
+// (no Hadoop XML at all).
+crate::conformance::cluster_conformance!(cluster, |_| "hdfs://ns1".into(), ha_props);
 
 #[test]
 fn a_nameservice_from_properties_only_lists_its_name_and_needs_its_namenodes() {

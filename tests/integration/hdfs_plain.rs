@@ -12,19 +12,8 @@ fn cluster() -> Cluster {
     shared("plain", &[])
 }
 
-/// The suite on `hdfs://127.0.0.1:PORT/tmp/conf-*`.
-mod conformance {
-    use super::*;
-    use crate::conformance::{Check, Suite};
-
-    fn run(check: Check) {
-        static SUITE: Suite = Suite::new();
-        let cluster = cluster();
-        SUITE.run_under(&cluster.id(), &cluster.namenode_uri(0), Props::new(), check);
-    }
-
-    crate::conformance::conformance_tests!(run, needs Server::Hdfs);
-}
+// The suite on `hdfs://127.0.0.1:PORT/tmp/conf-*`.
+crate::conformance::cluster_conformance!(cluster, |c| c.namenode_uri(0), |_| Props::new());
 
 #[test]
 fn a_path_without_authority_takes_fs_default_fs() {

@@ -14,7 +14,7 @@
 use std::io::Read;
 
 use crate::common::hdfs_checks;
-use crate::common::minicluster::{shared, Cluster};
+use crate::common::minicluster::{shared, Cluster, MiniCluster};
 use crate::common::object_checks::write_round_trip;
 use crate::common::*;
 use crate::conformance::unique;
@@ -24,23 +24,12 @@ fn cluster() -> Cluster {
 }
 
 /// `webhdfs://127.0.0.1:HTTP` of the cluster's namenode.
-fn webhdfs_root(cluster: &Cluster) -> String {
+fn webhdfs_root(cluster: &MiniCluster) -> String {
     format!("webhdfs://{}", cluster.fact("namenode.0.http"))
 }
 
-/// The suite on `webhdfs://127.0.0.1:HTTP/tmp/conf-*`.
-mod conformance {
-    use super::*;
-    use crate::conformance::{Check, Suite};
-
-    fn run(check: Check) {
-        static SUITE: Suite = Suite::new();
-        let cluster = cluster();
-        SUITE.run_under(&cluster.id(), &webhdfs_root(&cluster), Props::new(), check);
-    }
-
-    crate::conformance::conformance_tests!(run, needs Server::Hdfs);
-}
+// The suite on `webhdfs://127.0.0.1:HTTP/tmp/conf-*`.
+crate::conformance::cluster_conformance!(cluster, webhdfs_root, |_| Props::new());
 
 /// 256 MiB in 1 MiB pwrites, nothing visible before closeWriter, read back in 8 MiB
 /// preads and compared by hash.
@@ -222,23 +211,12 @@ fn swebhdfs_speaks_tls() {
 mod httpfs {
     use super::*;
 
-    fn httpfs_root(cluster: &Cluster) -> String {
+    fn httpfs_root(cluster: &MiniCluster) -> String {
         format!("webhdfs://{}", cluster.fact("httpfs"))
     }
 
-    /// The suite on `webhdfs://127.0.0.1:HTTPFS/tmp/conf-*`.
-    mod conformance {
-        use super::*;
-        use crate::conformance::{Check, Suite};
-
-        fn run(check: Check) {
-            static SUITE: Suite = Suite::new();
-            let cluster = cluster();
-            SUITE.run_under(&cluster.id(), &httpfs_root(&cluster), Props::new(), check);
-        }
-
-        crate::conformance::conformance_tests!(run, needs Server::Hdfs);
-    }
+    // The suite on `webhdfs://127.0.0.1:HTTPFS/tmp/conf-*`.
+    crate::conformance::cluster_conformance!(cluster, httpfs_root, |_| Props::new());
 
     /// The reaper's abort deletes the temporary file through the gateway too.
     #[test]
@@ -273,7 +251,6 @@ mod httpfs {
 /// nameservice's namenodes named by their HTTP addresses in request properties alone.
 pub(crate) mod ha {
     use super::*;
-    use crate::common::minicluster::MiniCluster;
     use crate::hdfs_ha::{assert_states, cluster, nameservice_keys};
 
     const MIB: usize = 1 << 20;
@@ -282,18 +259,8 @@ pub(crate) mod ha {
         nameservice_keys(cluster, "http-address", "http")
     }
 
-    /// The suite on `webhdfs://ns1/tmp/ha-conf-*`.
-    mod conformance {
-        use super::*;
-        use crate::conformance::{Check, Suite};
-
-        fn run(check: Check) {
-            static SUITE: Suite = Suite::new();
-            crate::hdfs_ha::run_on_ns1(&SUITE, cluster, "webhdfs", ha_props, check);
-        }
-
-        crate::conformance::conformance_tests!(run, needs Server::Hdfs);
-    }
+    // The suite on `webhdfs://ns1/tmp/conf-*`.
+    crate::conformance::cluster_conformance!(cluster, |_| "webhdfs://ns1".into(), ha_props);
 
     /// A reader opened before a failover reads on after it, and listings, writes and
     /// reads keep working with nn2 active, then with nn1 active again. A first namenode

@@ -25,7 +25,7 @@ const PASSWORD: &str = "ssl.client.truststore.password";
 const WRONG_PASSWORD: &str = "wrong-truststore-pw-5e1";
 
 /// `swebhdfs://127.0.0.1:HTTPS` of the active namenode, nn1.
-fn swebhdfs_root(cluster: &Cluster) -> String {
+fn swebhdfs_root(cluster: &MiniCluster) -> String {
     format!("swebhdfs://{}", cluster.fact("namenode.0.https"))
 }
 
@@ -54,20 +54,8 @@ fn write_ssl_client_xml(dir: &std::path::Path, cluster: &MiniCluster) {
 mod swebhdfs {
     use super::*;
 
-    /// The suite on `swebhdfs://127.0.0.1:HTTPS/tmp/conf-*`, trusting the PKCS12 store.
-    mod conformance {
-        use super::*;
-        use crate::conformance::{Check, Suite};
-
-        fn run(check: Check) {
-            static SUITE: Suite = Suite::new();
-            let cluster = cluster();
-            let trust = pkcs12_trust(&cluster);
-            SUITE.run_under(&cluster.id(), &swebhdfs_root(&cluster), trust, check);
-        }
-
-        crate::conformance::conformance_tests!(run, needs Server::Hdfs);
-    }
+    // The suite on `swebhdfs://127.0.0.1:HTTPS/tmp/conf-*`, trusting the PKCS12 store.
+    crate::conformance::cluster_conformance!(cluster, swebhdfs_root, pkcs12_trust);
 
     /// 256 MiB over HTTPS (namenode and datanodes), read back by hash.
     #[test]
@@ -198,24 +186,12 @@ mod swebhdfs {
 mod httpfs {
     use super::*;
 
-    fn httpfs_root(cluster: &Cluster) -> String {
+    fn httpfs_root(cluster: &MiniCluster) -> String {
         format!("swebhdfs://{}", cluster.fact("httpfs"))
     }
 
-    /// The suite on `swebhdfs://127.0.0.1:HTTPFS/tmp/conf-*`.
-    mod conformance {
-        use super::*;
-        use crate::conformance::{Check, Suite};
-
-        fn run(check: Check) {
-            static SUITE: Suite = Suite::new();
-            let cluster = cluster();
-            let trust = pkcs12_trust(&cluster);
-            SUITE.run_under(&cluster.id(), &httpfs_root(&cluster), trust, check);
-        }
-
-        crate::conformance::conformance_tests!(run, needs Server::Hdfs);
-    }
+    // The suite on `swebhdfs://127.0.0.1:HTTPFS/tmp/conf-*`, trusting the PKCS12 store.
+    crate::conformance::cluster_conformance!(cluster, httpfs_root, pkcs12_trust);
 
     /// The gateway's port speaks TLS only: without the truststore the certificate is
     /// refused, naming the gateway.
@@ -252,18 +228,8 @@ mod ha {
         p
     }
 
-    /// The suite on `swebhdfs://ns1/tmp/ha-conf-*` (hdfs_ha.rs's runner).
-    mod conformance {
-        use super::*;
-        use crate::conformance::{Check, Suite};
-
-        fn run(check: Check) {
-            static SUITE: Suite = Suite::new();
-            crate::hdfs_ha::run_on_ns1(&SUITE, cluster, "swebhdfs", ha_props, check);
-        }
-
-        crate::conformance::conformance_tests!(run, needs Server::Hdfs);
-    }
+    // The suite on `swebhdfs://ns1/tmp/conf-*`.
+    crate::conformance::cluster_conformance!(cluster, |_| "swebhdfs://ns1".into(), ha_props);
 
     /// No request property at all: the nameservice from the cluster's own client config
     /// (its `hdfs-site.xml`, with `dfs.namenode.https-address.ns1.*`) and the truststore

@@ -11,6 +11,7 @@
 //! one `#[test]` per check (`hdfs_plain::conformance::rename_dir` ...), each calling
 //! `run(check)`, which holds whatever lock the backend needs and hands the check to the
 //! backend's [`Suite`]: one broker and one fresh base for all of that backend's checks.
+//! A server of a MiniDFSCluster gets that whole module from `cluster_conformance!`.
 //! The checks are in checks.rs.
 //!
 //! Expects the broker's `hdfs_read_buffer_size_kb` to be at least 4096 (the default is
@@ -115,7 +116,8 @@ impl Suite {
 
     /// [`run`](Self::run) with a broker of the default conf and the base a fresh
     /// `{root}/tmp/conf-*` directory, asked with `props`: every HDFS-backed server (a
-    /// namenode, a WebHDFS port, an HttpFS gateway) is run this way.
+    /// namenode, a nameservice, a WebHDFS port, an HttpFS gateway) is run this way, through
+    /// `cluster_conformance!`.
     pub fn run_under(&'static self, server: &str, root: &str, props: Props, check: Check) {
         self.run(
             server,
@@ -222,3 +224,28 @@ macro_rules! conformance_tests {
     };
 }
 pub(crate) use conformance_tests;
+
+/// The `mod conformance` of a server of a MiniDFSCluster (a namenode, a nameservice, a
+/// WebHDFS port, an HttpFS gateway): one test per check, skipped without `Server::Hdfs`,
+/// each running its check with [`Suite::run_under`] on the cluster `$cluster()` lends, at
+/// `$root(&cluster)` (`hdfs://127.0.0.1:PORT`, `webhdfs://ns1` ...) with the properties
+/// `$props(&cluster)`. `$root` and `$props` are `fn(&MiniCluster)`s or closures.
+macro_rules! cluster_conformance {
+    ($cluster:expr, $root:expr, $props:expr) => {
+        mod conformance {
+            use super::*;
+            use $crate::common::minicluster::MiniCluster;
+
+            fn run(check: $crate::conformance::Check) {
+                static SUITE: $crate::conformance::Suite = $crate::conformance::Suite::new();
+                let root: fn(&MiniCluster) -> String = $root;
+                let props: fn(&MiniCluster) -> $crate::common::Props = $props;
+                let cluster = $cluster();
+                SUITE.run_under(&cluster.id(), &root(&cluster), props(&cluster), check);
+            }
+
+            $crate::conformance::conformance_tests!(run, needs $crate::common::Server::Hdfs);
+        }
+    };
+}
+pub(crate) use cluster_conformance;
