@@ -31,15 +31,18 @@ use super::blocking;
 use crate::storage::atomic_write::{AtomicWrite, TempFile};
 use crate::storage::{Location, Result, StorageError};
 
+/// What a chunk's write task hands back: the file, and how the write went.
+type WriteOutcome = (File, std::io::Result<()>);
+
 pub(super) struct LocalTempFile {
     /// `None` while a write holds it, or once handed to a blocking task that did not come
     /// back (cancelled call).
     file: Option<File>,
-    /// The chunk being written behind; it hands the file back with its outcome.
-    in_flight: Option<JoinHandle<(File, std::io::Result<()>)>>,
-    /// Bytes handed to the file so far, and where the chunk in flight starts.
+    /// The chunk being written behind (the offset it starts at, and its task, which hands
+    /// the file back with the outcome).
+    in_flight: Option<(u64, JoinHandle<WriteOutcome>)>,
+    /// Bytes handed to the file so far.
     written: u64,
-    in_flight_from: u64,
     /// The target's parent directory; `temp` and `name` are single names inside it.
     parent: Arc<Dir>,
     temp: String,
@@ -59,7 +62,6 @@ impl LocalTempFile {
             file: Some(file),
             in_flight: None,
             written: 0,
-            in_flight_from: 0,
             parent: Arc::new(parent),
             temp,
             name,
@@ -76,7 +78,7 @@ impl LocalTempFile {
 
     /// Waits for the chunk in flight; its failure is the answer, naming its bytes.
     async fn settle(&mut self) -> Result<()> {
-        let Some(task) = self.in_flight.take() else {
+        let Some((from, task)) = self.in_flight.take() else {
             return Ok(());
         };
         let (file, result) = task.await.map_err(|e| StorageError::Io {
@@ -86,10 +88,7 @@ impl LocalTempFile {
         self.file = Some(file);
         result.map_err(|e| StorageError::Io {
             path: self.loc.to_string(),
-            message: format!(
-                "writing bytes {}..{} failed: {e}",
-                self.in_flight_from, self.written
-            ),
+            message: format!("writing bytes {from}..{} failed: {e}", self.written),
         })
     }
 }
@@ -99,12 +98,13 @@ impl TempFile for LocalTempFile {
     async fn write(&mut self, data: Bytes) -> Result<()> {
         self.settle().await?;
         let mut file = self.take_file()?;
-        self.in_flight_from = self.written;
+        let from = self.written;
         self.written += data.len() as u64;
-        self.in_flight = Some(tokio::task::spawn_blocking(move || {
+        let task = tokio::task::spawn_blocking(move || {
             let result = file.write_all(&data);
             (file, result)
-        }));
+        });
+        self.in_flight = Some((from, task));
         Ok(())
     }
 
