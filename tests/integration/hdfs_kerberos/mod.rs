@@ -174,6 +174,20 @@ fn on_secure(extra: &[(&str, &str)]) -> Option<(Secure, KerberosBroker, Client)>
     Some((s, kb, c))
 }
 
+/// A listing of `pattern` without Kerberos on a cluster that requires it: NOT_AUTHORIZED
+/// saying so, in the cluster's own words, within a second. The message, for the caller's
+/// own checks.
+fn listing_refused_without_kerberos(c: &mut Client, props: &Props, pattern: &str) -> String {
+    let started = std::time::Instant::now();
+    let r = c.with_props(props).list(pattern, false, false);
+    let took = started.elapsed();
+    assert_code(&r.op_status, Code::NOT_AUTHORIZED);
+    let msg = message(&r.op_status);
+    assert!(msg.contains("requires Kerberos"), "{msg}");
+    assert!(took < Duration::from_secs(1), "took {took:?}");
+    msg.to_string()
+}
+
 /// An hdfs-native client logged in as `u`, bypassing the broker.
 fn direct_client(nn: &str, u: &User) -> hdfs_native::Client {
     hdfs_native::ClientBuilder::new()
