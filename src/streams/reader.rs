@@ -77,8 +77,13 @@ impl Reader {
             .map_err(|(at, error)| ReadFailure { at, error })?;
         self.position
             .store(offset + data.len() as u64, Ordering::Relaxed);
-        if data.len() == len {
-            self.read_ahead(offset + len as u64, len);
+        if data.len() == len && self.read_ahead(offset + len as u64, len) {
+            // tokio runs a task spawned from a worker next on that same worker (its LIFO
+            // slot, which no other worker steals), so the read ahead would start only once
+            // this task stops to wait: after most of the reply (8 MiB) is written, in series
+            // with every pread (measured: 1.5-2 ms of each 12 ms S3 pread). One yield lets
+            // it send its request first; the reply then goes out while the store works.
+            tokio::task::yield_now().await;
         }
         metrics::read_bytes(self.scheme, data.len());
         Ok(data)
@@ -113,14 +118,14 @@ impl Reader {
     }
 
     /// Starts reading `len` bytes at `offset` on a task of its own, unless a large read is
-    /// not worth it or every read-ahead place is taken.
-    fn read_ahead(self: &Arc<Self>, offset: u64, len: usize) {
+    /// not worth it or every read-ahead place is taken; whether it started.
+    fn read_ahead(self: &Arc<Self>, offset: u64, len: usize) -> bool {
         // Past the size seen at open is most likely the end: read that on demand.
         if len < POOLED_MIN || offset >= self.size() {
-            return;
+            return false;
         }
         let Some(slot) = AheadSlot::acquire() else {
-            return;
+            return false;
         };
         let reader = self.clone();
         let task = tokio::spawn(async move {
@@ -138,6 +143,7 @@ impl Reader {
         if let Some(previous) = previous {
             previous.task.abort();
         }
+        true
     }
 }
 
