@@ -31,7 +31,8 @@ static TUNE_ALLOCATOR: extern "C" fn() = tune_allocator;
 #[cfg(target_os = "linux")]
 extern "C" fn tune_allocator() {
     use libmimalloc_sys::{mi_option_set, mi_option_t};
-    // mimalloc.h's `mi_option_e` (v2), which the -sys crate does not name.
+    // mimalloc.h's `mi_option_e` (v3, which the -sys crate builds; v2 has the same ids),
+    // whose values the -sys crate does not name.
     const ARENA_EAGER_COMMIT: mi_option_t = 4;
     const PURGE_DELAY: mi_option_t = 15;
     // SAFETY: plain setters of mimalloc's global options, called before any other thread

@@ -155,9 +155,13 @@ impl FrameScanner {
 
     /// Bytes the scanner knows it needs in total before progress is possible (a hint so
     /// the caller can reserve/read enough), if known. After a length prefix this covers the
-    /// whole payload, so a big binary can be read in one go.
+    /// whole payload and the least that must follow it (the STOP bytes of the open
+    /// structs), so a pwrite's chunk is received into one buffer of its message's size:
+    /// one byte short, the receive buffer grows once more for the last STOP byte, and
+    /// growing a buffer that large copies all of it.
     pub fn wanted(&self) -> Option<usize> {
-        self.wanted
+        let least = self.pos.saturating_add(self.reserve);
+        self.wanted.map(|wanted| wanted.max(least))
     }
 
     /// Bytes examined for the current message, summed over all calls. Diagnostic: it shows

@@ -173,13 +173,37 @@ fn big_binary_is_skipped_by_length() {
     assert_eq!(chunked(&mut s, &msg, || 64 * 1024), Ok(Some(msg.len())));
     assert!(s.bytes_examined() < 1000, "{}", s.bytes_examined());
 
-    // Once the length prefix is seen, `wanted` covers the whole payload.
+    // Once the length prefix is seen, `wanted` covers the whole payload and the two STOP
+    // bytes (request struct, argument struct) that must still follow it.
     let header = rich(true, 0);
     let payload_at = header.windows(4).position(|w| w == [0, 0, 0, 0]).unwrap();
     let mut s = FrameScanner::new(LIMIT);
     let prefix = payload_at + 4 + 10;
     assert_eq!(s.scan(&msg[..prefix]), Ok(None));
-    assert_eq!(s.wanted(), Some(payload_at + 4 + 4 * MIB + 1));
+    assert_eq!(s.wanted(), Some(payload_at + 4 + 4 * MIB + 2));
+}
+
+#[test]
+fn a_chunk_ending_its_message_is_wanted_to_the_last_byte() {
+    // A pwrite's data is the request's last field: the whole message is known from its
+    // length prefix on, so the receive buffer is sized for it once.
+    let msg = message(true, "pwrite", |p| {
+        field(p, TType::Struct, 1);
+        p.write_struct_begin(&TStructIdentifier::new("req"))
+            .unwrap();
+        field(p, TType::I64, 3);
+        p.write_i64(0).unwrap();
+        field(p, TType::String, 4);
+        p.write_bytes(&vec![b'd'; MIB]).unwrap();
+        p.write_field_stop().unwrap();
+        p.write_struct_end().unwrap();
+    });
+    let mut s = FrameScanner::new(LIMIT);
+    for prefix in [msg.len() - MIB + 1, msg.len() - 2, msg.len() - 1] {
+        assert_eq!(s.scan(&msg[..prefix]), Ok(None));
+        assert_eq!(s.wanted(), Some(msg.len()), "after {prefix} bytes");
+    }
+    assert_eq!(s.scan(&msg), Ok(Some(msg.len())));
 }
 
 #[test]
