@@ -86,6 +86,10 @@ impl ReadStream for MeteredRead {
     async fn read_at(&self, offset: u64, len: usize, buf: &mut ReadBuf) -> Result<usize> {
         counted(self.scheme, self.inner.read_at(offset, len, buf).await)
     }
+
+    fn read_ahead_depth(&self) -> usize {
+        self.inner.read_ahead_depth()
+    }
 }
 
 struct MeteredWrite {

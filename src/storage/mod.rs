@@ -192,6 +192,11 @@ pub trait ReadStream: Send + Sync {
     /// A store whose client holds the bytes in buffers of its own hands those over
     /// ([`ReadBuf::push`]) instead; no store does both.
     async fn read_at(&self, offset: u64, len: usize, buf: &mut ReadBuf) -> Result<usize>;
+
+    /// How many chunks a sequential reader keeps read ahead (see `streams::reader`).
+    fn read_ahead_depth(&self) -> usize {
+        1
+    }
 }
 
 /// Reads until `buf` holds `len` bytes from `offset`, or the file ends: stores may return

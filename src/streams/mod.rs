@@ -7,6 +7,8 @@
 //! their typed errors to a status.
 
 mod reader;
+#[cfg(test)]
+mod tests;
 mod writer;
 
 use std::sync::Arc;

@@ -1,11 +1,14 @@
-//! An open reader: its store stream, its position and the chunk it reads ahead.
+//! An open reader: its store stream, its position and the chunks it reads ahead.
 //!
 //! Read-ahead: a BE reads a file with back-to-back 8 MiB preads and asks for the next
 //! chunk only once the last byte of the previous answer has arrived. Without read-ahead
 //! the socket sits idle while each chunk is read from the store (about a millisecond from
 //! the page cache, far more from HDFS or S3). So after a full-length large pread, the
 //! reader starts reading the chunk that follows on its own task; the next pread at
-//! exactly that offset and length takes it instead of reading.
+//! exactly that offset and length takes it instead of reading. A store reached by one
+//! HTTP request per range (object stores, WebHDFS) keeps two chunks in flight
+//! ([`ReadStream::read_ahead_depth`]): one request's latency then overlaps the other's
+//! transfer, where one chunk ahead would leave the store idle between them.
 //!
 //! Bounded: at most [`MAX_AHEAD`] chunks are read ahead in the whole process (a reader
 //! that finds none free just reads on demand), and only after a large pread that was not
@@ -13,6 +16,7 @@
 //! was read) is read again on demand, so a file that grew meanwhile is answered as it is
 //! now. A failed read-ahead is dropped and the pread reads (and reports) on its own.
 
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -23,7 +27,7 @@ use crate::metrics::{self, Label};
 use crate::storage::{self, ReadStream, StorageError};
 
 /// Chunks read ahead at once in the process (each up to `hdfs_read_buffer_size_kb`).
-pub const MAX_AHEAD: usize = 4;
+pub const MAX_AHEAD: usize = 8;
 
 static AHEAD: AtomicUsize = AtomicUsize::new(0);
 
@@ -34,7 +38,8 @@ pub struct Reader {
     stream: Box<dyn ReadStream>,
     /// Only `seek` moves it; clients send the offset with every pread.
     position: AtomicU64,
-    ahead: Mutex<Option<Pending>>,
+    /// The chunks read ahead, in file order, each following the one before.
+    ahead: Mutex<VecDeque<Pending>>,
 }
 
 /// A pread that failed, at the offset the store refused.
@@ -52,7 +57,7 @@ impl Reader {
             path,
             stream,
             position: AtomicU64::new(start_offset),
-            ahead: Mutex::new(None),
+            ahead: Mutex::new(VecDeque::new()),
         })
     }
 
@@ -96,54 +101,69 @@ impl Reader {
 
     /// Stops any read ahead: the reader was closed or reaped.
     pub fn close(&self) {
-        if let Some(pending) = self.lock_ahead().take() {
+        for pending in self.lock_ahead().drain(..) {
             pending.task.abort();
         }
     }
 
-    fn lock_ahead(&self) -> MutexGuard<'_, Option<Pending>> {
+    fn lock_ahead(&self) -> MutexGuard<'_, VecDeque<Pending>> {
         self.ahead.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// The chunk read ahead at `offset`, if it is exactly the `len` bytes asked for and
-    /// was read whole. Anything else read ahead is dropped.
+    /// was read whole. A pread anywhere else drops everything read ahead.
     async fn take_ahead(&self, offset: u64, len: usize) -> Option<ReadBuf> {
-        let pending = self.lock_ahead().take()?;
-        if pending.offset != offset || pending.len != len {
-            pending.task.abort();
-            return None;
-        }
+        let pending = {
+            let mut ahead = self.lock_ahead();
+            let first = ahead.front()?;
+            if first.offset != offset || first.len != len {
+                for pending in ahead.drain(..) {
+                    pending.task.abort();
+                }
+                return None;
+            }
+            ahead.pop_front()?
+        };
         let data = pending.task.await.ok()?;
         (data.len() == len).then_some(data)
     }
 
-    /// Starts reading `len` bytes at `offset` on a task of its own, unless a large read is
-    /// not worth it or every read-ahead place is taken; whether it started.
-    fn read_ahead(self: &Arc<Self>, offset: u64, len: usize) -> bool {
+    /// Starts reading the `len`-byte chunks from `next` on, each on a task of its own, until
+    /// the store's depth is read ahead, unless a large read is not worth it or every
+    /// read-ahead place is taken; whether one started.
+    fn read_ahead(self: &Arc<Self>, next: u64, len: usize) -> bool {
+        if len < POOLED_MIN {
+            return false;
+        }
+        let depth = self.stream.read_ahead_depth();
+        let mut ahead = self.lock_ahead();
+        // What is still pending follows `next`, chunk by chunk: continue after it.
+        let mut offset = ahead
+            .back()
+            .map_or(next, |last| last.offset + last.len as u64);
+        let mut started = false;
         // Past the size seen at open is most likely the end: read that on demand.
-        if len < POOLED_MIN || offset >= self.size() {
-            return false;
+        while ahead.len() < depth && offset < self.size() {
+            let Some(slot) = AheadSlot::acquire() else {
+                break;
+            };
+            let reader = self.clone();
+            let task = tokio::spawn(async move {
+                let mut data = ReadBuf::for_read(len);
+                // A failure leaves the chunk short: the pread reads it again and reports it.
+                let _ = storage::read_full(&*reader.stream, offset, len, &mut data).await;
+                data
+            });
+            ahead.push_back(Pending {
+                offset,
+                len,
+                task,
+                _slot: slot,
+            });
+            offset += len as u64;
+            started = true;
         }
-        let Some(slot) = AheadSlot::acquire() else {
-            return false;
-        };
-        let reader = self.clone();
-        let task = tokio::spawn(async move {
-            let mut data = ReadBuf::for_read(len);
-            // A failure leaves the chunk short: the pread reads it again and reports it.
-            let _ = storage::read_full(&*reader.stream, offset, len, &mut data).await;
-            data
-        });
-        let previous = self.lock_ahead().replace(Pending {
-            offset,
-            len,
-            task,
-            _slot: slot,
-        });
-        if let Some(previous) = previous {
-            previous.task.abort();
-        }
-        true
+        started
     }
 }
 

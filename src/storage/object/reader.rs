@@ -38,6 +38,13 @@ impl ReadStream for ObjectReader {
         self.size
     }
 
+    /// One ranged GET per chunk: with two in flight, one's latency (first byte after
+    /// about a millisecond on loopback, tens of ms from a real store) overlaps the
+    /// other's transfer.
+    fn read_ahead_depth(&self) -> usize {
+        2
+    }
+
     async fn read_at(&self, offset: u64, len: usize, buf: &mut ReadBuf) -> Result<usize> {
         if offset >= self.size || len == 0 {
             return Ok(0);

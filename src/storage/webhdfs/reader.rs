@@ -44,6 +44,12 @@ impl ReadStream for WebHdfsReader {
         self.size
     }
 
+    /// One OPEN (and its redirect to a datanode) per chunk: two in flight overlap one's
+    /// latency with the other's transfer.
+    fn read_ahead_depth(&self) -> usize {
+        2
+    }
+
     async fn read_at(&self, offset: u64, len: usize, buf: &mut ReadBuf) -> Result<usize> {
         if offset >= self.size || len == 0 {
             return Ok(0);

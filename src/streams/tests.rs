@@ -1,0 +1,117 @@
+//! Unit tests of a reader's read-ahead: how many chunks are in flight, and what a pread
+//! elsewhere does to them.
+
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use bytes::Bytes;
+
+use super::Reader;
+use crate::buffer::POOLED_MIN;
+use crate::storage::{ReadBuf, ReadStream, Result};
+
+const CHUNK: usize = POOLED_MIN;
+
+/// A file of 16 chunks that records the offset of every read it is asked for.
+struct Recording {
+    depth: usize,
+    reads: Arc<Mutex<Vec<u64>>>,
+}
+
+#[async_trait]
+impl ReadStream for Recording {
+    fn size(&self) -> u64 {
+        16 * CHUNK as u64
+    }
+
+    async fn read_at(&self, offset: u64, len: usize, buf: &mut ReadBuf) -> Result<usize> {
+        self.reads.lock().unwrap().push(offset);
+        let len = len.min((self.size() - offset) as usize);
+        buf.push(Bytes::from(vec![(offset / CHUNK as u64) as u8; len]));
+        Ok(len)
+    }
+
+    fn read_ahead_depth(&self) -> usize {
+        self.depth
+    }
+}
+
+fn reader(depth: usize) -> (Arc<Reader>, Arc<Mutex<Vec<u64>>>) {
+    let reads = Arc::new(Mutex::new(Vec::new()));
+    let stream = Recording {
+        depth,
+        reads: reads.clone(),
+    };
+    (Reader::new("s3a://b/f".into(), Box::new(stream), 0), reads)
+}
+
+/// The chunks (by index) read so far, once `n` reads have happened.
+async fn chunks_read(reads: &Mutex<Vec<u64>>, n: usize) -> Vec<u64> {
+    for _ in 0..1000 {
+        if reads.lock().unwrap().len() >= n {
+            break;
+        }
+        tokio::task::yield_now().await;
+    }
+    let reads = reads.lock().unwrap();
+    reads.iter().map(|offset| offset / CHUNK as u64).collect()
+}
+
+async fn pread_chunk(reader: &Arc<Reader>, index: u64) -> u8 {
+    let data = reader
+        .pread(index * CHUNK as u64, CHUNK)
+        .await
+        .unwrap_or_else(|e| panic!("pread of chunk {index}: {:?}", e.error));
+    assert_eq!(data.len(), CHUNK);
+    let mut first = [0u8];
+    bytes::Buf::copy_to_slice(&mut data.parts(), &mut first);
+    first[0]
+}
+
+#[tokio::test]
+async fn depth_two_keeps_two_chunks_in_flight_and_reads_none_twice() {
+    let (reader, reads) = reader(2);
+    assert_eq!(pread_chunk(&reader, 0).await, 0);
+    assert_eq!(chunks_read(&reads, 3).await, [0, 1, 2]);
+    // Chunk 1 comes from what was read ahead; only chunk 3 is new.
+    assert_eq!(pread_chunk(&reader, 1).await, 1);
+    assert_eq!(chunks_read(&reads, 4).await, [0, 1, 2, 3]);
+    assert_eq!(pread_chunk(&reader, 2).await, 2);
+    assert_eq!(chunks_read(&reads, 5).await, [0, 1, 2, 3, 4]);
+    reader.close();
+}
+
+#[tokio::test]
+async fn depth_one_reads_the_next_chunk_only() {
+    let (reader, reads) = reader(1);
+    assert_eq!(pread_chunk(&reader, 0).await, 0);
+    assert_eq!(chunks_read(&reads, 2).await, [0, 1]);
+    assert_eq!(pread_chunk(&reader, 1).await, 1);
+    assert_eq!(chunks_read(&reads, 3).await, [0, 1, 2]);
+    reader.close();
+}
+
+#[tokio::test]
+async fn a_pread_elsewhere_drops_what_was_read_ahead() {
+    let (reader, reads) = reader(2);
+    assert_eq!(pread_chunk(&reader, 0).await, 0);
+    assert_eq!(chunks_read(&reads, 3).await, [0, 1, 2]);
+    // A jump: chunk 9 is read on demand, and 10 and 11 ahead of it.
+    assert_eq!(pread_chunk(&reader, 9).await, 9);
+    assert_eq!(chunks_read(&reads, 6).await, [0, 1, 2, 9, 10, 11]);
+    // Back to chunk 1: what was read ahead before the jump is gone, so it is read again.
+    assert_eq!(pread_chunk(&reader, 1).await, 1);
+    assert_eq!(chunks_read(&reads, 9).await, [0, 1, 2, 9, 10, 11, 1, 2, 3]);
+    reader.close();
+}
+
+#[tokio::test]
+async fn nothing_is_read_ahead_past_the_end() {
+    let (reader, reads) = reader(2);
+    assert_eq!(pread_chunk(&reader, 14).await, 14);
+    assert_eq!(chunks_read(&reads, 2).await, [14, 15]);
+    assert_eq!(pread_chunk(&reader, 15).await, 15);
+    // Give a wrongly started read every chance to show up.
+    assert_eq!(chunks_read(&reads, 3).await, [14, 15]);
+    reader.close();
+}
