@@ -15,10 +15,15 @@ use apache_hdfs_broker::{logging, service};
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-/// Purges of freed memory after 100 ms, and arenas committed as they are used, not ahead.
+/// Purges of freed memory after 1 s, and arenas committed as they are used, not ahead.
 /// Measured (RSS 10 s after 10,000 HDFS readers closed; CPU per GB of HDFS reads): default
 /// options 103 MiB, 1.12 s (and 22.6 MiB idle instead of 15); purge delay 0: 25 MiB,
-/// 1.83 s; 100 ms: 34 MiB, 1.49 s. BENCHMARKS.md has the runs.
+/// 1.83 s; 100 ms: 34 MiB, 1.49 s. Since a burst's end hands memory back at once
+/// (`release_freed_memory`), the delay only decides how soon a freed pwrite chunk's pages
+/// are given back while the next chunks arrive: at 100 ms most were, and each new 4 MiB
+/// chunk faulted its pages in again (228,000 page faults per 10 s of S3 writes, 30 % of
+/// the broker's CPU); at 1 s 51,000, and HDFS reads cost 0.97 s/GB instead of 1.1-1.2.
+/// BENCHMARKS.md has the runs.
 ///
 /// Set from the ELF constructor list, before Rust's runtime makes its first allocation:
 /// mimalloc creates its first arena then, and `main` would be too late for eager commit.
@@ -39,7 +44,7 @@ extern "C" fn tune_allocator() {
     // exists and before the first allocation.
     unsafe {
         mi_option_set(ARENA_EAGER_COMMIT, 0);
-        mi_option_set(PURGE_DELAY, 100);
+        mi_option_set(PURGE_DELAY, 1000);
     }
 }
 
