@@ -57,7 +57,9 @@ async fn chunks_read(reads: &Mutex<Vec<u64>>, n: usize) -> Vec<u64> {
     reads.iter().map(|offset| offset / CHUNK as u64).collect()
 }
 
-async fn pread_chunk(reader: &Arc<Reader>, index: u64) -> u8 {
+/// Preads chunk `index` whole (checking its bytes are that chunk's), then checks the reads
+/// the store has been asked for so far, in order: on demand and ahead.
+async fn pread_then_reads(reader: &Arc<Reader>, reads: &Mutex<Vec<u64>>, index: u64, all: &[u64]) {
     let data = reader
         .pread(index * CHUNK as u64, CHUNK)
         .await
@@ -65,53 +67,50 @@ async fn pread_chunk(reader: &Arc<Reader>, index: u64) -> u8 {
     assert_eq!(data.len(), CHUNK);
     let mut first = [0u8];
     bytes::Buf::copy_to_slice(&mut data.parts(), &mut first);
-    first[0]
+    assert_eq!(u64::from(first[0]), index, "the bytes of chunk {index}");
+    assert_eq!(
+        chunks_read(reads, all.len()).await,
+        all,
+        "after chunk {index}"
+    );
 }
 
 #[tokio::test]
 async fn depth_two_keeps_two_chunks_in_flight_and_reads_none_twice() {
     let (reader, reads) = reader(2);
-    assert_eq!(pread_chunk(&reader, 0).await, 0);
-    assert_eq!(chunks_read(&reads, 3).await, [0, 1, 2]);
+    pread_then_reads(&reader, &reads, 0, &[0, 1, 2]).await;
     // Chunk 1 comes from what was read ahead; only chunk 3 is new.
-    assert_eq!(pread_chunk(&reader, 1).await, 1);
-    assert_eq!(chunks_read(&reads, 4).await, [0, 1, 2, 3]);
-    assert_eq!(pread_chunk(&reader, 2).await, 2);
-    assert_eq!(chunks_read(&reads, 5).await, [0, 1, 2, 3, 4]);
+    pread_then_reads(&reader, &reads, 1, &[0, 1, 2, 3]).await;
+    pread_then_reads(&reader, &reads, 2, &[0, 1, 2, 3, 4]).await;
     reader.close();
 }
 
 #[tokio::test]
 async fn depth_one_reads_the_next_chunk_only() {
     let (reader, reads) = reader(1);
-    assert_eq!(pread_chunk(&reader, 0).await, 0);
-    assert_eq!(chunks_read(&reads, 2).await, [0, 1]);
-    assert_eq!(pread_chunk(&reader, 1).await, 1);
-    assert_eq!(chunks_read(&reads, 3).await, [0, 1, 2]);
+    pread_then_reads(&reader, &reads, 0, &[0, 1]).await;
+    pread_then_reads(&reader, &reads, 1, &[0, 1, 2]).await;
     reader.close();
 }
 
 #[tokio::test]
 async fn a_pread_elsewhere_drops_what_was_read_ahead() {
     let (reader, reads) = reader(2);
-    assert_eq!(pread_chunk(&reader, 0).await, 0);
-    assert_eq!(chunks_read(&reads, 3).await, [0, 1, 2]);
+    pread_then_reads(&reader, &reads, 0, &[0, 1, 2]).await;
     // A jump: chunk 9 is read on demand, and 10 and 11 ahead of it.
-    assert_eq!(pread_chunk(&reader, 9).await, 9);
-    assert_eq!(chunks_read(&reads, 6).await, [0, 1, 2, 9, 10, 11]);
+    pread_then_reads(&reader, &reads, 9, &[0, 1, 2, 9, 10, 11]).await;
     // Back to chunk 1: what was read ahead before the jump is gone, so it is read again.
-    assert_eq!(pread_chunk(&reader, 1).await, 1);
-    assert_eq!(chunks_read(&reads, 9).await, [0, 1, 2, 9, 10, 11, 1, 2, 3]);
+    pread_then_reads(&reader, &reads, 1, &[0, 1, 2, 9, 10, 11, 1, 2, 3]).await;
     reader.close();
 }
 
 #[tokio::test]
 async fn nothing_is_read_ahead_past_the_end() {
     let (reader, reads) = reader(2);
-    assert_eq!(pread_chunk(&reader, 14).await, 14);
-    assert_eq!(chunks_read(&reads, 2).await, [14, 15]);
-    assert_eq!(pread_chunk(&reader, 15).await, 15);
-    // Give a wrongly started read every chance to show up.
-    assert_eq!(chunks_read(&reads, 3).await, [14, 15]);
+    pread_then_reads(&reader, &reads, 14, &[14, 15]).await;
+    // Waiting for a third read gives a wrongly started one every chance to show up.
+    pread_then_reads(&reader, &reads, 15, &[14, 15]).await;
+    let all = chunks_read(&reads, 3).await;
+    assert_eq!(all, [14, 15]);
     reader.close();
 }
