@@ -113,9 +113,13 @@ impl Connection {
                 self.release_input();
             }
             let want = self.scanner.wanted().unwrap_or(0).max(self.input.len() + 1);
-            // Takes back the memory of the messages split off, once nothing holds them.
-            self.input
-                .reserve((want - self.input.len()).clamp(4096, self.max_message));
+            let needed = want - self.input.len();
+            // Grown only when what the message needs does not fit: asking for more than it
+            // needs near its end would double a chunk-sized buffer (and copy the chunk).
+            if self.input.capacity() - self.input.len() < needed {
+                // Takes back the memory of the messages split off, once nothing holds them.
+                self.input.reserve(needed.clamp(4096, self.max_message));
+            }
             self.input_size = self.input_size.max(self.input.capacity());
             if *stop.borrow() {
                 return None;
