@@ -12,6 +12,10 @@ use crate::storage::{ReadBuf, ReadStream, Result};
 
 const CHUNK: usize = POOLED_MIN;
 
+/// The read-ahead places are the process's: these tests take turns, so one never finds
+/// them taken by another running at the same time.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// A file of 16 chunks that records the offset of every read it is asked for.
 struct Recording {
     depth: usize,
@@ -77,6 +81,7 @@ async fn pread_then_reads(reader: &Arc<Reader>, reads: &Mutex<Vec<u64>>, index: 
 
 #[tokio::test]
 async fn depth_two_keeps_two_chunks_in_flight_and_reads_none_twice() {
+    let _turn = ONE_AT_A_TIME.lock().await;
     let (reader, reads) = reader(2);
     pread_then_reads(&reader, &reads, 0, &[0, 1, 2]).await;
     // Chunk 1 comes from what was read ahead; only chunk 3 is new.
@@ -87,6 +92,7 @@ async fn depth_two_keeps_two_chunks_in_flight_and_reads_none_twice() {
 
 #[tokio::test]
 async fn depth_one_reads_the_next_chunk_only() {
+    let _turn = ONE_AT_A_TIME.lock().await;
     let (reader, reads) = reader(1);
     pread_then_reads(&reader, &reads, 0, &[0, 1]).await;
     pread_then_reads(&reader, &reads, 1, &[0, 1, 2]).await;
@@ -95,6 +101,7 @@ async fn depth_one_reads_the_next_chunk_only() {
 
 #[tokio::test]
 async fn a_pread_elsewhere_drops_what_was_read_ahead() {
+    let _turn = ONE_AT_A_TIME.lock().await;
     let (reader, reads) = reader(2);
     pread_then_reads(&reader, &reads, 0, &[0, 1, 2]).await;
     // A jump: chunk 9 is read on demand, and 10 and 11 ahead of it.
@@ -106,6 +113,7 @@ async fn a_pread_elsewhere_drops_what_was_read_ahead() {
 
 #[tokio::test]
 async fn nothing_is_read_ahead_past_the_end() {
+    let _turn = ONE_AT_A_TIME.lock().await;
     let (reader, reads) = reader(2);
     pread_then_reads(&reader, &reads, 14, &[14, 15]).await;
     // Waiting for a third read gives a wrongly started one every chance to show up.
