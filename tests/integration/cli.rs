@@ -265,7 +265,7 @@ fn the_default_address_comes_from_the_package_conf() {
     std::fs::create_dir_all(pkg.path().join("bin")).unwrap();
     std::fs::create_dir_all(pkg.path().join("conf")).unwrap();
     let bin = pkg.path().join("bin/broker_cli");
-    std::fs::copy(CLI, &bin).unwrap();
+    place_executable(Path::new(CLI), &bin);
     std::fs::write(
         pkg.path().join("conf/apache_hdfs_broker.conf"),
         format!(

@@ -97,6 +97,17 @@ pub fn file_uri(path: &Path) -> String {
 
 /// Creates every `(relative path, content)` below `root`, parents included. A path ending
 /// in `/` creates an (empty) directory.
+/// Puts the executable `from` at `to`, to be run from there: a hard link where both are on
+/// one filesystem, else a copy. A copy is written through a file descriptor of this
+/// process, and a child another test thread forks meanwhile holds that descriptor until
+/// it execs: running `to` then fails with "Text file busy" (ETXTBSY). A link writes
+/// nothing.
+pub fn place_executable(from: &Path, to: &Path) {
+    if std::fs::hard_link(from, to).is_err() {
+        std::fs::copy(from, to).unwrap();
+    }
+}
+
 pub fn make_tree(root: &Path, entries: &[(&str, &[u8])]) {
     for (rel, content) in entries {
         let path = root.join(rel);
