@@ -15,7 +15,8 @@
 //! chunk still fails the file, as Hadoop's buffered output streams (the Java broker's)
 //! report theirs at a later write or at close. One chunk per writer is in flight at most;
 //! it is the chunk just acknowledged, outside `max_writer_buffer_mb`'s count once its
-//! pwrite returned.
+//! pwrite returned. Each chunk's writeback to the disk is started as soon as it is in the
+//! file, so the commit's fsync has little left to flush.
 
 use std::fs::File;
 use std::io::Write;
@@ -102,6 +103,9 @@ impl TempFile for LocalTempFile {
         self.written += data.len() as u64;
         let task = tokio::task::spawn_blocking(move || {
             let result = file.write_all(&data);
+            if result.is_ok() {
+                start_writeback(&file, from, data.len());
+            }
             (file, result)
         });
         self.in_flight = Some((from, task));
@@ -139,6 +143,28 @@ impl TempFile for LocalTempFile {
         }))
     }
 }
+
+/// Asks the kernel to start writing the chunk just written to the disk, without waiting
+/// for it: the commit's fsync then finds most of the file already written instead of
+/// flushing all of it at once (it took half of a 512 MiB write's time, measured in
+/// BENCHMARKS.md "Writes flushed as they arrive"), and the file's dirty pages stay few.
+/// Only a hint: a failure here loses nothing, the commit's fsync reports real I/O errors.
+#[cfg(target_os = "linux")]
+fn start_writeback(file: &File, from: u64, len: usize) {
+    use std::os::fd::AsRawFd;
+    // SAFETY: a plain system call on a descriptor `file` keeps open; no memory is passed.
+    unsafe {
+        libc::sync_file_range(
+            file.as_raw_fd(),
+            from as libc::off64_t,
+            len as libc::off64_t,
+            libc::SYNC_FILE_RANGE_WRITE,
+        );
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn start_writeback(_: &File, _: u64, _: usize) {}
 
 #[cfg(test)]
 mod tests {
