@@ -1,14 +1,14 @@
 //! Group 7: an object store (SeaweedFS's S3 API, `weed mini` on loopback) through the
 //! broker vs opendal doing the same transfer in-process (the limit): 8 MiB preads of a
 //! 512 MiB object, and a 512 MiB write in 4 MiB pwrites (opendal's writer with the
-//! broker's part size and one part in flight, as the broker's writer does).
+//! broker's part size and parts in flight, as the broker's writer does).
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use apache_hdfs_broker::storage::object::PART_SIZE;
+use apache_hdfs_broker::storage::object::{PARTS_IN_FLIGHT, PART_SIZE};
 use apache_hdfs_broker::wire::generated::TBrokerPWriteRequest;
 
 use crate::client::{Conn, Props, V};
@@ -201,7 +201,7 @@ pub fn object_store(s: &Settings, broker: &Broker, report: &mut Report) {
             let mut w = op
                 .writer_with(key)
                 .chunk(PART_SIZE)
-                .concurrent(1)
+                .concurrent(PARTS_IN_FLIGHT)
                 .await
                 .unwrap();
             let mut written = 0u64;

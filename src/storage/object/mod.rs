@@ -27,8 +27,9 @@
 //! * Rename is copy + delete: one key, or every key under a prefix. A prefix rename
 //!   copies everything first and deletes the source only when all copies succeeded; a
 //!   failed copy phase is rolled back, and any failure says what moved.
-//! * Writers are multipart uploads in [`PART_SIZE`] parts, so a writer holds at most two
-//!   parts in memory whatever the file size (a smaller file is one PUT). Commit
+//! * Writers are multipart uploads in [`PART_SIZE`] parts, two uploaded at once, so a
+//!   writer holds at most three parts in memory whatever the file size (a smaller file is
+//!   one PUT). Commit
 //!   completes the upload; abort, a failed write and a writer dropped unfinished abort
 //!   it, so nothing partial becomes visible.
 //! * Reads are ranged GETs, clamped at the size the object had when it was opened.
@@ -60,4 +61,4 @@ pub use backend::ObjectBackend;
 pub use dialect::Dialect;
 pub use error::CredentialFailure;
 pub use storage::ObjectStorage;
-pub use writer::PART_SIZE;
+pub use writer::{PARTS_IN_FLIGHT, PART_SIZE};
