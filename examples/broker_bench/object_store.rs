@@ -85,6 +85,9 @@ impl Weed {
             "-webdav=false".into(),
             "-s3.port.iceberg=0".into(),
             "-s3.port.lance=0".into(),
+            // mini's 128 MB volumes (production's default: 30,000) filled up several times
+            // a run, and setting up new ones slowed whichever writer it fell on by a third.
+            "-master.volumeSizeLimitMB=30000".into(),
         ];
         args.extend(names.iter().zip(ports).map(|(n, p)| format!("-{n}={p}")));
         let child = Command::new(bin)
