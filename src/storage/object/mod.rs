@@ -29,9 +29,8 @@
 //!   failed copy phase is rolled back, and any failure says what moved.
 //! * Writers are multipart uploads in [`PART_SIZE`] parts, two uploaded at once, so a
 //!   writer holds at most three parts in memory whatever the file size (a smaller file is
-//!   one PUT). Commit
-//!   completes the upload; abort, a failed write and a writer dropped unfinished abort
-//!   it, so nothing partial becomes visible.
+//!   one PUT). Commit completes the upload; abort, a failed write and a writer dropped
+//!   unfinished abort it, so nothing partial becomes visible.
 //! * Reads are ranged GETs, clamped at the size the object had when it was opened.
 
 pub mod azdls;
