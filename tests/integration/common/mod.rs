@@ -95,8 +95,6 @@ pub fn file_uri(path: &Path) -> String {
     format!("file:{}", path.display())
 }
 
-/// Creates every `(relative path, content)` below `root`, parents included. A path ending
-/// in `/` creates an (empty) directory.
 /// Puts the executable `from` at `to`, to be run from there: a hard link where both are on
 /// one filesystem, else a copy. A copy is written through a file descriptor of this
 /// process, and a child another test thread forks meanwhile holds that descriptor until
@@ -108,6 +106,8 @@ pub fn place_executable(from: &Path, to: &Path) {
     }
 }
 
+/// Creates every `(relative path, content)` below `root`, parents included. A path ending
+/// in `/` creates an (empty) directory.
 pub fn make_tree(root: &Path, entries: &[(&str, &[u8])]) {
     for (rel, content) in entries {
         let path = root.join(rel);
